@@ -1,0 +1,65 @@
+/**
+ * Outputs are written under a temporary name beside the final one and renamed when complete,
+ * so a crash or a validation error never leaves a partial file under the final name (DESIGN.md,
+ * "Nothing lost"). rename(2) within one directory is atomic on POSIX filesystems.
+ */
+import fs from "node:fs";
+import path from "node:path";
+
+export function temporaryPathFor(finalPath: string): string {
+  const dir = path.dirname(finalPath);
+  return path.join(dir, `.${path.basename(finalPath)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+}
+
+/** Runs `write` against a temporary path, then renames it to `finalPath`; removes the temporary on failure. */
+export function writeAtomically<T>(finalPath: string, write: (tmpPath: string) => T): T {
+  const tmp = temporaryPathFor(finalPath);
+  try {
+    const result = write(tmp);
+    fs.renameSync(tmp, finalPath);
+    return result;
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeAtomicallyAsync<T>(finalPath: string, write: (tmpPath: string) => Promise<T>): Promise<T> {
+  const tmp = temporaryPathFor(finalPath);
+  try {
+    const result = await write(tmp);
+    fs.renameSync(tmp, finalPath);
+    return result;
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Fails early, naming the path, when an output directory does not exist or is not writable. */
+export function assertWritableDestination(finalPath: string): void {
+  const dir = path.dirname(path.resolve(finalPath));
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    throw new InputError(finalPath, `output directory ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new InputError(finalPath, `${dir} is not a directory`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new InputError(finalPath, `output directory ${dir} is not writable`);
+  }
+}
+
+/** An error caused by a file or value the user supplied; the CLI prints it as one line. */
+export class InputError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly problem: string,
+  ) {
+    super(`${subject}: ${problem}`);
+    this.name = "InputError";
+  }
+}
