@@ -43,8 +43,8 @@ const S3 = Math.sqrt(3) / 2;
 export class BatchedComplexFft {
   readonly n: number;
   private readonly stages: Stage[];
-  private scratchRe = new Float64Array(0);
-  private scratchIm = new Float64Array(0);
+  private scratchRe: Float64Array = new Float64Array(0);
+  private scratchIm: Float64Array = new Float64Array(0);
 
   constructor(n: number) {
     const factors = fftFactors(n);
@@ -79,8 +79,8 @@ export class BatchedComplexFft {
       this.scratchIm = new Float64Array(total);
     }
     const sg = inverse ? 1 : -1;
-    let xr = re;
-    let xi = im;
+    let xr: Float64Array = re;
+    let xi: Float64Array = im;
     let yr = this.scratchRe;
     let yi = this.scratchIm;
     let s = 1;
