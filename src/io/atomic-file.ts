@@ -8,7 +8,10 @@ import path from "node:path";
 
 export function temporaryPathFor(finalPath: string): string {
   const dir = path.dirname(finalPath);
-  return path.join(dir, `.${path.basename(finalPath)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  return path.join(
+    dir,
+    `.${path.basename(finalPath)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  );
 }
 
 /** Runs `write` against a temporary path, then renames it to `finalPath`; removes the temporary on failure. */
@@ -24,7 +27,10 @@ export function writeAtomically<T>(finalPath: string, write: (tmpPath: string) =
   }
 }
 
-export async function writeAtomicallyAsync<T>(finalPath: string, write: (tmpPath: string) => Promise<T>): Promise<T> {
+export async function writeAtomicallyAsync<T>(
+  finalPath: string,
+  write: (tmpPath: string) => Promise<T>,
+): Promise<T> {
   const tmp = temporaryPathFor(finalPath);
   try {
     const result = await write(tmp);

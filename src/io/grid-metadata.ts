@@ -40,8 +40,15 @@ export function sidecarPathFor(gridPath: string): string {
   return ext ? gridPath.slice(0, -ext.length) + ".json" : gridPath + ".json";
 }
 
-export function makeGridMetadata(fields: Omit<GridMetadata, "format" | "formatVersion" | "software">): GridMetadata {
-  return { format: "mocksmith-grid", formatVersion: 1, ...fields, software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION } };
+export function makeGridMetadata(
+  fields: Omit<GridMetadata, "format" | "formatVersion" | "software">,
+): GridMetadata {
+  return {
+    format: "mocksmith-grid",
+    formatVersion: 1,
+    ...fields,
+    software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION },
+  };
 }
 
 export function writeGridMetadata(gridPath: string, meta: GridMetadata): string {
@@ -60,13 +67,20 @@ export function readGridMetadata(gridPath: string): GridMetadata | undefined {
   } catch (err) {
     throw new InputError(file, `sidecar is not valid JSON (${(err as Error).message})`);
   }
-  if (typeof parsed !== "object" || parsed === null) throw new InputError(file, "sidecar must be a JSON object");
+  if (typeof parsed !== "object" || parsed === null)
+    throw new InputError(file, "sidecar must be a JSON object");
   const m = parsed as Partial<GridMetadata>;
   if (m.format !== "mocksmith-grid") throw new InputError(file, `sidecar 'format' must be "mocksmith-grid"`);
-  if (!Array.isArray(m.shape) || m.shape.length !== 3 || !m.shape.every((v) => Number.isInteger(v) && v > 0)) {
+  if (
+    !Array.isArray(m.shape) ||
+    m.shape.length !== 3 ||
+    !m.shape.every((v) => Number.isInteger(v) && v > 0)
+  ) {
     throw new InputError(file, "sidecar 'shape' must be three positive integers");
   }
-  if (typeof m.boxSize !== "number" || !(m.boxSize > 0)) throw new InputError(file, "sidecar 'boxSize' must be a positive number (Mpc/h)");
-  if (typeof m.redshift !== "number" || !(m.redshift >= 0)) throw new InputError(file, "sidecar 'redshift' must be a number ≥ 0");
+  if (typeof m.boxSize !== "number" || !(m.boxSize > 0))
+    throw new InputError(file, "sidecar 'boxSize' must be a positive number (Mpc/h)");
+  if (typeof m.redshift !== "number" || !(m.redshift >= 0))
+    throw new InputError(file, "sidecar 'redshift' must be a number ≥ 0");
   return m as GridMetadata;
 }

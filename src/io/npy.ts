@@ -9,9 +9,21 @@ import { InputError, writeAtomically } from "./atomic-file.js";
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
-export type NpyDtype = "<f4" | "<f8" | ">f4" | ">f8" | "<i4" | "<i8" | "|u1" | "<u2" | "<u4" | "<u8" | "|i1" | "<i2";
+export type NpyDtype =
+  "<f4" | "<f8" | ">f4" | ">f8" | "<i4" | "<i8" | "|u1" | "<u2" | "<u4" | "<u8" | "|i1" | "<i2";
 const ITEM_SIZE: Record<string, number> = {
-  "<f4": 4, ">f4": 4, "<f8": 8, ">f8": 8, "<i4": 4, "<i8": 8, "|u1": 1, "<u2": 2, "<u4": 4, "<u8": 8, "|i1": 1, "<i2": 2,
+  "<f4": 4,
+  ">f4": 4,
+  "<f8": 8,
+  ">f8": 8,
+  "<i4": 4,
+  "<i8": 8,
+  "|u1": 1,
+  "<u2": 2,
+  "<u4": 4,
+  "<u8": 8,
+  "|i1": 1,
+  "<i2": 2,
 };
 
 export interface NpyHeader {
@@ -23,11 +35,15 @@ export interface NpyHeader {
   itemSize: number;
 }
 
-function parseHeaderDict(text: string, file: string): { dtype: string; fortranOrder: boolean; shape: number[] } {
+function parseHeaderDict(
+  text: string,
+  file: string,
+): { dtype: string; fortranOrder: boolean; shape: number[] } {
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(text);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(text);
   const shape = /'shape'\s*:\s*\(([^)]*)\)/.exec(text);
-  if (!descr || !fortran || !shape) throw new InputError(file, `malformed .npy header ${JSON.stringify(text.trim())}`);
+  if (!descr || !fortran || !shape)
+    throw new InputError(file, `malformed .npy header ${JSON.stringify(text.trim())}`);
   const dims = shape[1]
     .split(",")
     .map((s) => s.trim())
@@ -52,7 +68,8 @@ export function readNpyHeader(file: string): NpyHeader {
     const size = fs.fstatSync(fd).size;
     const pre = Buffer.alloc(12);
     const got = fs.readSync(fd, pre, 0, 12, 0);
-    if (got < 10 || !pre.subarray(0, 6).equals(MAGIC)) throw new InputError(file, "not a .npy file (bad magic)");
+    if (got < 10 || !pre.subarray(0, 6).equals(MAGIC))
+      throw new InputError(file, "not a .npy file (bad magic)");
     const major = pre[6];
     let headerLen: number;
     let start: number;
@@ -75,9 +92,13 @@ export function readNpyHeader(file: string): NpyHeader {
     const dataOffset = start + headerLen;
     const expected = dataOffset + dict.shape.reduce((a, b) => a * b, 1) * itemSize;
     if (size < expected) {
-      throw new InputError(file, `truncated: ${size} bytes, the header (shape (${dict.shape.join(", ")}), ${dict.dtype}) needs ${expected}`);
+      throw new InputError(
+        file,
+        `truncated: ${size} bytes, the header (shape (${dict.shape.join(", ")}), ${dict.dtype}) needs ${expected}`,
+      );
     }
-    if (size > expected) throw new InputError(file, `${size - expected} unexpected trailing bytes after the array`);
+    if (size > expected)
+      throw new InputError(file, `${size - expected} unexpected trailing bytes after the array`);
     return { ...dict, dataOffset, itemSize };
   } finally {
     fs.closeSync(fd);
@@ -116,14 +137,16 @@ function writeAll(fd: number, bytes: Uint8Array, position: number): void {
   for (let off = 0; off < bytes.length; off += CHUNK_BYTES) {
     const part = bytes.subarray(off, Math.min(bytes.length, off + CHUNK_BYTES));
     let done = 0;
-    while (done < part.length) done += fs.writeSync(fd, part, done, part.length - done, position + off + done);
+    while (done < part.length)
+      done += fs.writeSync(fd, part, done, part.length - done, position + off + done);
   }
 }
 
 /** Writes a float32 C-order .npy atomically (temporary name, then rename). */
 export function writeNpyFloat32(file: string, data: Float32Array, shape: readonly number[]): void {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw new RangeError(`${file}: data length ${data.length} does not match shape (${shape.join(", ")})`);
+  if (n !== data.length)
+    throw new RangeError(`${file}: data length ${data.length} does not match shape (${shape.join(", ")})`);
   writeAtomically(file, (tmp) => {
     const fd = fs.openSync(tmp, "w");
     try {
@@ -149,13 +172,20 @@ export interface NpyArray {
  */
 export function readNpyFloat32(
   file: string,
-  options: { allowFloat64?: boolean; allowIntegers?: boolean; rejectNonFinite?: boolean; shared?: boolean } = {},
+  options: {
+    allowFloat64?: boolean;
+    allowIntegers?: boolean;
+    rejectNonFinite?: boolean;
+    shared?: boolean;
+  } = {},
 ): NpyArray {
   const h = readNpyHeader(file);
   if (h.fortranOrder) throw new InputError(file, "Fortran-order arrays are not supported; save with C order");
   const isFloat = h.dtype.endsWith("f4") || h.dtype.endsWith("f8");
-  if (!isFloat && !options.allowIntegers) throw new InputError(file, `dtype '${h.dtype}' is not a float type (expected '<f4')`);
-  if (h.dtype.endsWith("f8") && options.allowFloat64 === false) throw new InputError(file, `dtype '${h.dtype}': expected float32 '<f4'`);
+  if (!isFloat && !options.allowIntegers)
+    throw new InputError(file, `dtype '${h.dtype}' is not a float type (expected '<f4')`);
+  if (h.dtype.endsWith("f8") && options.allowFloat64 === false)
+    throw new InputError(file, `dtype '${h.dtype}': expected float32 '<f4'`);
   const n = h.shape.reduce((a, b) => a * b, 1);
   const raw = Buffer.allocUnsafe(n * h.itemSize);
   const fd = fs.openSync(file, "r");

@@ -87,7 +87,8 @@ class BarProgress implements Progress {
   finish(task: string, message?: string): void {
     const secs = (performance.now() - (this.t0.get(task) ?? performance.now())) / 1000;
     if (this.tty) this.stream.write("\r\x1b[2K");
-    if (this.tty || message) this.stream.write(`${task}: done in ${secs.toFixed(1)}s${message ? ` (${message})` : ""}\n`);
+    if (this.tty || message)
+      this.stream.write(`${task}: done in ${secs.toFixed(1)}s${message ? ` (${message})` : ""}\n`);
   }
   info(message: string): void {
     this.stream.write(message + "\n");

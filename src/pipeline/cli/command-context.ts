@@ -17,7 +17,8 @@ export function makeContext(global: GlobalOptions): CommandContext {
     log: global.log,
     progress: createProgress(global.log),
     summary(text, fields) {
-      if (global.log === "json") process.stderr.write(JSON.stringify({ event: "summary", message: text, ...fields }) + "\n");
+      if (global.log === "json")
+        process.stderr.write(JSON.stringify({ event: "summary", message: text, ...fields }) + "\n");
       else process.stderr.write(text + "\n");
     },
   };

@@ -17,7 +17,9 @@ export function buildProgram(): Command {
     .name("mocksmith")
     .description("Mock halo catalogs and density fields from cheap simulation boxes with neural emulators")
     .version(SOFTWARE_VERSION)
-    .addOption(new Option("--log <format>", "progress and summary format").choices(["text", "json"]).default("text"))
+    .addOption(
+      new Option("--log <format>", "progress and summary format").choices(["text", "json"]).default("text"),
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   registerCommands(program);

@@ -13,15 +13,21 @@ export function parseInteger(min: number, max = Number.MAX_SAFE_INTEGER): (v: st
   };
 }
 
-export function parseNumber(opts: { min?: number; minExclusive?: number; max?: number }): (v: string) => number {
+export function parseNumber(opts: {
+  min?: number;
+  minExclusive?: number;
+  max?: number;
+}): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
     if (v.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError("expected a finite number.");
-    if (opts.min !== undefined && n < opts.min) throw new InvalidArgumentError(`expected a number ≥ ${opts.min}.`);
+    if (opts.min !== undefined && n < opts.min)
+      throw new InvalidArgumentError(`expected a number ≥ ${opts.min}.`);
     if (opts.minExclusive !== undefined && n <= opts.minExclusive) {
       throw new InvalidArgumentError(`expected a number > ${opts.minExclusive}.`);
     }
-    if (opts.max !== undefined && n > opts.max) throw new InvalidArgumentError(`expected a number ≤ ${opts.max}.`);
+    if (opts.max !== undefined && n > opts.max)
+      throw new InvalidArgumentError(`expected a number ≤ ${opts.max}.`);
     return n;
   };
 }
@@ -33,7 +39,8 @@ export function parseNumberList(one: (v: string) => number): (v: string) => numb
 
 export function parseChoice<T extends string>(choices: readonly T[]): (v: string) => T {
   return (v: string) => {
-    if (!(choices as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${choices.join(", ")}.`);
+    if (!(choices as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`expected one of ${choices.join(", ")}.`);
     return v as T;
   };
 }
