@@ -60,8 +60,9 @@ export function eisensteinHuScales(c: Cosmology): EisensteinHuScales {
   const b2 = 0.238 * Math.pow(omhh, 0.223);
   const zDrag =
     ((1291 * Math.pow(omhh, 0.251)) / (1 + 0.659 * Math.pow(omhh, 0.828))) * (1 + b1 * Math.pow(obhh, b2)); // eq 4
-  const rOf = (z: number): number => ((31.5 * obhh) / theta4) * (1000 / z); // eq 5, R = 3ρ_b/4ρ_γ
-  const rDrag = rOf(zDrag);
+  // R = 3ρ_b/(4ρ_γ) = 31.5 Ω_b h² Θ⁻⁴ (1000/(1+z)), eq 5 with 1 + z as in the authors' tf_fit code.
+  const rOf = (onePlusZ: number): number => ((31.5 * obhh) / theta4) * (1000 / onePlusZ);
+  const rDrag = rOf(1 + zDrag);
   const rEquality = rOf(zEquality);
   const soundHorizon =
     (2 / (3 * kEquality)) *
