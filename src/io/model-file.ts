@@ -1,0 +1,157 @@
+/**
+ * Reading and writing an ONNX model together with its card (models/model-card.ts), with the
+ * checks that turn every way a model can be wrong into one error naming the file: card missing
+ * or malformed, file not ONNX or truncated, hash mismatch, and card and graph disagreeing on
+ * tensor names, channel counts or padding (found by running a one-voxel-output probe).
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import * as ort from "onnxruntime-node";
+import { InputError, writeAtomically } from "./atomic-file.js";
+import { modelCardProblems, type ModelCard } from "../models/model-card.js";
+
+export function cardPathFor(onnxPath: string): string {
+  return onnxPath.replace(/\.onnx$/i, "") + ".card.json";
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return crypto.createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Writes `model.onnx` and `model.card.json` (the card's sha256 filled in from the bytes). */
+export function writeModelWithCard(
+  onnxPath: string,
+  bytes: Uint8Array,
+  card: Omit<ModelCard, "sha256" | "format" | "formatVersion">,
+): ModelCard {
+  const full: ModelCard = {
+    format: "mocksmith-model-card",
+    formatVersion: 1,
+    ...card,
+    sha256: sha256Hex(bytes),
+  };
+  writeAtomically(onnxPath, (tmp) => fs.writeFileSync(tmp, bytes));
+  writeAtomically(cardPathFor(onnxPath), (tmp) =>
+    fs.writeFileSync(tmp, JSON.stringify(full, null, 2) + "\n"),
+  );
+  return full;
+}
+
+export interface LoadedModel {
+  path: string;
+  card: ModelCard;
+}
+
+function readCard(onnxPath: string): ModelCard {
+  const file = cardPathFor(onnxPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new InputError(onnxPath, `model card ${file} not found; every model needs a card beside it`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(file, `model card is not valid JSON (${(err as Error).message})`);
+  }
+  const problems = modelCardProblems(parsed);
+  if (problems.length > 0) throw new InputError(file, `invalid model card: ${problems.join("; ")}`);
+  return parsed as ModelCard;
+}
+
+function dimsText(d: readonly (number | string)[]): string {
+  return `(${d.join(", ")})`;
+}
+
+/** Loads and checks a model and its card; the session used for the probe is released. */
+export async function loadModel(onnxPath: string): Promise<LoadedModel> {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(onnxPath);
+  } catch (err) {
+    throw new InputError(
+      onnxPath,
+      `cannot read model: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  const card = readCard(onnxPath);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes);
+  } catch (err) {
+    const why = String((err as Error).message ?? err).split("\n")[0];
+    throw new InputError(onnxPath, `not a valid ONNX model (ONNX Runtime: ${why})`);
+  }
+  try {
+    const hash = sha256Hex(bytes);
+    if (hash !== card.sha256)
+      throw new InputError(
+        onnxPath,
+        `sha256 ${hash} differs from the card's ${card.sha256}; the card belongs to another model`,
+      );
+    const input = session.inputMetadata.find((m) => m.name === card.inputName);
+    const output = session.outputMetadata.find((m) => m.name === card.outputName);
+    if (!input || !input.isTensor) {
+      throw new InputError(
+        onnxPath,
+        `card input '${card.inputName}' is not a graph input (graph inputs: ${session.inputNames.join(", ")})`,
+      );
+    }
+    if (!output || !output.isTensor) {
+      throw new InputError(
+        onnxPath,
+        `card output '${card.outputName}' is not a graph output (graph outputs: ${session.outputNames.join(", ")})`,
+      );
+    }
+    if (input.shape.length !== 5 || output.shape.length !== 5) {
+      throw new InputError(
+        onnxPath,
+        `expected 5D input and output (batch, channels, x, y, z), graph has ${dimsText(input.shape)} → ${dimsText(output.shape)}`,
+      );
+    }
+    if (input.shape[1] !== card.inputChannels) {
+      throw new InputError(
+        onnxPath,
+        `card says ${card.inputChannels} input channel(s), graph input is ${dimsText(input.shape)}`,
+      );
+    }
+    if (typeof output.shape[1] === "number" && output.shape[1] !== card.outputChannels) {
+      throw new InputError(
+        onnxPath,
+        `card says ${card.outputChannels} output channel(s), graph output is ${dimsText(output.shape)}`,
+      );
+    }
+    // Probe: an input of side 2·padding + 2 must give an output of side 2.
+    const side = 2 * card.padding + 2;
+    const probe = new ort.Tensor("float32", new Float32Array(card.inputChannels * side ** 3).fill(1), [
+      1,
+      card.inputChannels,
+      side,
+      side,
+      side,
+    ]);
+    let dims: readonly number[];
+    try {
+      const result = await session.run({ [card.inputName]: probe });
+      dims = result[card.outputName].dims;
+    } catch (err) {
+      const why = String((err as Error).message ?? err).split("\n")[0];
+      throw new InputError(
+        onnxPath,
+        `probe with input side ${side} (card padding ${card.padding}) failed: ${why}`,
+      );
+    }
+    const expected = [1, card.outputChannels, 2, 2, 2];
+    if (dims.length !== 5 || dims.some((d, i) => d !== expected[i])) {
+      throw new InputError(
+        onnxPath,
+        `card and graph disagree: input side ${side} with card padding ${card.padding} should give output ${dimsText(expected)}, the graph gives ${dimsText(dims)}`,
+      );
+    }
+    return { path: onnxPath, card };
+  } finally {
+    await session.release();
+  }
+}

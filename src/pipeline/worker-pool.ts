@@ -1,0 +1,123 @@
+/**
+ * The inference worker pool: W piscina worker threads, each holding one ONNX Runtime session
+ * (./inference-worker.mjs) created once and reused. Patches go to the workers and results come
+ * back as transferred ArrayBuffers, never copied. Each worker is bound to one device through the
+ * execution provider's device id (threads share the process environment, so
+ * CUDA_VISIBLE_DEVICES cannot select a device per worker), and the CPU cores are divided among
+ * the workers (intraOpNumThreads = ⌊cores / W⌋, at least 1).
+ *
+ * A worker thread that dies is replaced by piscina; the failed task is retried (runWithRetry)
+ * and repeated failure stops the run with an error naming the unit. A native crash of ONNX
+ * Runtime takes the whole process down (threads share it); resume then picks up the run.
+ */
+import os from "node:os";
+import { Piscina } from "piscina";
+import type { ModelCard } from "../models/model-card.js";
+
+export type DeviceKind = "cpu" | "cuda" | "webgpu";
+
+export interface DeviceSpec {
+  kind: DeviceKind;
+  /** Device ids the workers are spread over (round robin); [0] for cpu. */
+  ids: number[];
+}
+
+/** Parses `cpu`, `cuda`, `cuda:1`, `cuda:0,1`, `webgpu`, `webgpu:0`. */
+export function parseDevice(text: string): DeviceSpec {
+  const m = /^(cpu|cuda|webgpu)(?::(\d+(?:,\d+)*))?$/.exec(text.trim());
+  if (!m) throw new RangeError(`device '${text}': expected cpu, cuda[:ids] (e.g. cuda:0,1) or webgpu[:id]`);
+  const kind = m[1] as DeviceKind;
+  if (kind === "cpu" && m[2] !== undefined) throw new RangeError(`device '${text}': cpu takes no device ids`);
+  const ids = m[2] === undefined ? [0] : m[2].split(",").map(Number);
+  return { kind, ids };
+}
+
+export function threadsPerWorker(workers: number, cores = os.availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / workers));
+}
+
+export interface InferencePoolOptions {
+  modelPath: string;
+  card: ModelCard;
+  workers: number;
+  device: DeviceSpec;
+  /** Added to every input value before inference (the card's input normalisation). */
+  inputOffset: number;
+  /** CPU cores to share among workers (default: all available). */
+  cores?: number;
+}
+
+export class InferencePool {
+  private readonly pool: Piscina;
+  readonly intraOpNumThreads: number;
+
+  constructor(private readonly options: InferencePoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1)
+      throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
+    this.intraOpNumThreads = threadsPerWorker(options.workers, options.cores);
+    const { card } = options;
+    this.pool = new Piscina({
+      filename: new URL("./inference-worker.mjs", import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      workerData: {
+        modelPath: options.modelPath,
+        inputName: card.inputName,
+        outputName: card.outputName,
+        inputChannels: card.inputChannels,
+        outputChannels: card.outputChannels,
+        padding: card.padding,
+        inputOffset: options.inputOffset,
+        intraOpNumThreads: this.intraOpNumThreads,
+        device: options.device,
+        slots: new SharedArrayBuffer(4),
+      },
+    });
+  }
+
+  get workers(): number {
+    return this.options.workers;
+  }
+
+  /**
+   * Runs the model on `rows` patches of side `side` (values: rows × Cin × side³, transferred:
+   * the caller's array is detached afterwards). Resolves to rows × Cout × (side − 2p)³ values.
+   */
+  async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
+    const buffer = values.buffer as ArrayBuffer;
+    const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
+    const sent = whole ? values : values.slice();
+    const out: unknown = await this.pool.run(
+      { values: sent, rows, side },
+      { transferList: [sent.buffer as ArrayBuffer] },
+    );
+    if (!(out instanceof Float32Array)) throw new Error("inference worker returned no Float32Array");
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** Calls `attempt` until it succeeds, at most `maxAttempts` times; then fails naming `what`. */
+export async function runWithRetry<T>(
+  attempt: (n: number) => Promise<T>,
+  maxAttempts: number,
+  what: string,
+  signal?: AbortSignal,
+): Promise<T> {
+  let last: unknown;
+  for (let n = 1; n <= maxAttempts; n++) {
+    signal?.throwIfAborted();
+    try {
+      return await attempt(n);
+    } catch (err) {
+      last = err;
+    }
+  }
+  const why = last instanceof Error ? last.message : String(last);
+  throw new Error(`${what} failed ${maxAttempts} times; last error: ${why.split("\n")[0]}`);
+}

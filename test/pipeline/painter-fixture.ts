@@ -1,0 +1,33 @@
+/** Writes random-weight painter models with cards into a directory, for the engine's tests. */
+import path from "node:path";
+import { painterArchitecture } from "../../src/models/painter/architecture.js";
+import {
+  buildPainterOnnx,
+  PAINTER_INPUT,
+  PAINTER_OUTPUT,
+  randomPainterWeights,
+} from "../../src/models/painter/painter-onnx.js";
+import { writeModelWithCard } from "../../src/io/model-file.js";
+import type { ModelCard } from "../../src/models/model-card.js";
+
+export function writeRandomPainter(
+  dir: string,
+  options: { seed?: number; outChannels?: number; voxelSize?: number; name?: string } = {},
+): { path: string; card: ModelCard; bytes: Uint8Array } {
+  const arch = painterArchitecture(options.outChannels ?? 1);
+  const bytes = buildPainterOnnx(arch, randomPainterWeights(arch, options.seed ?? 1));
+  const file = path.join(dir, `${options.name ?? "painter"}.onnx`);
+  const card = writeModelWithCard(file, bytes, {
+    name: "halo-painter-random",
+    architecture: arch.name,
+    inputName: PAINTER_INPUT,
+    outputName: PAINTER_OUTPUT,
+    inputChannels: arch.inChannels,
+    outputChannels: arch.outChannels,
+    padding: arch.padding,
+    voxelSize: options.voxelSize ?? 2,
+    inputNormalisation: "rho-over-mean",
+    trained: false,
+  });
+  return { path: file, card, bytes };
+}
