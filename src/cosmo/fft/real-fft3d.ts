@@ -7,6 +7,7 @@
 import { availableParallelism } from "node:os";
 import { fftFactors } from "./batched-complex-fft.js";
 import { ScalarRealFft3d } from "./scalar-real-fft3d.js";
+import { WasmRealFft3d, fftWasmModule } from "./wasm-real-fft3d.js";
 
 export type GridShape = readonly [number, number, number];
 
@@ -34,7 +35,8 @@ export class RealFft3d {
   readonly shape: GridShape;
   readonly spectralLength: number;
   private readonly realLength: number;
-  private readonly engine: ScalarRealFft3d;
+  /** WebAssembly SIMD engine, or the float64 TypeScript reference where WebAssembly is unavailable. */
+  private readonly engine: WasmRealFft3d | ScalarRealFft3d;
   private work: Float32Array | null = null;
   private disposed = false;
 
@@ -54,7 +56,8 @@ export class RealFft3d {
     this.shape = [shape[0], shape[1], shape[2]];
     this.spectralLength = spectralLength(shape);
     this.realLength = shape[0] * shape[1] * shape[2];
-    this.engine = new ScalarRealFft3d(this.shape);
+    const module = fftWasmModule();
+    this.engine = module ? new WasmRealFft3d(module, this.shape, threads) : new ScalarRealFft3d(this.shape);
   }
 
   /** r2c, unnormalised: F[k] = sum_x f[x] exp(-2πi k·x/n). Input not modified. Returns `out` (allocated with allocShared if omitted). */
@@ -73,8 +76,12 @@ export class RealFft3d {
     checkLength("spectral input", spectrum, this.spectralLength);
     const dst = out ?? allocShared(this.realLength);
     checkLength("real output", dst, this.realLength);
-    this.work ??= allocShared(this.spectralLength);
-    this.engine.inverse(spectrum, dst, this.work);
+    if (this.engine instanceof WasmRealFft3d) {
+      this.engine.inverse(spectrum, dst);
+    } else {
+      this.work ??= new Float32Array(this.spectralLength);
+      this.engine.inverse(spectrum, dst, this.work);
+    }
     return dst;
   }
 
@@ -82,6 +89,7 @@ export class RealFft3d {
   dispose(): void {
     this.disposed = true;
     this.work = null;
+    if (this.engine instanceof WasmRealFft3d) this.engine.dispose();
   }
 
   private checkLive(): void {
