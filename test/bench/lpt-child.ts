@@ -25,5 +25,11 @@ runLpt({
 });
 const total = (performance.now() - t0) / 1000;
 process.stdout.write(
-  JSON.stringify({ n, box, total_s: total, stages_s: stages, peak_rss_mb: process.resourceUsage().maxRSS / 1024 }) + "\n",
+  JSON.stringify({
+    n,
+    box,
+    total_s: total,
+    stages_s: stages,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  }) + "\n",
 );

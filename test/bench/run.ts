@@ -37,10 +37,9 @@ const sections: Record<string, Section> = {
 
   async lpt() {
     const child = path.join(here, "lpt-child.js");
-    const ours = JSON.parse(execFileSync(process.execPath, [child, "256", "512"], { encoding: "utf8" }).trim()) as Record<
-      string,
-      unknown
-    >;
+    const ours = JSON.parse(
+      execFileSync(process.execPath, [child, "256", "512"], { encoding: "utf8" }).trim(),
+    ) as Record<string, unknown>;
     const result: Record<string, unknown> = { ours_256: ours };
     if (peers) {
       const peer = runPeer("lpt_numpy.py", ["--n", "256", "--quiet"]);
@@ -74,7 +73,12 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = {
     software: { name: "mocksmith", version: SOFTWARE_VERSION },
     started: started.toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     loadavgStart: os.loadavg(),
   };
   for (const [name, run] of Object.entries(sections)) {
