@@ -15,7 +15,7 @@
  */
 
 import { type Cosmology, omegaMAt } from "./cosmology.js";
-import { integrateGaussLegendre } from "./gauss-legendre.js";
+import { gaussLegendreRule } from "./gauss-legendre.js";
 
 export interface GrowthFactors {
   /** Linear growth factor, D1(z = 0) = 1. */
@@ -28,29 +28,46 @@ export interface GrowthFactors {
   f2: number;
 }
 
+const RULE = gaussLegendreRule(20);
+
 /**
  * Unnormalised growing mode D(a) → a as a → 0.
  * Panels are sized to the scale u* = (Ω_m/Ω_Λ)^(1/6) where Ω_Λ u⁶ overtakes Ω_m, which sets
  * the distance of the integrand's complex singularities from the real axis.
  */
-function growingMode(c: Cosmology, a: number): number {
-  const om = c.omegaM;
+function growingMode(omegaM: number, a: number): number {
+  const om = omegaM;
   const ol = 1 - om;
   const uMax = Math.sqrt(a);
   const uStar = ol > 0 ? Math.pow(om / ol, 1 / 6) : Infinity;
   const panels = Math.max(1, Math.ceil(uMax / (0.5 * uStar)));
-  const integral = integrateGaussLegendre(
-    (u) => {
+  const { nodes, weights } = RULE;
+  const half = (0.5 * uMax) / panels;
+  let integral = 0;
+  for (let p = 0; p < panels; p++) {
+    const mid = (2 * p + 1) * half;
+    for (let i = 0; i < nodes.length; i++) {
+      const u = mid + half * nodes[i];
       const u2 = u * u;
       const s = om + ol * u2 * u2 * u2;
-      return (2 * u2 * u2) / (s * Math.sqrt(s));
-    },
-    0,
-    uMax,
-    panels,
-  );
+      integral += (weights[i] * 2 * u2 * u2) / (s * Math.sqrt(s));
+    }
+  }
+  integral *= half;
   const e = Math.sqrt(om / (a * a * a) + ol);
   return 2.5 * om * e * integral;
+}
+
+// D(a = 1) per Ω_m, the normalisation of D1; light cones ask for D1 once per halo.
+let lastOmegaM = Number.NaN;
+let lastToday = Number.NaN;
+
+function growingModeToday(omegaM: number): number {
+  if (omegaM !== lastOmegaM) {
+    lastToday = growingMode(omegaM, 1);
+    lastOmegaM = omegaM;
+  }
+  return lastToday;
 }
 
 function redshiftToA(z: number): number {
@@ -61,22 +78,22 @@ function redshiftToA(z: number): number {
 /** Linear growth factor D1(z), normalised to D1(0) = 1. */
 export function growthD1(c: Cosmology, z: number): number {
   const a = redshiftToA(z);
-  return growingMode(c, a) / growingMode(c, 1);
+  return growingMode(c.omegaM, a) / growingModeToday(c.omegaM);
 }
 
 /** Linear growth rate f1 = dlnD1/dlna, exact for flat ΛCDM. */
 export function growthRateF1(c: Cosmology, z: number): number {
   const a = redshiftToA(z);
   const om = omegaMAt(c, z);
-  return om * ((2.5 * a) / growingMode(c, a) - 1.5);
+  return om * ((2.5 * a) / growingMode(c.omegaM, a) - 1.5);
 }
 
 /** D1, f1, D2, f2 at redshift z (see the module comment for definitions). */
 export function growthFactors(c: Cosmology, z: number): GrowthFactors {
   const a = redshiftToA(z);
-  const dA = growingMode(c, a);
+  const dA = growingMode(c.omegaM, a);
   const om = omegaMAt(c, z);
-  const d1 = dA / growingMode(c, 1);
+  const d1 = dA / growingModeToday(c.omegaM);
   return {
     d1,
     f1: om * ((2.5 * a) / dA - 1.5),

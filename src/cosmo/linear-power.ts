@@ -5,10 +5,12 @@
  * window W. The integral uses Gauss–Legendre panels in ln k no wider than one oscillation of W²
  * (π/(kR)) up to kR ≈ 1600, beyond which the remaining tail is below 1e-10 of σ².
  *
- * `at` is called once per Fourier mode of large grids, so P(k, 0) is tabulated in ln P against
- * ln k (16384 nodes over the same k range) and read back by 4-point Lagrange interpolation,
- * which keeps the relative error ~1e-9 even across the baryon wiggles; outside the table P is
- * evaluated directly.
+ * `at` is called once per Fourier mode of large grids (8.4 M for a 256³ r2c grid), so P(k, 0) is
+ * tabulated on 16384 nodes uniform in v = k^(1/4) over the same k range and read back by 4-point
+ * Lagrange interpolation (relative error < 1e-8, measured against direct evaluation in the
+ * tests, including across the baryon wiggles). The k^(1/4) spacing is relatively finer where P
+ * has structure (Δk/k ≈ 2e-3 at k = 0.1 h/Mpc) and needs only two square roots to index, which
+ * avoids the log/exp pair that dominated a log-log table. Outside the table P is evaluated directly.
  */
 
 import type { Cosmology } from "./cosmology.js";
@@ -42,8 +44,9 @@ export class LinearPower {
   /** A in P(k, 0) = A k^n_s T(k)², (Mpc/h)^(3 + n_s). */
   readonly amplitude: number;
 
-  private readonly lnP: Float64Array;
-  private readonly lnKMin = Math.log(K_MIN);
+  /** Per-interval cubic coefficients of P(k, 0) in the fractional index, 4 per interval. */
+  private readonly cubic: Float64Array;
+  private readonly vMin = Math.sqrt(Math.sqrt(K_MIN));
   private readonly invStep: number;
   private lastZ = 0;
   private lastGrowth2 = 1;
@@ -54,11 +57,18 @@ export class LinearPower {
     const unnormalised = sigmaSquared((k) => this.shape(k), SIGMA8_RADIUS);
     this.amplitude = (c.sigma8 * c.sigma8) / unnormalised;
 
-    const step = (Math.log(K_MAX) - this.lnKMin) / (TABLE_SIZE - 1);
+    const step = (Math.sqrt(Math.sqrt(K_MAX)) - this.vMin) / (TABLE_SIZE - 1);
     this.invStep = 1 / step;
-    this.lnP = new Float64Array(TABLE_SIZE);
-    for (let i = 0; i < TABLE_SIZE; i++) {
-      this.lnP[i] = Math.log(this.direct(Math.exp(this.lnKMin + i * step)));
+    const table = new Float64Array(TABLE_SIZE);
+    for (let i = 0; i < TABLE_SIZE; i++) table[i] = this.direct((this.vMin + i * step) ** 4);
+    // Lagrange cubic through nodes i−1..i+2 on [i, i+1], in power form for Horner evaluation.
+    this.cubic = new Float64Array(4 * TABLE_SIZE);
+    for (let i = 1; i < TABLE_SIZE - 2; i++) {
+      const [y0, y1, y2, y3] = [table[i - 1], table[i], table[i + 1], table[i + 2]];
+      this.cubic[4 * i] = y1;
+      this.cubic[4 * i + 1] = -y0 / 3 - y1 / 2 + y2 - y3 / 6;
+      this.cubic[4 * i + 2] = y0 / 2 - y1 + y2 / 2;
+      this.cubic[4 * i + 3] = (y3 - y0) / 6 + (y1 - y2) / 2;
     }
   }
 
@@ -76,24 +86,13 @@ export class LinearPower {
   /** P_lin(k, z) in (Mpc/h)³ for k in h/Mpc; P(0) = 0 (no DC power). */
   at(k: number, z = 0): number {
     let p: number;
-    const t = (Math.log(k) - this.lnKMin) * this.invStep;
+    const t = (Math.sqrt(Math.sqrt(k)) - this.vMin) * this.invStep;
     if (t >= 1 && t < TABLE_SIZE - 2) {
       const i = Math.floor(t);
       const x = t - i;
-      const y0 = this.lnP[i - 1];
-      const y1 = this.lnP[i];
-      const y2 = this.lnP[i + 1];
-      const y3 = this.lnP[i + 2];
-      // Lagrange cubic through nodes −1, 0, 1, 2 evaluated at x ∈ [0, 1).
-      const xm1 = x - 1;
-      const xm2 = x - 2;
-      const xp1 = x + 1;
-      const lnp =
-        (-x * xm1 * xm2 * y0) / 6 +
-        (xp1 * xm1 * xm2 * y1) / 2 -
-        (xp1 * x * xm2 * y2) / 2 +
-        (xp1 * x * xm1 * y3) / 6;
-      p = Math.exp(lnp);
+      const c = this.cubic;
+      const j = 4 * i;
+      p = c[j] + x * (c[j + 1] + x * (c[j + 2] + x * c[j + 3]));
     } else if (k === 0) {
       return 0;
     } else if (k > 0 && k !== Infinity) {
