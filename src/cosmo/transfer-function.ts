@@ -162,7 +162,6 @@ function noWiggleTransfer(s: EisensteinHuScales, k: number): number {
 }
 
 interface ScalesCacheEntry {
-  readonly key: Cosmology;
   readonly omegaM: number;
   readonly omegaB: number;
   readonly h: number;
@@ -179,7 +178,7 @@ function cachedScales(c: Cosmology): EisensteinHuScales {
   if (e && e.omegaM === c.omegaM && e.omegaB === c.omegaB && e.h === c.h && e.tCmb === c.tCmb)
     return e.scales;
   const scales = eisensteinHuScales(c);
-  scalesCache.set(c, { key: c, omegaM: c.omegaM, omegaB: c.omegaB, h: c.h, tCmb: c.tCmb, scales });
+  scalesCache.set(c, { omegaM: c.omegaM, omegaB: c.omegaB, h: c.h, tCmb: c.tCmb, scales });
   return scales;
 }
 
