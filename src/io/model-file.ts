@@ -140,7 +140,7 @@ export async function loadModel(onnxPath: string): Promise<LoadedModel> {
       const why = String((err as Error).message ?? err).split("\n")[0];
       throw new InputError(
         onnxPath,
-        `probe with input side ${side} (card padding ${card.padding}) failed: ${why}`,
+        `card and graph disagree: a probe of input side ${side} (card padding ${card.padding}) fails: ${why}`,
       );
     }
     const expected = [1, card.outputChannels, 2, 2, 2];

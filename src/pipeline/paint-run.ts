@@ -35,7 +35,8 @@ export interface PaintSettings {
   progress?: Progress;
   /** Called after each unit is stitched (and, on disk, journaled). */
   onUnit?: (unit: number, finished: number, total: number) => void;
-  cores?: number;
+  /** See InferencePoolOptions.threadsPerWorker (default 1: outputs independent of `workers`). */
+  threadsPerWorker?: number | "divide";
 }
 
 interface UnitSink {
@@ -67,7 +68,7 @@ async function paintUnits(
     workers: s.workers,
     device: s.device,
     inputOffset: s.inputOffset,
-    cores: s.cores,
+    threadsPerWorker: s.threadsPerWorker,
   });
   // Retries rebuild their patches with a tiler of their own, leaving the stream's slab cache alone.
   const retryTiler = new Tiler(source, spec, s.tilesPerBatch);

@@ -3,8 +3,14 @@
  * (./inference-worker.mjs) created once and reused. Patches go to the workers and results come
  * back as transferred ArrayBuffers, never copied. Each worker is bound to one device through the
  * execution provider's device id (threads share the process environment, so
- * CUDA_VISIBLE_DEVICES cannot select a device per worker), and the CPU cores are divided among
- * the workers (intraOpNumThreads = ⌊cores / W⌋, at least 1).
+ * CUDA_VISIBLE_DEVICES cannot select a device per worker).
+ *
+ * CPU threads: ONNX Runtime's multi-threaded convolutions change the summation order with the
+ * thread count (measured: 1 worker × 2 threads vs 2 workers × 1 thread differ by 1 ulp in ~6% of
+ * voxels), which would make outputs depend on --workers. So by default every worker runs one
+ * intra-op thread (parallelism comes from the workers, and the default worker count is the
+ * number of cores); `threadsPerWorker: "divide"` gives ⌊cores / W⌋ threads each instead, faster
+ * with few workers but bitwise reproducible only for a fixed worker count.
  *
  * A worker thread that dies is replaced by piscina; the failed task is retried (runWithRetry)
  * and repeated failure stops the run with an error naming the unit. A native crash of ONNX
@@ -43,7 +49,9 @@ export interface InferencePoolOptions {
   device: DeviceSpec;
   /** Added to every input value before inference (the card's input normalisation). */
   inputOffset: number;
-  /** CPU cores to share among workers (default: all available). */
+  /** intra-op threads per worker: a number, or "divide" for ⌊cores / W⌋ (default 1; see above). */
+  threadsPerWorker?: number | "divide";
+  /** CPU cores to share among workers with "divide" (default: all available). */
   cores?: number;
 }
 
@@ -54,7 +62,10 @@ export class InferencePool {
   constructor(private readonly options: InferencePoolOptions) {
     if (!Number.isInteger(options.workers) || options.workers < 1)
       throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
-    this.intraOpNumThreads = threadsPerWorker(options.workers, options.cores);
+    const t = options.threadsPerWorker ?? 1;
+    this.intraOpNumThreads = t === "divide" ? threadsPerWorker(options.workers, options.cores) : t;
+    if (!Number.isInteger(this.intraOpNumThreads) || this.intraOpNumThreads < 1)
+      throw new RangeError(`threads per worker must be a positive integer, got ${t}`);
     const { card } = options;
     this.pool = new Piscina({
       filename: new URL("./inference-worker.mjs", import.meta.url).href,

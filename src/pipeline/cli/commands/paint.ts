@@ -2,6 +2,7 @@
  * `mocksmith paint`: applies an ONNX model (with its model card) to a grid tile by tile and
  * writes the stitched result as a .npy, streaming both ways, resumable after an interruption.
  */
+import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { assertWritableDestination, InputError } from "../../../io/atomic-file.js";
@@ -245,9 +246,9 @@ export function registerPaint(program: Command): void {
     )
     .option(
       "--workers <W>",
-      "inference worker threads (CPU cores are divided among them)",
+      "inference worker threads, each with one ONNX Runtime session and one CPU thread (default: number of cores)",
       parseInteger(1, 256),
-      1,
+      os.availableParallelism(),
     )
     .option("--device <spec>", "cpu | cuda[:ids] (e.g. cuda:0,1, workers spread round robin) | webgpu", "cpu")
     .requiredOption(
