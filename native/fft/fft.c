@@ -336,36 +336,76 @@ static void unpack_rows(const Ctx *c, const float *zr, const float *zi, float sc
  * half spectrum X[y][k] (rows y of pr/pi):
  * X[k] = E + e^{-2πik/nz} O, E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / 2i.
  * Four k at a time, so that a 4x4 transpose turns lanes y into lanes k. */
-static inline void split_k(const Ctx *c, const float *zr, const float *zi, int k, int y, V *xr, V *xi) {
-  const int nyp = c->nyp, h = c->zlen;
-  const int a = (k % h) * nyp + y, b = ((h - k) % h) * nyp + y;
-  const V half = SPLAT(0.5f), cs = SPLAT(c->split[2 * k]), sn = SPLAT(c->split[2 * k + 1]);
-  V zr4 = LD(zr + a), zi4 = LD(zi + a), wr = LD(zr + b), wi = wasm_f32x4_neg(LD(zi + b));
+typedef struct {
+  const float *zr, *zi, *wr, *wi; /* rows k and h-k */
+  V cs, sn;
+} SplitRow;
+
+static inline SplitRow split_row(const float *zr, const float *zi, const float *split, int nyp, int h, int k) {
+  SplitRow r;
+  const int a = (k % h) * nyp, b = ((h - k) % h) * nyp;
+  r.zr = zr + a;
+  r.zi = zi + a;
+  r.wr = zr + b;
+  r.wi = zi + b;
+  r.cs = SPLAT(split[2 * k]);
+  r.sn = SPLAT(split[2 * k + 1]);
+  return r;
+}
+
+static inline void split_lanes(const SplitRow *r, int y, V *xr, V *xi) {
+  const V half = SPLAT(0.5f);
+  V zr4 = LD(r->zr + y), zi4 = LD(r->zi + y), wr = LD(r->wr + y), wi = wasm_f32x4_neg(LD(r->wi + y));
   V er = MUL(half, ADD(zr4, wr)), ei = MUL(half, ADD(zi4, wi));
   V or_ = MUL(half, SUB(zi4, wi)), oi = MUL(half, SUB(wr, zr4));
-  *xr = ADD(er, ADD(MUL(cs, or_), MUL(sn, oi)));
-  *xi = ADD(ei, SUB(MUL(cs, oi), MUL(sn, or_)));
+  *xr = ADD(er, ADD(MUL(r->cs, or_), MUL(r->sn, oi)));
+  *xi = ADD(ei, SUB(MUL(r->cs, oi), MUL(r->sn, or_)));
 }
 
 static void split_forward(const Ctx *c, const float *zr, const float *zi) {
-  const int ny = c->ny, nkp = c->nkp, nkz = c->nkz;
+  const int ny = c->ny, nkp = c->nkp, nkz = c->nkz, nyp = c->nyp, h = c->zlen;
+  const float *split = c->split;
   float *pr = c->pr, *pi = c->pi;
   const int k4 = nkz & ~3;
-  for (int y = 0; y < ny; y += 4) {
-    const int rows = ny - y < 4 ? ny - y : 4;
+  /* Tiles of 16 lanes (one cache line of each input row) keep the working set in L1. */
+  for (int y0 = 0; y0 < ny; y0 += 16) {
+    const int y1 = ny < y0 + 16 ? ny : y0 + 16;
     for (int k = 0; k < k4; k += 4) {
-      V r[4], i[4];
-      for (int a = 0; a < 4; a++) split_k(c, zr, zi, k + a, y, &r[a], &i[a]);
-      transpose4(&r[0], &r[1], &r[2], &r[3]);
-      transpose4(&i[0], &i[1], &i[2], &i[3]);
-      for (int b = 0; b < rows; b++) {
-        ST(pr + (y + b) * nkp + k, r[b]);
-        ST(pi + (y + b) * nkp + k, i[b]);
+      const SplitRow s0 = split_row(zr, zi, split, nyp, h, k), s1 = split_row(zr, zi, split, nyp, h, k + 1);
+      const SplitRow s2 = split_row(zr, zi, split, nyp, h, k + 2), s3 = split_row(zr, zi, split, nyp, h, k + 3);
+      for (int y = y0; y < y1; y += 4) {
+        const int rows = ny - y < 4 ? ny - y : 4;
+        V r0, r1, r2, r3, i0, i1, i2, i3;
+        split_lanes(&s0, y, &r0, &i0);
+        split_lanes(&s1, y, &r1, &i1);
+        split_lanes(&s2, y, &r2, &i2);
+        split_lanes(&s3, y, &r3, &i3);
+        transpose4(&r0, &r1, &r2, &r3);
+        transpose4(&i0, &i1, &i2, &i3);
+        float *dr = pr + y * nkp + k, *di = pi + y * nkp + k;
+        ST(dr, r0);
+        ST(di, i0);
+        if (rows > 1) {
+          ST(dr + nkp, r1);
+          ST(di + nkp, i1);
+        }
+        if (rows > 2) {
+          ST(dr + 2 * nkp, r2);
+          ST(di + 2 * nkp, i2);
+        }
+        if (rows > 3) {
+          ST(dr + 3 * nkp, r3);
+          ST(di + 3 * nkp, i3);
+        }
       }
     }
-    for (int k = k4; k < nkz; k++) {
+  }
+  for (int k = k4; k < nkz; k++) {
+    const SplitRow sk = split_row(zr, zi, split, nyp, h, k);
+    for (int y = 0; y < ny; y += 4) {
+      const int rows = ny - y < 4 ? ny - y : 4;
       V r, i;
-      split_k(c, zr, zi, k, y, &r, &i);
+      split_lanes(&sk, y, &r, &i);
       float lr[4], li[4];
       ST(lr, r);
       ST(li, i);
