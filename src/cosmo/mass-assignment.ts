@@ -13,8 +13,11 @@
  * `power-spectrum.ts` divides out ("compensation"). Because the kernel is symmetric about the
  * grid point, W is real: deposit introduces no phase.
  *
- * Deposit is accumulated in float64 in particle order on one thread, so the result is exactly
- * reproducible and does not depend on any thread count; dense cells keep full precision.
+ * Deposit runs on one thread in particle order, so the result is bitwise reproducible and cannot
+ * depend on any thread count. Kernel weights are computed in float64 and summed straight into
+ * the float32 grid (as Pylians does): a float64 scratch grid plus conversion doubled the memory
+ * traffic and the time (0.7 s vs 0.38 s of CPU for 256³ CIC), while a cell's relative rounding
+ * error stays ≲ 2^-24 × its number of contributions — 1e-5 even for 100 particles per cell.
  */
 import type { GridShape } from "./fft/real-fft3d.js";
 
@@ -66,12 +69,11 @@ export function depositParticles(
   const out = options.out ?? new Float32Array(cells);
   if (out.length !== cells) throw new RangeError(`output grid has length ${out.length}, expected ${cells}`);
 
-  const acc = new Float64Array(cells);
+  out.fill(0);
   const order = schemeOrder(scheme);
-  if (order === 1) depositNgp(positions, n, shape, boxSize, shift, weights, acc);
-  else if (order === 2) depositCic(positions, n, shape, boxSize, shift, weights, acc);
-  else depositTsc(positions, n, shape, boxSize, shift, weights, acc);
-  out.set(acc);
+  if (order === 1) depositNgp(positions, n, shape, boxSize, shift, weights, out);
+  else if (order === 2) depositCic(positions, n, shape, boxSize, shift, weights, out);
+  else depositTsc(positions, n, shape, boxSize, shift, weights, out);
   return out;
 }
 
@@ -93,25 +95,9 @@ export function interpolateAtParticles(
   const dst = out ?? new Float32Array(n);
   if (dst.length !== n) throw new RangeError(`output has length ${dst.length}, expected ${n}`);
   const order = schemeOrder(scheme);
-  const k = new Kernel(order, shape, boxSize, 0);
-  const [, ny, nz] = shape;
-  const strideX = ny * nz;
-  for (let p = 0; p < n; p++) {
-    k.axis(positions[3 * p], 0);
-    k.axis(positions[3 * p + 1], 1);
-    k.axis(positions[3 * p + 2], 2);
-    let sum = 0;
-    for (let a = 0; a < order; a++) {
-      const ox = k.idx[a] * strideX;
-      const wx = k.w[a];
-      for (let b = 0; b < order; b++) {
-        const oxy = ox + k.idx[3 + b] * nz;
-        const wxy = wx * k.w[3 + b];
-        for (let c = 0; c < order; c++) sum += wxy * k.w[6 + c] * grid[oxy + k.idx[6 + c]];
-      }
-    }
-    dst[p] = sum;
-  }
+  if (order === 1) interpolateNgp(grid, shape, boxSize, positions, n, dst);
+  else if (order === 2) interpolateCic(grid, shape, boxSize, positions, n, dst);
+  else interpolateTsc(grid, shape, boxSize, positions, n, dst);
   return dst;
 }
 
@@ -166,7 +152,7 @@ function depositNgp(
   boxSize: number,
   shift: number,
   weights: Float32Array | undefined,
-  acc: Float64Array,
+  acc: Float32Array,
 ): void {
   const [nx, ny, nz] = shape;
   const sx = nx / boxSize;
@@ -195,7 +181,7 @@ function depositCic(
   boxSize: number,
   shift: number,
   weights: Float32Array | undefined,
-  acc: Float64Array,
+  acc: Float32Array,
 ): void {
   const [nx, ny, nz] = shape;
   const sx = nx / boxSize;
@@ -252,17 +238,16 @@ function depositTsc(
   boxSize: number,
   shift: number,
   weights: Float32Array | undefined,
-  acc: Float64Array,
+  acc: Float32Array,
 ): void {
-  const [, ny, nz] = shape;
-  const k = new Kernel(3, shape, boxSize, shift);
+  const [nx, ny, nz] = shape;
   const strideX = ny * nz;
-  const idx = k.idx;
-  const w = k.w;
+  const idx = new Int32Array(9);
+  const w = new Float64Array(9);
   for (let p = 0; p < n; p++) {
-    k.axis(pos[3 * p], 0);
-    k.axis(pos[3 * p + 1], 1);
-    k.axis(pos[3 * p + 2], 2);
+    tscAxis(pos[3 * p], nx / boxSize, shift, nx, idx, w, 0);
+    tscAxis(pos[3 * p + 1], ny / boxSize, shift, ny, idx, w, 3);
+    tscAxis(pos[3 * p + 2], nz / boxSize, shift, nz, idx, w, 6);
     const m = weights === undefined ? 1 : weights[p];
     for (let a = 0; a < 3; a++) {
       const ox = idx[a] * strideX;
@@ -278,55 +263,132 @@ function depositTsc(
   }
 }
 
-/**
- * Per-axis kernel support (indices and weights) of one particle, reused across particles:
- * entries [3a, 3a + order) belong to axis a. Used by TSC deposit and by interpolation.
- */
-class Kernel {
-  readonly idx = new Int32Array(9);
-  readonly w = new Float64Array(9);
-  private readonly n: [number, number, number];
-  private readonly scale: [number, number, number];
-
-  constructor(
-    private readonly order: 1 | 2 | 3,
-    shape: GridShape,
-    boxSize: number,
-    private readonly shift: number,
-  ) {
-    this.n = [shape[0], shape[1], shape[2]];
-    this.scale = [shape[0] / boxSize, shape[1] / boxSize, shape[2] / boxSize];
+/** CIC interpolation written out (the particle-mesh force path), same index math as depositCic. */
+function interpolateCic(
+  grid: Float32Array,
+  shape: GridShape,
+  boxSize: number,
+  pos: Float32Array,
+  n: number,
+  dst: Float32Array,
+): void {
+  const [nx, ny, nz] = shape;
+  const sx = nx / boxSize;
+  const sy = ny / boxSize;
+  const sz = nz / boxSize;
+  const strideX = ny * nz;
+  for (let p = 0; p < n; p++) {
+    const x = pos[3 * p];
+    const y = pos[3 * p + 1];
+    const z = pos[3 * p + 2];
+    const ux = x * sx;
+    const uy = y * sy;
+    const uz = z * sz;
+    let ix = Math.floor(ux);
+    let iy = Math.floor(uy);
+    let iz = Math.floor(uz);
+    const fx = ux - ix;
+    const fy = uy - iy;
+    const fz = uz - iz;
+    if (!(ix >= 0 && ix < nx)) ix = wrap(ix, nx, x);
+    if (!(iy >= 0 && iy < ny)) iy = wrap(iy, ny, y);
+    if (!(iz >= 0 && iz < nz)) iz = wrap(iz, nz, z);
+    const jx = ix + 1 === nx ? 0 : ix + 1;
+    const jy = iy + 1 === ny ? 0 : iy + 1;
+    const jz = iz + 1 === nz ? 0 : iz + 1;
+    const ox0 = ix * strideX;
+    const ox1 = jx * strideX;
+    const oy0 = iy * nz;
+    const oy1 = jy * nz;
+    const gz0 = 1 - fz;
+    const v00 = grid[ox0 + oy0 + iz] * gz0 + grid[ox0 + oy0 + jz] * fz;
+    const v01 = grid[ox0 + oy1 + iz] * gz0 + grid[ox0 + oy1 + jz] * fz;
+    const v10 = grid[ox1 + oy0 + iz] * gz0 + grid[ox1 + oy0 + jz] * fz;
+    const v11 = grid[ox1 + oy1 + iz] * gz0 + grid[ox1 + oy1 + jz] * fz;
+    const gy0 = 1 - fy;
+    dst[p] = (1 - fx) * (v00 * gy0 + v01 * fy) + fx * (v10 * gy0 + v11 * fy);
   }
+}
 
-  axis(x: number, a: 0 | 1 | 2): void {
-    const n = this.n[a];
-    const u = x * this.scale[a] + this.shift;
-    const o = 3 * a;
-    if (this.order === 1) {
-      let i = Math.floor(u + 0.5);
-      if (!(i >= 0 && i < n)) i = wrap(i, n, x);
-      this.idx[o] = i;
-      this.w[o] = 1;
-    } else if (this.order === 2) {
-      let i = Math.floor(u);
-      const f = u - i;
-      if (!(i >= 0 && i < n)) i = wrap(i, n, x);
-      this.idx[o] = i;
-      this.idx[o + 1] = i + 1 === n ? 0 : i + 1;
-      this.w[o] = 1 - f;
-      this.w[o + 1] = f;
-    } else {
-      let i = Math.floor(u + 0.5);
-      const d = u - i;
-      if (!(i >= 0 && i < n)) i = wrap(i, n, x);
-      this.idx[o] = i === 0 ? n - 1 : i - 1;
-      this.idx[o + 1] = i;
-      this.idx[o + 2] = i + 1 === n ? 0 : i + 1;
-      const l = 0.5 - d;
-      const r = 0.5 + d;
-      this.w[o] = 0.5 * l * l;
-      this.w[o + 1] = 0.75 - d * d;
-      this.w[o + 2] = 0.5 * r * r;
+/**
+ * TSC support along one axis: the three periodic indices around round(u), u = x·scale + shift,
+ * and their weights, written to idx[o..o+2], w[o..o+2].
+ */
+function tscAxis(
+  x: number,
+  scale: number,
+  shift: number,
+  n: number,
+  idx: Int32Array,
+  w: Float64Array,
+  o: number,
+): void {
+  const u = x * scale + shift;
+  let i = Math.floor(u + 0.5);
+  const d = u - i;
+  if (!(i >= 0 && i < n)) i = wrap(i, n, x);
+  idx[o] = i === 0 ? n - 1 : i - 1;
+  idx[o + 1] = i;
+  idx[o + 2] = i + 1 === n ? 0 : i + 1;
+  const l = 0.5 - d;
+  const r = 0.5 + d;
+  w[o] = 0.5 * l * l;
+  w[o + 1] = 0.75 - d * d;
+  w[o + 2] = 0.5 * r * r;
+}
+
+function interpolateNgp(
+  grid: Float32Array,
+  shape: GridShape,
+  boxSize: number,
+  pos: Float32Array,
+  n: number,
+  dst: Float32Array,
+): void {
+  const [nx, ny, nz] = shape;
+  const sx = nx / boxSize;
+  const sy = ny / boxSize;
+  const sz = nz / boxSize;
+  const strideX = ny * nz;
+  for (let p = 0; p < n; p++) {
+    const x = pos[3 * p];
+    const y = pos[3 * p + 1];
+    const z = pos[3 * p + 2];
+    let ix = Math.floor(x * sx + 0.5);
+    let iy = Math.floor(y * sy + 0.5);
+    let iz = Math.floor(z * sz + 0.5);
+    if (!(ix >= 0 && ix < nx)) ix = wrap(ix, nx, x);
+    if (!(iy >= 0 && iy < ny)) iy = wrap(iy, ny, y);
+    if (!(iz >= 0 && iz < nz)) iz = wrap(iz, nz, z);
+    dst[p] = grid[ix * strideX + iy * nz + iz];
+  }
+}
+
+function interpolateTsc(
+  grid: Float32Array,
+  shape: GridShape,
+  boxSize: number,
+  pos: Float32Array,
+  n: number,
+  dst: Float32Array,
+): void {
+  const [nx, ny, nz] = shape;
+  const strideX = ny * nz;
+  const idx = new Int32Array(9);
+  const w = new Float64Array(9);
+  for (let p = 0; p < n; p++) {
+    tscAxis(pos[3 * p], nx / boxSize, 0, nx, idx, w, 0);
+    tscAxis(pos[3 * p + 1], ny / boxSize, 0, ny, idx, w, 3);
+    tscAxis(pos[3 * p + 2], nz / boxSize, 0, nz, idx, w, 6);
+    let sum = 0;
+    for (let a = 0; a < 3; a++) {
+      const ox = idx[a] * strideX;
+      for (let b = 0; b < 3; b++) {
+        const oxy = ox + idx[3 + b] * nz;
+        const v = grid[oxy + idx[6]] * w[6] + grid[oxy + idx[7]] * w[7] + grid[oxy + idx[8]] * w[8];
+        sum += w[a] * w[3 + b] * v;
+      }
     }
+    dst[p] = sum;
   }
 }
