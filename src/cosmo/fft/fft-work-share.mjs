@@ -14,6 +14,7 @@ const FAILED = 4;
 /**
  * @typedef {object} FftJob
  * @property {"forward" | "inverse"} op
+ * @property {readonly [number, number, number]} shape grid sides (nx, ny, nz)
  * @property {Int32Array} control CONTROL_WORDS zeroed words on a SharedArrayBuffer
  * @property {Float32Array} real real grid (input of forward, output of inverse)
  * @property {Float32Array} spectrum half-complex spectrum (output of forward, input of inverse)

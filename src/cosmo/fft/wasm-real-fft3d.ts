@@ -1,12 +1,12 @@
 /**
  * 3D real FFT on WebAssembly SIMD kernels (native/fft/fft.c), shared between the calling
- * thread and `threads - 1` worker threads. Workers are unref()ed: they never keep the process
- * alive. The calling thread takes a share of the work and blocks (Atomics.wait) until the
- * transform is complete, which keeps the public API synchronous.
+ * thread and `threads - 1` pooled worker threads (fft-thread-pool.ts). The calling thread
+ * takes a share of the work and blocks (Atomics.wait) until the transform is complete, which
+ * keeps the public API synchronous.
  */
-import { Worker } from "node:worker_threads";
 import { fftWasmBase64 } from "./fft-wasm.generated.js";
-import { CONTROL_WORDS, runShare } from "./fft-work-share.mjs";
+import { acquireFftWorkers, postFftJob, releaseFftWorkers } from "./fft-thread-pool.js";
+import { CONTROL_WORDS, runShare, type FftJob } from "./fft-work-share.mjs";
 import { WasmFftKernel } from "./wasm-fft-kernel.mjs";
 
 type Shape = readonly [number, number, number];
@@ -38,7 +38,9 @@ function sharedFloats(length: number): Float32Array {
 
 export class WasmRealFft3d {
   private readonly kernel: WasmFftKernel;
-  private readonly workers: Worker[] = [];
+  private readonly shape: Shape;
+  /** Worker threads taking part besides the calling thread (0: single-threaded). */
+  private workers: number;
   private readonly realLength: number;
   private readonly spectralLength: number;
   /** Shared scratch, allocated on first need. */
@@ -48,23 +50,17 @@ export class WasmRealFft3d {
 
   constructor(module: WebAssembly.Module, shape: Shape, threads: number) {
     this.kernel = new WasmFftKernel(module, shape);
+    this.shape = [shape[0], shape[1], shape[2]];
     this.realLength = shape[0] * shape[1] * shape[2];
     this.spectralLength = shape[0] * shape[1] * this.kernel.nkz * 2;
     // More threads than units of work would idle.
-    const useful = Math.min(threads, shape[0], this.kernel.blockCount);
-    for (let t = 1; t < useful; t++) {
-      const worker = new Worker(new URL("./fft-worker.mjs", import.meta.url), {
-        workerData: { module, shape: [shape[0], shape[1], shape[2]] },
-      });
-      worker.unref();
-      this.workers.push(worker);
-    }
+    this.workers = Math.min(threads, shape[0], this.kernel.blockCount) - 1;
+    if (this.workers > 0) acquireFftWorkers(module, this.workers);
   }
 
   forward(real: Float32Array, out: Float32Array): void {
-    if (this.workers.length === 0) {
-      const work = this.work ?? new Float32Array(0);
-      runShare(this.kernel, { op: "forward", control: newControl(), real, spectrum: out, work });
+    if (this.workers === 0) {
+      runShare(this.kernel, this.job("forward", real, out, out));
       return;
     }
     let src = real;
@@ -74,15 +70,15 @@ export class WasmRealFft3d {
       src = this.realScratch;
     }
     const dst = isShared(out) ? out : (this.spectrumScratch ??= sharedFloats(this.spectralLength));
-    this.run({ op: "forward", control: newControl(), real: src, spectrum: dst, work: dst });
+    this.run(this.job("forward", src, dst, dst));
     if (dst !== out) out.set(dst);
   }
 
   inverse(spectrum: Float32Array, out: Float32Array): void {
-    const threaded = this.workers.length > 0;
+    const threaded = this.workers > 0;
     this.work ??= threaded ? sharedFloats(this.spectralLength) : new Float32Array(this.spectralLength);
     if (!threaded) {
-      runShare(this.kernel, { op: "inverse", control: newControl(), real: out, spectrum, work: this.work });
+      runShare(this.kernel, this.job("inverse", out, spectrum, this.work));
       return;
     }
     let src = spectrum;
@@ -92,24 +88,26 @@ export class WasmRealFft3d {
       src = this.spectrumScratch;
     }
     const dst = isShared(out) ? out : (this.realScratch ??= sharedFloats(this.realLength));
-    this.run({ op: "inverse", control: newControl(), real: dst, spectrum: src, work: this.work });
+    this.run(this.job("inverse", dst, src, this.work));
     if (dst !== out) out.set(dst);
   }
 
   dispose(): void {
-    for (const w of this.workers) void w.terminate();
-    this.workers.length = 0;
+    if (this.workers > 0) releaseFftWorkers();
+    this.workers = 0;
     this.realScratch = null;
     this.spectrumScratch = null;
     this.work = null;
   }
 
-  private run(job: Parameters<typeof runShare>[1]): void {
-    for (const w of this.workers) w.postMessage(job);
+  private job(op: FftJob["op"], real: Float32Array, spectrum: Float32Array, work: Float32Array): FftJob {
+    // A fresh control block per job: a worker that reaches a job late finds it complete.
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+    return { op, shape: this.shape, control, real, spectrum, work };
+  }
+
+  private run(job: FftJob): void {
+    postFftJob(job, this.workers);
     runShare(this.kernel, job);
   }
-}
-
-function newControl(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
 }
