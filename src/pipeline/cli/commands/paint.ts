@@ -246,7 +246,7 @@ export function registerPaint(program: Command): void {
     )
     .option(
       "--workers <W>",
-      "inference worker threads, each with one ONNX Runtime session and one CPU thread (default: number of cores)",
+      "inference worker threads, one ONNX Runtime session and one CPU thread each; defaults to the core count",
       parseInteger(1, 256),
       os.availableParallelism(),
     )
