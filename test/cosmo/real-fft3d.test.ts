@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   RealFft3d,
@@ -162,6 +163,25 @@ describe("RealFft3d against direct float64 DFTs", () => {
       fft.dispose();
     });
   }
+});
+
+describe("RealFft3d on random shapes", () => {
+  it("matches rfftn and irfftn for any sides made of 2, 3, 5 up to 40", () => {
+    const friendly = [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 18, 20, 24, 25, 27, 30, 32, 36, 40];
+    const side = fc.constantFrom(...friendly);
+    fc.assert(
+      fc.property(fc.tuple(side, side, side), fc.integer({ min: 1, max: 3 }), (shape, threads) => {
+        const fft = new RealFft3d(shape, { threads });
+        const real = noise(shape[0] * shape[1] * shape[2], shape[0] * 1000 + shape[1] * 10 + shape[2]);
+        const spectrum = noise(spectralLength(shape), 99);
+        const forwardError = relativeError(fft.forward(real), referenceRfftn(real, shape));
+        const inverseError = relativeError(fft.inverse(spectrum), referenceIrfftn(spectrum, shape));
+        fft.dispose();
+        return forwardError < 1e-5 && inverseError < 1e-5;
+      }),
+      { numRuns: 40, seed: 20240607 },
+    );
+  });
 });
 
 describe("float64 TypeScript reference engine against direct DFTs", () => {
