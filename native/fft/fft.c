@@ -25,7 +25,7 @@ typedef v128_t V;
 typedef struct {
   int nx, ny, nz, nkz;
   int zlen;      /* z transform length: nz/2 (even nz, packed) or nz */
-  int nyp, nkp;  /* ny and nkz rounded up to a multiple of 4 */
+  int nyp, nkp;  /* SIMD batch widths for ny and nkz pencils: multiples of 4 (see lanes() in wasm-fft-kernel.mjs) */
   float *io;     /* host <-> kernel transfer buffer */
   float *zr, *zi;       /* [zlen][nyp] */
   float *pr, *pi;       /* [ny][nkp] */
