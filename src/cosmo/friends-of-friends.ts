@@ -87,31 +87,32 @@ function sortIntoColumns(positions: Float32Array, L: number, ll: number): Column
   // Cell side must be ≥ ℓ so that friends sit in adjacent columns; the 1e-6 margin keeps
   // that true when floor(x / side) rounds a coordinate on a cell edge into the next cell.
   // nc² is capped near 4N so the column table stays O(N) for tiny linking lengths.
-  const ncMax = Math.max(1, Math.floor(Math.sqrt(Math.max(64, 4 * n))));
+  // nc ≤ 2¹⁵ keeps the (column, z-bin) sort key within 32 bits.
+  const ncMax = Math.min(1 << 15, Math.max(1, Math.floor(Math.sqrt(Math.max(64, 4 * n)))));
   const nc = Math.max(1, Math.min(ncMax, Math.floor(L / (ll * (1 + 1e-6)))));
   const cellScale = nc / L;
-  // z is pre-sorted by a fine bin (LSD radix pass), then by column (stable), then finished by an
-  // insertion sort that only has to fix order inside one z-bin.
-  const nzb = Math.max(1, Math.min(1 << 20, 4 * nc, n));
+  // Particles are ordered by the 32-bit key (column, z-bin) with an LSD radix sort (11-bit
+  // digits keep each scatter pass cache-friendly), then an insertion sort per column fixes the
+  // order inside each z-bin. z-bins get the bits the column index leaves, up to ~4 per cell.
+  const colBits = bitsFor(nc * nc);
+  const zBits = Math.max(0, Math.min(32 - colBits, bitsFor(4 * nc)));
+  const nzb = 2 ** zBits;
   const zScale = nzb / L;
 
-  const col = new Int32Array(n);
-  const zbin = new Int32Array(n);
+  const keys = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const x = wrap(positions[3 * i], L);
     const y = wrap(positions[3 * i + 1], L);
     const z = wrap(positions[3 * i + 2], L);
     const ix = Math.min(nc - 1, Math.floor(x * cellScale));
     const iy = Math.min(nc - 1, Math.floor(y * cellScale));
-    col[i] = ix * nc + iy;
-    zbin[i] = Math.min(nzb - 1, Math.floor(z * zScale));
+    const iz = Math.min(nzb - 1, Math.floor(z * zScale));
+    keys[i] = (ix * nc + iy) * nzb + iz;
   }
-
-  const byZ = countingSort(zbin, nzb, null);
-  const order = countingSort(col, nc * nc, byZ);
+  const { sortedKeys, order } = radixSort(keys, colBits + zBits);
 
   const colStart = new Int32Array(nc * nc + 1);
-  for (let i = 0; i < n; i++) colStart[col[i] + 1]++;
+  for (let s = 0; s < n; s++) colStart[Math.floor(sortedKeys[s] / nzb) + 1]++;
   for (let c = 0; c < nc * nc; c++) colStart[c + 1] += colStart[c];
 
   // Wrapped positions in sorted order: float32 when wrapping was a no-op (usual case), else
@@ -130,18 +131,36 @@ function sortIntoColumns(positions: Float32Array, L: number, ll: number): Column
   return { nc, colStart, order, xyz };
 }
 
-/** Stable counting sort of indices by `key` ∈ [0, nKeys); sorts `input` order (or 0..n-1). */
-function countingSort(key: Int32Array, nKeys: number, input: Int32Array | null): Int32Array {
-  const n = key.length;
-  const start = new Int32Array(nKeys + 1);
-  for (let i = 0; i < n; i++) start[key[i] + 1]++;
-  for (let k = 0; k < nKeys; k++) start[k + 1] += start[k];
-  const out = new Int32Array(n);
-  for (let j = 0; j < n; j++) {
-    const i = input === null ? j : input[j];
-    out[start[key[i]]++] = i;
+/** Bits needed to hold the values 0 … count − 1. */
+function bitsFor(count: number): number {
+  return count <= 1 ? 0 : Math.ceil(Math.log2(count));
+}
+
+/** Stable LSD radix sort of 32-bit keys (using their low `bits`), returning the permutation. */
+function radixSort(keys: Uint32Array, bits: number): { sortedKeys: Uint32Array; order: Int32Array } {
+  const n = keys.length;
+  const DIGIT = 11;
+  const mask = (1 << DIGIT) - 1;
+  let kIn: Uint32Array = keys;
+  let vIn = new Int32Array(n);
+  for (let i = 0; i < n; i++) vIn[i] = i;
+  let kOut: Uint32Array = new Uint32Array(n);
+  let vOut = new Int32Array(n);
+  const count = new Int32Array(mask + 2);
+  for (let shift = 0; shift < bits; shift += DIGIT) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((kIn[i] >>> shift) & mask) + 1]++;
+    for (let d = 0; d <= mask; d++) count[d + 1] += count[d];
+    for (let i = 0; i < n; i++) {
+      const k = kIn[i];
+      const at = count[(k >>> shift) & mask]++;
+      kOut[at] = k;
+      vOut[at] = vIn[i];
+    }
+    [kIn, kOut] = [kOut, kIn];
+    [vIn, vOut] = [vOut, vIn];
   }
-  return out;
+  return { sortedKeys: kIn, order: vIn };
 }
 
 function insertionSortByZ(xyz: Float32Array | Float64Array, order: Int32Array, lo: number, hi: number): void {
