@@ -38,6 +38,8 @@ export interface LptOptions {
   threads?: number;
   /** What to return besides the growth factors. */
   want?: { density?: boolean; linearDensity?: boolean; particles?: boolean };
+  /** Side of the grid the particles are CIC-deposited on for `density` (default: gridSide). */
+  densityGridSide?: number;
   /** Called after each stage with a short name (progress reporting). */
   onStage?: (stage: string, done: number, total: number) => void;
 }
@@ -47,7 +49,7 @@ export interface LptResult {
   boxSize: number;
   redshift: number;
   growth: GrowthFactors;
-  /** CIC density contrast of the displaced particles on the same grid. */
+  /** CIC density contrast of the displaced particles (on densityGridSide³, default the particle grid). */
   density?: Float32Array;
   /** Linear density contrast D1(z) δ_L. */
   linearDensity?: Float32Array;
@@ -263,7 +265,8 @@ export function runLpt(options: LptOptions): LptResult {
       result.velocities = velocities ?? undefined;
     }
     if (want.density) {
-      const counts = depositParticles(positions, shape, L, "cic", { out: allocShared(cells) });
+      const m = options.densityGridSide ?? n;
+      const counts = depositParticles(positions, [m, m, m], L, "cic", { out: allocShared(m * m * m) });
       toDensityContrast(counts);
       result.density = counts;
       stage("density", 7, STAGES);

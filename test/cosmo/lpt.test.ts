@@ -1,6 +1,6 @@
 /**
  * 2LPT against linear theory. Tolerances come from cosmic variance: a shell with N independent
- * modes of a Gaussian field has σ_P = P √(2/N).
+ * modes of a Gaussian field has σ_P = P/√N (= P √(2/N) with N counting k and −k separately).
  */
 import { describe, expect, it } from "vitest";
 import { makeCosmology, hubbleE } from "../../src/cosmo/cosmology.js";
@@ -57,7 +57,9 @@ function chiSquare(
     const t = theory.get(bin);
     if (!t) throw new Error(`no theory for bin ${bin}`);
     const expected = scale * t.p;
-    const sigma = expected * Math.sqrt(2 / table.modes[i]);
+    // |δ_k|² of one independent Gaussian mode is exponential (sd = mean), so a shell of N
+    // independent modes has σ_P = P/√N, i.e. P√(2/N) with N counted over ±k.
+    const sigma = expected / Math.sqrt(table.modes[i]);
     chi2 += ((table.power[i] - expected) / sigma) ** 2;
     dof++;
   }

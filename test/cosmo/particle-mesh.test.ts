@@ -190,7 +190,8 @@ describe("particle-mesh run", () => {
     let chi2 = 0;
     for (const s of shells.values()) {
       const expected = s.theory / s.count;
-      chi2 += ((s.p / s.count - expected) / (expected * Math.sqrt(2 / s.count))) ** 2;
+      // s.count independent modes (one of each ±k pair): σ_P = P/√N.
+      chi2 += ((s.p / s.count - expected) / (expected / Math.sqrt(s.count))) ** 2;
     }
     const dof = shells.size;
     expect(chi2).toBeLessThan(dof + 5 * Math.sqrt(2 * dof));

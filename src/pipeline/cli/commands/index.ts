@@ -2,10 +2,14 @@
 import type { Command } from "commander";
 import { registerLpt } from "./lpt.js";
 import { registerPk } from "./pk.js";
+import { registerNbody } from "./nbody.js";
+import { registerNbodySet } from "./nbody-set.js";
 import { registerPaint } from "./paint.js";
 
 export function registerCommands(program: Command): void {
   registerLpt(program);
   registerPk(program);
+  registerNbody(program);
+  registerNbodySet(program);
   registerPaint(program);
 }
