@@ -96,51 +96,74 @@ export function linearDensitySpectrum(
 }
 
 /**
- * out = factor · (i·k_c or k_c k_d) · src / k², for first derivatives (component c, imaginary unit
- * applied) or the Hessian (components c, d). Derivative wavenumbers drop the Nyquist plane.
+ * Spectral derivative operators on the half-complex grid. Wavenumbers in units of k_F; first
+ * derivatives drop the Nyquist plane (see fourier-grid.ts). Built once per grid and reused for
+ * the 12 derivative fields of a 2LPT run.
  */
-function applyDerivative(
-  shape: GridShape,
-  src: Float32Array,
-  out: Float32Array,
-  c: number,
-  d: number | null,
-  factor: number,
-): void {
-  const [nx, ny, nz] = shape;
-  const nzc = (nz >> 1) + 1;
-  const k = [derivativeFrequencies(nx), derivativeFrequencies(ny), derivativeFrequencies(nz)];
-  const full = [signedFrequencies(nx), signedFrequencies(ny)];
-  const invK2 = new Float64Array(maxSquaredFrequency(shape) + 1);
-  for (let m = 1; m < invK2.length; m++) invK2[m] = 1 / m;
-  const idx = [0, 0, 0];
-  for (let ix = 0; ix < nx; ix++) {
-    idx[0] = ix;
-    const mx = full[0][ix] * full[0][ix];
-    for (let iy = 0; iy < ny; iy++) {
-      idx[1] = iy;
-      const mxy = mx + full[1][iy] * full[1][iy];
-      let o = 2 * (ix * ny + iy) * nzc;
-      const kcFixed = c < 2 ? k[c][idx[c]] : 0;
-      const kdFixed = d !== null && d < 2 ? k[d][idx[d]] : 0;
-      for (let iz = 0; iz < nzc; iz++, o += 2) {
-        const kc = c === 2 ? k[2][iz] : kcFixed;
-        const w = factor * invK2[mxy + iz * iz];
-        const re = src[o];
-        const im = src[o + 1];
-        if (d === null) {
-          // i·k_c·(re + i im) = −k_c im + i k_c re
-          const s = w * kc;
-          out[o] = -s * im;
-          out[o + 1] = s * re;
+class SpectralDerivatives {
+  private readonly k: [Int32Array, Int32Array, Int32Array];
+  private readonly fx: Int32Array;
+  private readonly fy: Int32Array;
+  private readonly invK2: Float64Array;
+  private readonly nzc: number;
+
+  constructor(private readonly shape: GridShape) {
+    const [nx, ny, nz] = shape;
+    this.k = [derivativeFrequencies(nx), derivativeFrequencies(ny), derivativeFrequencies(nz)];
+    this.fx = signedFrequencies(nx);
+    this.fy = signedFrequencies(ny);
+    this.invK2 = new Float64Array(maxSquaredFrequency(shape) + 1);
+    for (let m = 1; m < this.invK2.length; m++) this.invK2[m] = 1 / m;
+    this.nzc = (nz >> 1) + 1;
+  }
+
+  /**
+   * out = factor · i k_a k_b^(0|1) / k² · src (first derivative when b is null: i k_a/k²), or
+   * out = factor · k_a k_b / k² · src (Hessian). The row loop hoists everything but k_z.
+   */
+  apply(src: Float32Array, out: Float32Array, a: number, b: number | null, factor: number): void {
+    const [nx, ny] = this.shape;
+    const { k, fx, fy, invK2, nzc } = this;
+    const kz = k[2];
+    const first = b === null;
+    for (let ix = 0; ix < nx; ix++) {
+      const mx = fx[ix] * fx[ix];
+      for (let iy = 0; iy < ny; iy++) {
+        const mxy = mx + fy[iy] * fy[iy];
+        const o0 = 2 * (ix * ny + iy) * nzc;
+        // Constant part of the operator along this row, and whether k_z enters once or twice.
+        let rowFactor = factor;
+        let zPower = 0;
+        for (let t = 0; t < (first ? 1 : 2); t++) {
+          const axis = t === 0 ? a : (b as number);
+          if (axis === 0) rowFactor *= k[0][ix];
+          else if (axis === 1) rowFactor *= k[1][iy];
+          else zPower++;
+        }
+        if (rowFactor === 0) {
+          out.fill(0, o0, o0 + 2 * nzc);
+          continue;
+        }
+        if (first) {
+          // i·s·(re + i im) = −s im + i s re
+          for (let iz = 0, o = o0; iz < nzc; iz++, o += 2) {
+            const s = rowFactor * invK2[mxy + iz * iz] * (zPower ? kz[iz] : 1);
+            const re = src[o];
+            out[o] = -s * src[o + 1];
+            out[o + 1] = s * re;
+          }
         } else {
-          const kd = d === 2 ? k[2][iz] : kdFixed;
-          const s = w * kc * kd;
-          out[o] = s * re;
-          out[o + 1] = s * im;
+          for (let iz = 0, o = o0; iz < nzc; iz++, o += 2) {
+            const kzf = zPower === 0 ? 1 : zPower === 1 ? kz[iz] : kz[iz] * kz[iz];
+            const s = rowFactor * invK2[mxy + iz * iz] * kzf;
+            out[o] = s * src[o];
+            out[o + 1] = s * src[o + 1];
+          }
         }
       }
     }
+    out[0] = 0; // the DC mode carries no displacement
+    out[1] = 0;
   }
 }
 
@@ -186,23 +209,25 @@ export function runLpt(options: LptOptions): LptResult {
     if (!want.density && !want.particles) return result;
 
     // Ψ1 (derivatives carry 1/k_F: k = k_F·m, so i k/k² = (1/k_F) i m/m²).
+    const ops = new SpectralDerivatives(shape);
     const psi1: Float32Array[] = [];
     for (let c = 0; c < 3; c++) {
-      applyDerivative(shape, deltaK, scratch, c, null, 1 / kf);
-      psi1.push(fft.inverse(scratch));
+      ops.apply(deltaK, scratch, c, null, 1 / kf);
+      psi1.push(fft.inverse(scratch, allocShared(cells)));
     }
     stage("first order", 3, STAGES);
 
     let psi2: Float32Array[] | null = null;
     if (order === 2) {
       // Hessian φ_ij = k_i k_j δ_k/k² is dimensionless, so no k_F factor.
-      const hess = (c: number, d: number): Float32Array => {
-        applyDerivative(shape, deltaK, scratch, c, d, 1);
-        return fft.inverse(scratch);
+      const hess = (c: number, d: number, out: Float32Array): Float32Array => {
+        ops.apply(deltaK, scratch, c, d, 1);
+        return fft.inverse(scratch, out);
       };
-      const pxx = hess(0, 0);
-      const pyy = hess(1, 1);
-      const pzz = hess(2, 2);
+      const pxx = hess(0, 0, allocShared(cells));
+      const pyy = hess(1, 1, allocShared(cells));
+      const pzz = hess(2, 2, allocShared(cells));
+      const pij = allocShared(cells);
       const source = pxx; // S accumulates in place of φ_xx
       for (let i = 0; i < cells; i++) {
         const a = pxx[i];
@@ -216,7 +241,7 @@ export function runLpt(options: LptOptions): LptResult {
         [1, 2],
       ];
       for (const [c, d] of offDiagonal) {
-        const pij = hess(c, d);
+        hess(c, d, pij);
         for (let i = 0; i < cells; i++) source[i] -= pij[i] * pij[i];
       }
       stage("second-order source", 4, STAGES);
@@ -224,8 +249,8 @@ export function runLpt(options: LptOptions): LptResult {
       psi2 = [];
       for (let c = 0; c < 3; c++) {
         // ∇φ2 = −i k S_k/k²
-        applyDerivative(shape, sourceK, scratch, c, null, -1 / kf);
-        psi2.push(fft.inverse(scratch, c === 0 ? pyy : c === 1 ? pzz : undefined));
+        ops.apply(sourceK, scratch, c, null, -1 / kf);
+        psi2.push(fft.inverse(scratch, c === 0 ? pyy : c === 1 ? pzz : pij));
       }
       stage("second order", 5, STAGES);
     }
@@ -241,17 +266,21 @@ export function runLpt(options: LptOptions): LptResult {
     for (let c = 0; c < 3; c++) {
       const p1 = psi1[c];
       const p2 = psi2 ? psi2[c] : null;
+      // q along axis c: constant on a row for x and y, stepping by Δx along the row for z.
+      const stepZ = c === 2 ? dx : 0;
       for (let ix = 0, i = 0; ix < n; ix++) {
         for (let iy = 0; iy < n; iy++) {
+          const qRow = c === 0 ? ix * dx : c === 1 ? iy * dx : 0;
           for (let iz = 0; iz < n; iz++, i++) {
-            const q = (c === 0 ? ix : c === 1 ? iy : iz) * dx;
             const s1 = d1 * p1[i];
             const s2 = p2 ? d2 * p2[i] : 0;
             const disp = s1 + s2;
             sumSq += disp * disp;
-            let x = q + disp;
-            x -= Math.floor(x / L) * L;
-            if (x >= L) x -= L; // float rounding of values just below L
+            let x = qRow + iz * stepZ + disp;
+            if (x < 0 || x >= L) {
+              x -= Math.floor(x / L) * L;
+              if (x >= L) x -= L; // float rounding of values just below L
+            }
             positions[3 * i + c] = x;
             if (velocities) velocities[3 * i + c] = aH * (f1 * s1 + f2 * s2);
           }
