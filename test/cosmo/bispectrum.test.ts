@@ -72,7 +72,7 @@ describe("bispectrum of constructed fields", () => {
         dof++;
       }
     }
-    // 30 degrees of freedom: the central 99.8% of χ² lies in [11.6, 59.7].
+    expect(dof).toBe(30); // the central 99.8% of χ² with 30 dof lies in [11.6, 59.7]
     expect(chi2).toBeGreaterThan(11.6);
     expect(chi2).toBeLessThan(59.7);
   });
