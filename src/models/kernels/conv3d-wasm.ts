@@ -1,0 +1,390 @@
+/**
+ * 3D convolutions (NDHWC, float32, dilation 1) on the WebAssembly SIMD kernels of
+ * native/conv3d/conv3d.c: forward, input gradient (also the transposed convolution) and filter
+ * gradient, as plain functions of Float32Arrays so they can be tested apart from TensorFlow.js.
+ *
+ * All threads share one WebAssembly.Memory: the calling thread copies the operands in, every
+ * thread (conv3d-thread-pool.ts) claims "units" (output depth slices or filter-gradient row
+ * blocks) until none are left, and the calling thread copies the result out. Each unit is
+ * computed by the same code whichever thread runs it, so results are bitwise identical for
+ * any thread count.
+ */
+import { conv3dWasmBase64 } from "./conv3d-wasm.generated.js";
+import { UnitPool, type UnitKernel } from "./unit-pool.js";
+
+/** The subset of TensorFlow.js's Conv3DInfo the kernels need (same field names). */
+export interface Conv3dGeometry {
+  batchSize: number;
+  inDepth: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outDepth: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterDepth: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideDepth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padInfo: { front: number; top: number; left: number };
+}
+
+/** Word indices of the parameter block (enum in conv3d.c). */
+const P = {
+  X: 0,
+  W: 1,
+  Y: 2,
+  N: 3,
+  D: 4,
+  H: 5,
+  W_: 6,
+  C: 7,
+  KD: 8,
+  KH: 9,
+  KW: 10,
+  SD: 11,
+  SH: 12,
+  SW: 13,
+  OD: 14,
+  OH: 15,
+  OW: 16,
+  NP: 17,
+  PD: 18,
+  PH: 19,
+  PW: 20,
+  QD: 21,
+  QH: 22,
+  QW: 23,
+  PHASE: 24,
+  AOFF: 25,
+  JB: 26,
+  WORDS: 27,
+} as const;
+
+/** Taps (kernel depth x height offsets) a unit can hold in its offset scratch. */
+const MAX_TAPS = 4096;
+/** Bytes of stack per worker-thread instance (the calling thread uses the linker's stack). */
+const STACK_BYTES = 65536;
+/** Floats of slack after every buffer: kernels read up to 3 floats past a row's end. */
+const SLACK = 16;
+/** Below this many multiply-adds a call runs on the calling thread alone. */
+const THREADED_MIN_MACS = 4e6;
+
+const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
+
+/** The parts of WebAssembly.Memory and .Global we use (not in the "DOM"-less TypeScript libs). */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+interface WasmGlobal {
+  value: unknown;
+}
+
+type WasmExports = {
+  __heap_base: WasmGlobal;
+  __stack_pointer: WasmGlobal;
+  forward_unit: (params: number, unit: number) => void;
+  input_grad_unit: (params: number, unit: number) => void;
+  filter_grad_unit: (params: number, unit: number) => void;
+  compact_channels: (dst: number, src: number, count: number, stride: number, channels: number) => void;
+  widen_channels: (dst: number, src: number, count: number, channels: number, stride: number) => void;
+  pad_spatial: (...args: number[]) => void;
+};
+
+/** The runtime's WebAssembly object (the "DOM"-less TypeScript libs only declare its types). */
+const wasmRuntime = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => WebAssembly.Module;
+      Instance: new (m: WebAssembly.Module, imports: object) => { exports: unknown };
+      Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+    };
+  }
+).WebAssembly;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel module, or null where this runtime lacks WebAssembly SIMD or threads. */
+export function conv3dWasmModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new wasmRuntime.Module(Buffer.from(conv3dWasmBase64, "base64"));
+      // Shared memory needs SharedArrayBuffer; probe it once.
+      new wasmRuntime.Memory({ initial: 1, maximum: 65536, shared: true });
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled ?? null;
+}
+
+/** A bump allocator over the data area of the shared memory, reset per call. */
+class Arena {
+  private top: number;
+  constructor(
+    private readonly memory: WasmMemory,
+    private readonly base: number,
+  ) {
+    this.top = base;
+  }
+  reset(): void {
+    this.top = this.base;
+  }
+  /** Byte offset of `floats` 4-byte words, 64-byte aligned, growing the memory as needed. */
+  take(floats: number): number {
+    const at = Math.ceil(this.top / 64) * 64;
+    this.top = at + (floats + SLACK) * 4;
+    const have = this.memory.buffer.byteLength;
+    if (this.top > have) this.memory.grow(Math.ceil((this.top - have) / 65536));
+    return at;
+  }
+}
+
+export class WasmConv3d {
+  private readonly memory: WasmMemory;
+  private readonly exp: WasmExports;
+  private readonly arena: Arena;
+  /** Parameter block and tap-offset scratch of each thread (index 0: the calling thread). */
+  private readonly threadBlocks: { params: number; aoff: number; stack: number }[] = [];
+  private readonly pool: UnitPool | null;
+
+  /** @param threads threads taking part, the calling thread included (1: no workers). */
+  constructor(module: WebAssembly.Module, threads = 1) {
+    this.memory = new wasmRuntime.Memory({ initial: 32, maximum: 65536, shared: true });
+    const instance = new wasmRuntime.Instance(module, { env: { memory: this.memory } });
+    this.exp = instance.exports as WasmExports;
+    let top = Math.ceil(Number(this.exp.__heap_base.value) / 64) * 64;
+    for (let t = 0; t < threads; t++) {
+      const stack = t === 0 ? 0 : top + STACK_BYTES;
+      if (t > 0) top += STACK_BYTES;
+      const params = top;
+      const aoff = params + 256;
+      top = aoff + MAX_TAPS * 4;
+      this.threadBlocks.push({ params, aoff, stack });
+    }
+    this.arena = new Arena(this.memory, top);
+    this.arena.take(0);
+    this.pool =
+      threads > 1
+        ? new UnitPool(
+            module,
+            this.memory,
+            this.threadBlocks.slice(1).map((b) => b.stack),
+          )
+        : null;
+  }
+
+  get threads(): number {
+    return this.threadBlocks.length;
+  }
+
+  private get f32(): Float32Array {
+    return new Float32Array(this.memory.buffer);
+  }
+
+  private put(data: Float32Array): number {
+    const at = this.arena.take(data.length);
+    this.f32.set(data, at / 4);
+    return at;
+  }
+
+  private get(at: number, length: number): Float32Array {
+    return this.f32.slice(at / 4, at / 4 + length);
+  }
+
+  /** Writes `words` into every thread's parameter block, each with its own offset scratch. */
+  private params(words: Int32Array): void {
+    const i32 = new Int32Array(this.memory.buffer);
+    for (const b of this.threadBlocks) {
+      words[P.AOFF] = b.aoff;
+      i32.set(words, b.params / 4);
+    }
+  }
+
+  private run(kernel: UnitKernel, units: number, macs: number): void {
+    const fn = this.exp[kernel];
+    const params0 = this.threadBlocks[0].params;
+    if (this.pool === null || macs < THREADED_MIN_MACS || units < 2) {
+      for (let u = 0; u < units; u++) fn(params0, u);
+      return;
+    }
+    this.pool.run(
+      kernel,
+      this.threadBlocks.map((b) => b.params),
+      units,
+      (u) => fn(params0, u),
+    );
+  }
+
+  /** x (N, D, H, W, Ci) zero-padded as the geometry says; returns its byte offset and dims. */
+  private paddedInput(x: Float32Array, g: Conv3dGeometry): { at: number; dims: [number, number, number] } {
+    const { front, top, left } = g.padInfo;
+    // Pad so that every window of every output lies inside (the back pad may be one less than
+    // TensorFlow's 'same' split when the stride skips the last voxels; never negative).
+    const D = Math.max(g.inDepth + front, (g.outDepth - 1) * g.strideDepth + g.filterDepth);
+    const H = Math.max(g.inHeight + top, (g.outHeight - 1) * g.strideHeight + g.filterHeight);
+    const W = Math.max(g.inWidth + left, (g.outWidth - 1) * g.strideWidth + g.filterWidth);
+    const raw = this.put(x);
+    if (front === 0 && top === 0 && left === 0 && D === g.inDepth && H === g.inHeight && W === g.inWidth)
+      return { at: raw, dims: [D, H, W] };
+    const at = this.arena.take(g.batchSize * D * H * W * g.inChannels);
+    this.exp.pad_spatial(
+      at,
+      raw,
+      g.batchSize,
+      g.inDepth,
+      g.inHeight,
+      g.inWidth,
+      g.inChannels,
+      front,
+      D - g.inDepth - front,
+      top,
+      H - g.inHeight - top,
+      left,
+      W - g.inWidth - left,
+    );
+    return { at, dims: [D, H, W] };
+  }
+
+  /** y = conv3d(x, filter): x (N, D, H, W, Ci), filter (KD, KH, KW, Ci, Co) → (N, OD, OH, OW, Co). */
+  forward(x: Float32Array, filter: Float32Array, g: Conv3dGeometry): Float32Array {
+    this.arena.reset();
+    const np = ceil4(g.outChannels);
+    const { at: xp, dims } = this.paddedInput(x, g);
+    const taps = g.filterDepth * g.filterHeight * g.filterWidth * g.inChannels;
+    const wRaw = this.put(filter);
+    const w = this.arena.take(taps * np);
+    this.exp.widen_channels(w, wRaw, taps, g.outChannels, np);
+    const outVoxels = g.batchSize * g.outDepth * g.outHeight * g.outWidth;
+    const y = this.arena.take(outVoxels * np);
+    const words = new Int32Array(P.WORDS);
+    words.set([xp, w, y, g.batchSize, dims[0], dims[1], dims[2], g.inChannels], 0);
+    words.set([g.filterDepth, g.filterHeight, g.filterWidth, g.strideDepth, g.strideHeight, g.strideWidth], P.KD);
+    words.set([g.outDepth, g.outHeight, g.outWidth, np], P.OD);
+    this.params(words);
+    this.run("forward_unit", g.batchSize * g.outDepth, outVoxels * taps * np);
+    this.exp.compact_channels(y, y, outVoxels, np, g.outChannels);
+    return this.get(y, outVoxels * g.outChannels);
+  }
+
+  /**
+   * dx = ∂(conv3d(x, filter) · dy)/∂x: dy (N, OD, OH, OW, Co), filter (KD, KH, KW, Ci, Co) →
+   * (N, D, H, W, Ci). Also the transposed convolution of dy.
+   */
+  inputGrad(dy: Float32Array, filter: Float32Array, g: Conv3dGeometry): Float32Array {
+    this.arena.reset();
+    const co = g.outChannels;
+    const ci = g.inChannels;
+    const np = ceil4(ci);
+    const K = [g.filterDepth, g.filterHeight, g.filterWidth];
+    const S = [g.strideDepth, g.strideHeight, g.strideWidth];
+    const I = [g.inDepth, g.inHeight, g.inWidth];
+    const O = [g.outDepth, g.outHeight, g.outWidth];
+    const pad = [g.padInfo.front, g.padInfo.top, g.padInfo.left];
+    // dy with zeros in front (Q) and behind so every phase's window lies inside.
+    const Q = K.map((k, a) => Math.ceil(k / S[a]) - 1);
+    const L = K.map((_, a) => Q[a] + Math.max(O[a], Math.floor((I[a] - 1 + pad[a]) / S[a]) + 1));
+    const raw = this.put(dy);
+    let dyp = raw;
+    if (L.some((l, a) => l !== O[a])) {
+      dyp = this.arena.take(g.batchSize * L[0] * L[1] * L[2] * co);
+      this.exp.pad_spatial(
+        dyp,
+        raw,
+        g.batchSize,
+        O[0],
+        O[1],
+        O[2],
+        co,
+        Q[0],
+        L[0] - O[0] - Q[0],
+        Q[1],
+        L[1] - O[1] - Q[1],
+        Q[2],
+        L[2] - O[2] - Q[2],
+      );
+    }
+    // Phase sub-kernels: B[md][mh][mw][co][ci] = W[rd + (Md-1-md) sd][..][..][ci][co].
+    const phases = S[0] * S[1] * S[2];
+    const table = this.arena.take(4 * phases);
+    const tableWords = new Int32Array(4 * phases);
+    const kernels: { at: number; data: Float32Array }[] = [];
+    let p = 0;
+    for (let rd = 0; rd < S[0]; rd++)
+      for (let rh = 0; rh < S[1]; rh++)
+        for (let rw = 0; rw < S[2]; rw++, p++) {
+          const r = [rd, rh, rw];
+          const M = r.map((ra, a) => Math.max(0, Math.ceil((K[a] - ra) / S[a])));
+          const data = new Float32Array(M[0] * M[1] * M[2] * co * np);
+          let o = 0;
+          for (let md = 0; md < M[0]; md++) {
+            const kd = rd + (M[0] - 1 - md) * S[0];
+            for (let mh = 0; mh < M[1]; mh++) {
+              const kh = rh + (M[1] - 1 - mh) * S[1];
+              for (let mw = 0; mw < M[2]; mw++) {
+                const kw = rw + (M[2] - 1 - mw) * S[2];
+                const base = (((kd * K[1] + kh) * K[2] + kw) * ci) * co;
+                for (let c = 0; c < co; c++, o += np)
+                  for (let i = 0; i < ci; i++) data[o + i] = filter[base + i * co + c];
+              }
+            }
+          }
+          const at = this.arena.take(data.length);
+          kernels.push({ at, data });
+          tableWords.set([M[0], M[1], M[2], at], 4 * p);
+        }
+    const f32 = this.f32;
+    for (const k of kernels) f32.set(k.data, k.at / 4);
+    new Int32Array(this.memory.buffer).set(tableWords, table / 4);
+    const inVoxels = g.batchSize * I[0] * I[1] * I[2];
+    const dx = this.arena.take(inVoxels * np);
+    const words = new Int32Array(P.WORDS);
+    words.set([dyp, 0, dx, g.batchSize, L[0], L[1], L[2], co, K[0], K[1], K[2], S[0], S[1], S[2]], 0);
+    words.set([I[0], I[1], I[2], np, pad[0], pad[1], pad[2], Q[0], Q[1], Q[2], table], P.OD);
+    this.params(words);
+    const macs = g.batchSize * O[0] * O[1] * O[2] * K[0] * K[1] * K[2] * co * np;
+    this.run("input_grad_unit", g.batchSize * I[0], macs);
+    this.exp.compact_channels(dx, dx, inVoxels, np, ci);
+    return this.get(dx, inVoxels * ci);
+  }
+
+  /**
+   * dW = ∂(conv3d(x, filter) · dy)/∂filter: x (N, D, H, W, Ci), dy (N, OD, OH, OW, Co) →
+   * (KD, KH, KW, Ci, Co).
+   */
+  filterGrad(x: Float32Array, dy: Float32Array, g: Conv3dGeometry): Float32Array {
+    this.arena.reset();
+    const co = g.outChannels;
+    const np = ceil4(co);
+    const { at: xp, dims } = this.paddedInput(x, g);
+    const outVoxels = g.batchSize * g.outDepth * g.outHeight * g.outWidth;
+    const dyRaw = this.put(dy);
+    const dyw = this.arena.take(outVoxels * np);
+    this.exp.widen_channels(dyw, dyRaw, outVoxels, co, np);
+    const taps = g.filterDepth * g.filterHeight;
+    const J = g.filterWidth * g.inChannels;
+    const jp = ceil4(J);
+    const dw = this.arena.take(taps * jp * np);
+    // Row blocks: enough units to share among threads; the block size does not change any sum.
+    const blocksPerTap = Math.min(jp / 4, Math.max(1, Math.ceil((4 * this.threads) / taps)));
+    const jb = ceil4(Math.ceil(jp / blocksPerTap));
+    const units = taps * Math.ceil(jp / jb);
+    const words = new Int32Array(P.WORDS);
+    words.set([xp, dyw, dw, g.batchSize, dims[0], dims[1], dims[2], g.inChannels], 0);
+    words.set([g.filterDepth, g.filterHeight, g.filterWidth, g.strideDepth, g.strideHeight, g.strideWidth], P.KD);
+    words.set([g.outDepth, g.outHeight, g.outWidth, np], P.OD);
+    words[P.JB] = jb;
+    this.params(words);
+    this.run("filter_grad_unit", units, outVoxels * taps * jp * np);
+    for (let t = 0; t < taps; t++) this.exp.compact_channels(dw + t * J * co * 4, dw + t * jp * np * 4, J, np, co);
+    return this.get(dw, taps * J * co);
+  }
+
+  dispose(): void {
+    this.pool?.dispose();
+  }
+}

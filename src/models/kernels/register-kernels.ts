@@ -1,0 +1,183 @@
+/**
+ * Replaces TensorFlow.js's pure-JavaScript CPU kernels for the 3D convolution family (Conv3D,
+ * Conv3DBackpropInputV2 — which is also conv3dTranspose — and Conv3DBackpropFilterV2) by the
+ * WebAssembly SIMD kernels of conv3d-wasm.ts, keeping each stock kernel as the fallback for
+ * what ours do not cover (dilations, NCDHW, non-float32, runtimes without wasm threads).
+ *
+ * It also registers the gradients TensorFlow.js lacks for Conv3DBackpropInputV2 and
+ * Conv3DBackpropFilterV2, which second-order gradients (the WGAN-GP gradient penalty)
+ * differentiate; those are engine-independent and registered for every backend.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { availableParallelism } from "node:os";
+import { WasmConv3d, conv3dWasmModule, type Conv3dGeometry } from "./conv3d-wasm.js";
+
+type Kernel = ReturnType<typeof tf.getKernel>;
+type KernelFunc = NonNullable<Kernel>["kernelFunc"];
+type KernelArgs = Parameters<KernelFunc>[0];
+type Strides = number | [number, number, number];
+type Shape5 = [number, number, number, number, number];
+
+/** What our kernels use of the CPU backend (MathBackendCPU). */
+interface CpuBackend {
+  readSync(dataId: object): unknown;
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo;
+}
+
+export const CONV3D_KERNELS = ["Conv3D", "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2"] as const;
+type Conv3dKernelName = (typeof CONV3D_KERNELS)[number];
+
+const originals = new Map<Conv3dKernelName, NonNullable<Kernel>>();
+let engine: WasmConv3d | null = null;
+
+const ones = (d: Strides | undefined): boolean => d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
+
+function floats(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
+  if (t.dtype !== "float32") return null;
+  const v = backend.readSync(t.dataId);
+  return v instanceof Float32Array ? v : null;
+}
+
+function fast(name: Conv3dKernelName, args: KernelArgs, wasm: WasmConv3d): tf.TensorInfo | null {
+  const backend = args.backend as unknown as CpuBackend;
+  const attrs = args.attrs as Record<string, unknown>;
+  const strides = attrs.strides as Strides;
+  const pad = attrs.pad as "valid" | "same";
+  if (pad !== "valid" && pad !== "same") return null;
+  if (name === "Conv3D") {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NDHWC") return null;
+    if (!ones(attrs.dilations as Strides | undefined)) return null;
+    const xv = floats(backend, x);
+    const fv = floats(backend, filter);
+    if (xv === null || fv === null) return null;
+    const info = tf.backend_util.computeConv3DInfo(x.shape as Shape5, filter.shape as Shape5, strides, 1, pad);
+    if (!usable(info)) return null;
+    return backend.makeTensorInfo(info.outShape, "float32", wasm.forward(xv, fv, info));
+  }
+  if (name === "Conv3DBackpropInputV2") {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const dyv = floats(backend, dy);
+    const fv = floats(backend, filter);
+    if (dyv === null || fv === null) return null;
+    const inputShape = attrs.inputShape as Shape5;
+    const info = tf.backend_util.computeConv3DInfo(inputShape, filter.shape as Shape5, strides, 1, pad);
+    if (!usable(info)) return null;
+    return backend.makeTensorInfo(info.inShape, "float32", wasm.inputGrad(dyv, fv, info));
+  }
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const xv = floats(backend, x);
+  const dyv = floats(backend, dy);
+  if (xv === null || dyv === null) return null;
+  const filterShape = attrs.filterShape as Shape5;
+  const info = tf.backend_util.computeConv3DInfo(x.shape as Shape5, filterShape, strides, 1, pad);
+  if (!usable(info)) return null;
+  return backend.makeTensorInfo(filterShape, "float32", wasm.filterGrad(xv, dyv, info));
+}
+
+/**
+ * Shapes our kernels handle: non-empty, pads within [0, kernel), tap counts within scratch.
+ * (TensorFlow.js computes a negative 'same' pad when a stride skips past the input's end, e.g.
+ * a 1³ kernel with stride 2 on an even side, and then shifts the windows; the stock kernels
+ * keep those cases.)
+ */
+function usable(g: Conv3dGeometry & { outShape: number[]; inShape: number[] }): boolean {
+  const sizes = [...g.outShape, ...g.inShape, g.filterDepth, g.filterHeight, g.filterWidth];
+  return (
+    sizes.every((s) => s > 0) &&
+    g.filterDepth * g.filterHeight <= 4096 &&
+    Math.min(g.padInfo.front, g.padInfo.top, g.padInfo.left) >= 0 &&
+    g.padInfo.front < g.filterDepth &&
+    g.padInfo.top < g.filterHeight &&
+    g.padInfo.left < g.filterWidth
+  );
+}
+
+/**
+ * Routes the CPU backend's 3D convolutions to the WebAssembly kernels. Returns false (and
+ * changes nothing but the gradients) where this runtime cannot run them. Idempotent.
+ * @param options.threads threads per convolution, the calling thread included (default: all cores)
+ */
+export function enableFastKernels(options: { threads?: number } = {}): boolean {
+  registerConv3dGradients();
+  if (engine !== null) return true;
+  const module = conv3dWasmModule();
+  if (module === null) return false;
+  const wasm = new WasmConv3d(module, Math.max(1, options.threads ?? availableParallelism()));
+  for (const name of CONV3D_KERNELS) {
+    const stock = tf.getKernel(name, "cpu");
+    if (stock === undefined) continue;
+    originals.set(name, stock);
+    tf.unregisterKernel(name, "cpu");
+    tf.registerKernel({
+      ...stock,
+      kernelFunc: (args: KernelArgs) => fast(name, args, wasm) ?? (stock.kernelFunc(args) as tf.TensorInfo),
+    });
+  }
+  engine = wasm;
+  return true;
+}
+
+/** Restores the stock CPU kernels (for comparisons) and stops the worker threads. */
+export function disableFastKernels(): void {
+  for (const [name, stock] of originals) {
+    tf.unregisterKernel(name, "cpu");
+    tf.registerKernel(stock);
+  }
+  originals.clear();
+  engine?.dispose();
+  engine = null;
+}
+
+export function fastKernelsEnabled(): boolean {
+  return engine !== null;
+}
+
+/**
+ * Gradients of the two backprop kernels, by the bilinearity of convolution:
+ *   dx = Bi(dy, W)  ⇒  ∂/∂dy = conv3d(g, W),          ∂/∂W = Bf(g, dy)
+ *   dW = Bf(x, dy)  ⇒  ∂/∂x  = Bi(dy, g) (x's shape), ∂/∂dy = conv3d(x, g)
+ * with Bi = Conv3DBackpropInputV2, Bf = Conv3DBackpropFilterV2, same strides and padding.
+ */
+export function registerConv3dGradients(): void {
+  if (tf.getGradient("Conv3DBackpropInputV2") === undefined) {
+    tf.registerGradient({
+      kernelName: "Conv3DBackpropInputV2",
+      inputsToSave: ["dy", "filter"],
+      gradFunc: (g, saved, attrs) => {
+        const [dy, filter] = saved as [tf.Tensor5D, tf.Tensor5D];
+        const { strides, pad } = attrs as unknown as { strides: Strides; pad: "valid" | "same" };
+        const grad = g as tf.Tensor5D;
+        return {
+          dy: () => tf.conv3d(grad, filter, strides, pad),
+          filter: () =>
+            tf.engine().runKernel("Conv3DBackpropFilterV2", { x: grad, dy }, {
+              strides,
+              pad,
+              filterShape: filter.shape,
+            }) as tf.Tensor5D,
+        };
+      },
+    });
+  }
+  if (tf.getGradient("Conv3DBackpropFilterV2") === undefined) {
+    tf.registerGradient({
+      kernelName: "Conv3DBackpropFilterV2",
+      inputsToSave: ["x", "dy"],
+      gradFunc: (g, saved, attrs) => {
+        const [x, dy] = saved as [tf.Tensor5D, tf.Tensor5D];
+        const { strides, pad } = attrs as unknown as { strides: Strides; pad: "valid" | "same" };
+        const grad = g as tf.Tensor5D;
+        return {
+          x: () =>
+            tf.engine().runKernel("Conv3DBackpropInputV2", { dy, filter: grad }, {
+              strides,
+              pad,
+              inputShape: x.shape,
+            }) as tf.Tensor5D,
+          dy: () => tf.conv3d(x, grad, strides, pad),
+        };
+      },
+    });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Worker threads that run units of WebAssembly kernel jobs on one shared WebAssembly.Memory
+ * (unit-worker.mjs), with the calling thread taking its share and blocking (Atomics.wait)
+ * until the job is done, which keeps kernel calls synchronous as TensorFlow.js expects.
+ * Workers are unref()ed so they never keep the process alive.
+ */
+import { Worker } from "node:worker_threads";
+import type { WasmMemory } from "./conv3d-wasm.js";
+import { CONTROL_WORDS, runUnits, waitUnits } from "./unit-share.mjs";
+
+export type UnitKernel = "forward_unit" | "input_grad_unit" | "filter_grad_unit";
+
+export class UnitPool {
+  private readonly workers: Worker[];
+
+  /** One worker per entry of `stacks` (the stack top each worker's instance uses). */
+  constructor(module: WebAssembly.Module, memory: WasmMemory, stacks: readonly number[]) {
+    this.workers = stacks.map((stack) => {
+      const w = new Worker(new URL("./unit-worker.mjs", import.meta.url), {
+        workerData: { module, memory, stack },
+      });
+      w.unref();
+      return w;
+    });
+  }
+
+  /**
+   * Runs units [0, units) of `kernel`: worker i calls it with parameter block params[i + 1],
+   * the calling thread through `runHere`.
+   */
+  run(kernel: UnitKernel, params: readonly number[], units: number, runHere: (unit: number) => void): void {
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+    this.workers.forEach((w, i) => w.postMessage({ kernel, params: params[i + 1], units, control }));
+    runUnits(control, units, runHere);
+    waitUnits(control, units);
+  }
+
+  dispose(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}
