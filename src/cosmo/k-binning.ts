@@ -85,6 +85,23 @@ export function compensationSquared(n: number, p: number): Float64Array {
   return c;
 }
 
+/** Divides a half-complex spectrum by the window of order p in place: δ_k ← δ_k Π_i (x_i / sin x_i)^p. */
+export function compensateSpectrum(spec: Float32Array, n: number, p: number): void {
+  if (p === 0) return;
+  const c = compensationSquared(n, p).map(Math.sqrt);
+  const nzc = (n >> 1) + 1;
+  for (let ix = 0, o = 0; ix < n; ix++) {
+    for (let iy = 0; iy < n; iy++) {
+      const cxy = c[ix] * c[iy];
+      for (let iz = 0; iz < nzc; iz++, o += 2) {
+        const f = cxy * c[iz];
+        spec[o] *= f;
+        spec[o + 1] *= f;
+      }
+    }
+  }
+}
+
 /**
  * Bin one spectrum (auto) or two (auto of each and their cross) in a single pass.
  * `a` and `b` are half-complex spectra of the same cubic grid, in the `RealFft3d` layout.

@@ -27,7 +27,7 @@
  * Shot noise V / N_particles is subtracted on request (Poisson sampling).
  */
 import { RealFft3d, type GridShape } from "./fft/real-fft3d.js";
-import { binSpectrum, checkCubic, signedFrequency, type Binning } from "./k-binning.js";
+import { binSpectrum, checkCubic, compensateSpectrum, signedFrequency, type Binning } from "./k-binning.js";
 import { depositParticles, schemeOrder, type MassAssignmentScheme } from "./mass-assignment.js";
 
 export type { Binning } from "./k-binning.js";
@@ -39,6 +39,8 @@ export interface PowerSpectrumOptions {
   compensate?: MassAssignmentScheme | "none";
   /** Default "pylians". */
   binning?: Binning;
+  /** Cross spectra only: the second field's window when it differs from the first's (e.g. a CIC field × a linear field). */
+  compensateB?: MassAssignmentScheme | "none";
   /** Subtracted from every shell of an auto spectrum, (Mpc/h)^3. Default 0. */
   shotNoise?: number;
   /** FFT threads. */
@@ -111,11 +113,21 @@ export function crossPowerSpectrum(
     fft.dispose();
   }
   const shot = checkShotNoise(options.shotNoise);
-  const compensate = compensationName(options.compensate);
+  const compensateA = compensationName(options.compensate);
+  let compensate: string = compensateA;
+  let order = compensateA === "none" ? 0 : schemeOrder(compensateA);
+  if (options.compensateB !== undefined && compensationName(options.compensateB) !== compensateA) {
+    // Different windows: divide each field by its own before binning.
+    const b = compensationName(options.compensateB);
+    compensateSpectrum(ka, n, order);
+    compensateSpectrum(kb, n, b === "none" ? 0 : schemeOrder(b));
+    compensate = `${compensate}×${b}`;
+    order = 0;
+  }
   const binned = binSpectrum(ka, kb, shape, {
     boxSize: options.boxSize,
     binning: options.binning,
-    compensationOrder: compensate === "none" ? 0 : schemeOrder(compensate),
+    compensationOrder: order,
     normalisation: normalisation(n, options.boxSize),
   });
   const powerA = binned.powerA.map((v) => v - shot);
