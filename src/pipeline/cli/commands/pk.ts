@@ -115,7 +115,7 @@ export function registerPk(program: Command): void {
     .addOption(
       new Option(
         "--compensate <scheme>",
-        "divide out a mass-assignment window (default: the sidecar's scheme, else none)",
+        "divide out a mass-assignment window for every field (default: each sidecar's scheme, else none)",
       ).argParser(parseChoice(["none", "ngp", "cic", "tsc"] as const)),
     )
     .addOption(
@@ -153,11 +153,14 @@ export function registerPk(program: Command): void {
           );
         }
       }
+      // Each field is compensated for its own window (from its sidecar) unless --compensate forces one for both.
       const compensate = flags.compensate ?? defaultCompensation(a);
+      const compensateB = b ? (flags.compensate ?? defaultCompensation(b)) : undefined;
       const shape = [a.side, a.side, a.side] as const;
       const options = {
         boxSize: a.boxSize,
         compensate,
+        compensateB,
         binning: flags.binning,
         shotNoise: flags.shotNoise,
         threads: flags.threads,
