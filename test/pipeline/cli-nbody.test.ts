@@ -86,6 +86,16 @@ describe("mocksmith nbody", () => {
     expect(v("z0.000")).toBeGreaterThan(v("z1.000"));
   });
 
+  it("pk measures a snapshot's particles with interlacing and shot-noise subtraction", () => {
+    const snap = path.join(out, "snapshot_z0.000.gadget");
+    const r2 = run("pk", snap, "--mesh", "32", "--interlace", "--subtract-shot-noise", "--json");
+    expect(r2.status, r2.stderr).toBe(0);
+    const doc = JSON.parse(r2.stdout);
+    expect(doc.compensate).toBe("cic+interlaced");
+    expect(doc.shotNoise).toBeCloseTo(64 ** 3 / 32 ** 3, 6);
+    expect(run("pk", snap).stderr).toMatch(/pass --mesh N/);
+  });
+
   it("restarts from its own snapshot used as initial conditions", () => {
     const out2 = path.join(dir, "from-ics");
     const r2 = run(

@@ -4,6 +4,7 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import {
   crossPowerSpectrum,
+  particlePowerSpectrum,
   powerSpectrum,
   type PowerSpectrumTable,
   type CrossPowerTable,
@@ -11,7 +12,8 @@ import {
 import { InputError, assertWritableDestination, writeAtomically } from "../../../io/atomic-file.js";
 import { readGridMetadata, type GridMetadata } from "../../../io/grid-metadata.js";
 import { readNpyFloat32, requireCubicGrid } from "../../../io/npy.js";
-import { makeContext, type GlobalOptions } from "../command-context.js";
+import { makeContext, type CommandContext, type GlobalOptions } from "../command-context.js";
+import { readGadget } from "../../../io/gadget.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
 
 type Scheme = "none" | "ngp" | "cic" | "tsc";
@@ -25,6 +27,27 @@ interface PkFlags {
   json?: boolean;
   output?: string;
   threads?: number;
+  mesh?: number;
+  scheme: "ngp" | "cic" | "tsc";
+  interlace?: boolean;
+  subtractShotNoise?: boolean;
+}
+
+/** .npy files start with the magic \x93NUMPY; anything else is tried as a particle snapshot. */
+function isNpy(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    throw new InputError(file, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    const b = Buffer.alloc(6);
+    fs.readSync(fd, b, 0, 6, 0);
+    return b.equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 interface LoadedGrid {
@@ -105,11 +128,74 @@ function formatCsv(rows: Record<string, number>[]): string {
   return [cols.join(","), ...rows.map((r) => cols.map((c) => String(r[c])).join(","))].join("\n") + "\n";
 }
 
+function emit(
+  doc: Record<string, unknown> & { rows: Record<string, number>[] },
+  flags: PkFlags,
+  ctx: CommandContext,
+  what: string,
+): void {
+  const rows = doc.rows;
+  if (flags.output) {
+    const text = flags.output.toLowerCase().endsWith(".csv")
+      ? formatCsv(rows)
+      : JSON.stringify(doc, null, 2) + "\n";
+    writeAtomically(flags.output, (tmp) => fs.writeFileSync(tmp, text));
+  } else {
+    process.stdout.write(flags.json ? JSON.stringify(doc) + "\n" : formatText(rows));
+  }
+  ctx.summary(
+    `${what}: ${rows.length} bins, k ${rows[0]?.k.toPrecision(3)}–${rows[rows.length - 1]?.k.toPrecision(3)} h/Mpc, ` +
+      `compensation ${String(doc.compensate)}` +
+      (flags.output ? `; wrote ${flags.output}` : ""),
+    { output: flags.output ?? "stdout", bins: rows.length },
+  );
+}
+
+/** P(k) of a particle snapshot: deposit, optional interlacing, compensation, optional shot noise. */
+function particleSpectrum(file: string, flags: PkFlags, ctx: CommandContext): void {
+  if (flags.cross)
+    throw new InputError(file, "cross spectra of particle snapshots are not supported; grid them first");
+  if (flags.mesh === undefined)
+    throw new InputError(file, "is not a .npy grid; for a particle snapshot pass --mesh N");
+  const snap = readGadget(file);
+  const box = snap.header.boxSize;
+  if (flags.box !== undefined && Math.abs(flags.box - box) > 1e-6 * box) {
+    throw new InputError(file, `--box ${flags.box} disagrees with the snapshot's box size ${box} Mpc/h`);
+  }
+  ctx.progress.start("pk", 1);
+  const table = particlePowerSpectrum(snap.positions, flags.mesh, box, {
+    scheme: flags.scheme,
+    interlaced: Boolean(flags.interlace),
+    subtractShotNoise: Boolean(flags.subtractShotNoise),
+    binning: flags.binning,
+    threads: flags.threads,
+  });
+  ctx.progress.finish("pk");
+  const doc = {
+    statistic: "power",
+    fields: [file],
+    particles: snap.positions.length / 3,
+    boxSize: box,
+    gridSide: flags.mesh,
+    binning: table.binning,
+    compensate: table.compensate,
+    shotNoise: table.shotNoise,
+    kFundamental: table.kFundamental,
+    kNyquist: table.kNyquist,
+    units: { k: "h/Mpc", power: "(Mpc/h)^3" },
+    rows: tableRows(table),
+  };
+  emit(doc, flags, ctx, `power spectrum of ${file} (${doc.particles} particles on ${flags.mesh}³)`);
+}
+
 export function registerPk(program: Command): void {
   program
     .command("pk")
     .description("Power spectrum of a grid (δ, ρ or counts), or cross power and r_c(k) of two grids")
-    .argument("<field.npy>", "float32/float64 cubic grid, C order; box size from its .json sidecar or --box")
+    .argument(
+      "<field>",
+      "a cubic .npy grid (box size from its .json sidecar or --box), or a Gadget snapshot with --mesh",
+    )
     .option("--cross <other.npy>", "second grid: report P_ab, P_aa, P_bb and r_c = P_ab/√(P_aa P_bb)")
     .option("--box <L>", "box side in Mpc/h (for grids without a sidecar)", parseNumber({ minExclusive: 0 }))
     .addOption(
@@ -133,6 +219,21 @@ export function registerPk(program: Command): void {
     .option("--json", "print the table as JSON instead of text")
     .option("-o, --output <table>", "write the table to a file (.json or .csv) instead of stdout")
     .option("--threads <t>", "FFT threads", parseInteger(1, 64))
+    .option(
+      "--mesh <n>",
+      "particle snapshots (Gadget 1/2/HDF5): mesh side for the deposit",
+      parseInteger(2, 4096),
+    )
+    .addOption(
+      new Option("--scheme <s>", "particle snapshots: mass assignment (compensated)")
+        .argParser(parseChoice(["ngp", "cic", "tsc"] as const))
+        .default("cic"),
+    )
+    .option(
+      "--interlace",
+      "particle snapshots: interlace two grids shifted by half a cell (suppresses aliasing)",
+    )
+    .option("--subtract-shot-noise", "particle snapshots: subtract the Poisson shot noise V/N")
     .action((field: string, flags: PkFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
       if (flags.output) {
@@ -140,6 +241,10 @@ export function registerPk(program: Command): void {
         const ext = path.extname(flags.output).toLowerCase();
         if (ext !== ".json" && ext !== ".csv")
           throw new InputError(flags.output, "output table must end in .json or .csv");
+      }
+      if (!isNpy(field)) {
+        particleSpectrum(field, flags, ctx);
+        return;
       }
       const a = loadGrid(field, flags);
       const b = flags.cross ? loadGrid(flags.cross, flags) : undefined;
@@ -184,19 +289,11 @@ export function registerPk(program: Command): void {
         units: { k: "h/Mpc", power: "(Mpc/h)^3" },
         rows,
       };
-      if (flags.output) {
-        const text = flags.output.toLowerCase().endsWith(".csv")
-          ? formatCsv(rows)
-          : JSON.stringify(doc, null, 2) + "\n";
-        writeAtomically(flags.output, (tmp) => fs.writeFileSync(tmp, text));
-      } else {
-        process.stdout.write(flags.json ? JSON.stringify(doc) + "\n" : formatText(rows));
-      }
-      ctx.summary(
-        `${b ? "cross power" : "power spectrum"} of ${b ? `${a.file} × ${b.file}` : a.file}: ${rows.length} bins, ` +
-          `k ${rows[0]?.k.toPrecision(3)}–${rows[rows.length - 1]?.k.toPrecision(3)} h/Mpc, compensation ${table.compensate}` +
-          (flags.output ? `; wrote ${flags.output}` : ""),
-        { output: flags.output ?? "stdout", bins: rows.length },
+      emit(
+        doc,
+        flags,
+        ctx,
+        `${b ? "cross power" : "power spectrum"} of ${b ? `${a.file} × ${b.file}` : a.file}`,
       );
     });
 }
