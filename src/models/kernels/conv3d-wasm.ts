@@ -263,7 +263,10 @@ export class WasmConv3d {
     const y = this.arena.take(outVoxels * np);
     const words = new Int32Array(P.WORDS);
     words.set([xp, w, y, g.batchSize, dims[0], dims[1], dims[2], g.inChannels], 0);
-    words.set([g.filterDepth, g.filterHeight, g.filterWidth, g.strideDepth, g.strideHeight, g.strideWidth], P.KD);
+    words.set(
+      [g.filterDepth, g.filterHeight, g.filterWidth, g.strideDepth, g.strideHeight, g.strideWidth],
+      P.KD,
+    );
     words.set([g.outDepth, g.outHeight, g.outWidth, np], P.OD);
     this.params(words);
     this.run("forward_unit", g.batchSize * g.outDepth, outVoxels * taps * np);
@@ -327,7 +330,7 @@ export class WasmConv3d {
               const kh = rh + (M[1] - 1 - mh) * S[1];
               for (let mw = 0; mw < M[2]; mw++) {
                 const kw = rw + (M[2] - 1 - mw) * S[2];
-                const base = (((kd * K[1] + kh) * K[2] + kw) * ci) * co;
+                const base = ((kd * K[1] + kh) * K[2] + kw) * ci * co;
                 for (let c = 0; c < co; c++, o += np)
                   for (let i = 0; i < ci; i++) data[o + i] = filter[base + i * co + c];
               }
@@ -375,12 +378,16 @@ export class WasmConv3d {
     const units = taps * Math.ceil(jp / jb);
     const words = new Int32Array(P.WORDS);
     words.set([xp, dyw, dw, g.batchSize, dims[0], dims[1], dims[2], g.inChannels], 0);
-    words.set([g.filterDepth, g.filterHeight, g.filterWidth, g.strideDepth, g.strideHeight, g.strideWidth], P.KD);
+    words.set(
+      [g.filterDepth, g.filterHeight, g.filterWidth, g.strideDepth, g.strideHeight, g.strideWidth],
+      P.KD,
+    );
     words.set([g.outDepth, g.outHeight, g.outWidth, np], P.OD);
     words[P.JB] = jb;
     this.params(words);
     this.run("filter_grad_unit", units, outVoxels * taps * jp * np);
-    for (let t = 0; t < taps; t++) this.exp.compact_channels(dw + t * J * co * 4, dw + t * jp * np * 4, J, np, co);
+    for (let t = 0; t < taps; t++)
+      this.exp.compact_channels(dw + t * J * co * 4, dw + t * jp * np * 4, J, np, co);
     return this.get(dw, taps * J * co);
   }
 

@@ -4,9 +4,10 @@
  * WebAssembly SIMD kernels of conv3d-wasm.ts, keeping each stock kernel as the fallback for
  * what ours do not cover (dilations, NCDHW, non-float32, runtimes without wasm threads).
  *
- * It also registers the gradients TensorFlow.js lacks for Conv3DBackpropInputV2 and
- * Conv3DBackpropFilterV2, which second-order gradients (the WGAN-GP gradient penalty)
- * differentiate; those are engine-independent and registered for every backend.
+ * It also registers the gradients TensorFlow.js lacks that second-order gradients (the WGAN-GP
+ * gradient penalty) differentiate: Conv3DBackpropInputV2, Conv3DBackpropFilterV2, and the
+ * comparisons (Greater, …) that the leaky-ReLU gradient builds its mask with. Those are
+ * engine-independent and registered for every backend.
  */
 import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
@@ -30,7 +31,8 @@ type Conv3dKernelName = (typeof CONV3D_KERNELS)[number];
 const originals = new Map<Conv3dKernelName, NonNullable<Kernel>>();
 let engine: WasmConv3d | null = null;
 
-const ones = (d: Strides | undefined): boolean => d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
+const ones = (d: Strides | undefined): boolean =>
+  d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
 
 function floats(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
   if (t.dtype !== "float32") return null;
@@ -51,7 +53,13 @@ function fast(name: Conv3dKernelName, args: KernelArgs, wasm: WasmConv3d): tf.Te
     const xv = floats(backend, x);
     const fv = floats(backend, filter);
     if (xv === null || fv === null) return null;
-    const info = tf.backend_util.computeConv3DInfo(x.shape as Shape5, filter.shape as Shape5, strides, 1, pad);
+    const info = tf.backend_util.computeConv3DInfo(
+      x.shape as Shape5,
+      filter.shape as Shape5,
+      strides,
+      1,
+      pad,
+    );
     if (!usable(info)) return null;
     return backend.makeTensorInfo(info.outShape, "float32", wasm.forward(xv, fv, info));
   }
@@ -99,7 +107,7 @@ function usable(g: Conv3dGeometry & { outShape: number[]; inShape: number[] }): 
  * @param options.threads threads per convolution, the calling thread included (default: all cores)
  */
 export function enableFastKernels(options: { threads?: number } = {}): boolean {
-  registerConv3dGradients();
+  registerSecondOrderGradients();
   if (engine !== null) return true;
   const module = conv3dWasmModule();
   if (module === null) return false;
@@ -134,12 +142,25 @@ export function fastKernelsEnabled(): boolean {
 }
 
 /**
- * Gradients of the two backprop kernels, by the bilinearity of convolution:
+ * Gradients for second-order differentiation. The two backprop kernels, by the bilinearity of
+ * convolution:
  *   dx = Bi(dy, W)  ⇒  ∂/∂dy = conv3d(g, W),          ∂/∂W = Bf(g, dy)
  *   dW = Bf(x, dy)  ⇒  ∂/∂x  = Bi(dy, g) (x's shape), ∂/∂dy = conv3d(x, g)
  * with Bi = Conv3DBackpropInputV2, Bf = Conv3DBackpropFilterV2, same strides and padding.
  */
-export function registerConv3dGradients(): void {
+export function registerSecondOrderGradients(): void {
+  // A comparison is piecewise constant: zero gradient almost everywhere.
+  for (const kernelName of ["Greater", "Less", "LessEqual", "Equal", "NotEqual"]) {
+    if (tf.getGradient(kernelName) !== undefined) continue;
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: ["a", "b"],
+      gradFunc: (_g, saved) => {
+        const [a, b] = saved;
+        return { a: () => tf.zerosLike(a), b: () => tf.zerosLike(b) };
+      },
+    });
+  }
   if (tf.getGradient("Conv3DBackpropInputV2") === undefined) {
     tf.registerGradient({
       kernelName: "Conv3DBackpropInputV2",
@@ -151,11 +172,15 @@ export function registerConv3dGradients(): void {
         return {
           dy: () => tf.conv3d(grad, filter, strides, pad),
           filter: () =>
-            tf.engine().runKernel("Conv3DBackpropFilterV2", { x: grad, dy }, {
-              strides,
-              pad,
-              filterShape: filter.shape,
-            }) as tf.Tensor5D,
+            tf.engine().runKernel(
+              "Conv3DBackpropFilterV2",
+              { x: grad, dy },
+              {
+                strides,
+                pad,
+                filterShape: filter.shape,
+              },
+            ) as tf.Tensor5D,
         };
       },
     });
@@ -170,11 +195,15 @@ export function registerConv3dGradients(): void {
         const grad = g as tf.Tensor5D;
         return {
           x: () =>
-            tf.engine().runKernel("Conv3DBackpropInputV2", { dy, filter: grad }, {
-              strides,
-              pad,
-              inputShape: x.shape,
-            }) as tf.Tensor5D,
+            tf.engine().runKernel(
+              "Conv3DBackpropInputV2",
+              { dy, filter: grad },
+              {
+                strides,
+                pad,
+                inputShape: x.shape,
+              },
+            ) as tf.Tensor5D,
           dy: () => tf.conv3d(x, grad, strides, pad),
         };
       },
