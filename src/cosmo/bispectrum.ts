@@ -8,7 +8,8 @@
  * The triangle sum factorises in configuration space: with D_i(x) the inverse FFT (1/N_c
  * normalised) of δ_k restricted to S_i and I_i(x) that of the shell's indicator,
  *   Σ_tri δ_k1 δ_k2 δ_k3 = N_c² Σ_x D1 D2 D3,   N_tri = N_c² Σ_x I1 I2 I3,
- * so B̂ = V²/N_c³ · Σ_x D1 D2 D3 / Σ_x I1 I2 I3, at the cost of two inverse FFTs per distinct shell.
+ * so B̂ = V²/N_c³ · Σ_x D1 D2 D3 / Σ_x I1 I2 I3, at the cost of two inverse FFTs per distinct shell
+ * (kept only until the last configuration that uses it: memory is 2 grids per shell in use).
  *
  * Shell S_i holds the modes of the full grid with |k| ∈ [k_i − Δk/2, k_i + Δk/2). On the DFT grid a
  * triangle "closes" when k1 + k2 + k3 ≡ 0 modulo N on each axis; triangles that close only through
@@ -97,9 +98,13 @@ export function bispectrum(
     const spectrum = fft.forward(delta);
     const shells = new ShellFields(fft, spectrum, n, width, options.boxSize);
     const volume = options.boxSize ** 3;
-    return configs.map((c) => {
+    // Shell fields are dropped after their last use, so memory holds only the shells still needed.
+    const lastUse = new Map<string, number>();
+    configs.forEach((c, i) => [c.k1, c.k2, c.k3].forEach((k) => lastUse.set(shellKey(k / kF), i)));
+    return configs.map((c, i) => {
       const s = [c.k1 / kF, c.k2 / kF, c.k3 / kF];
       const [a, b, d] = s.map((centre) => shells.get(centre));
+      for (const centre of s) if (lastUse.get(shellKey(centre)) === i) shells.release(centre);
       const sumD = tripleSum(a.field, b.field, d.field);
       const sumI = tripleSum(a.unit, b.unit, d.unit);
       const triangles = Math.round(cells * cells * sumI);
@@ -132,6 +137,10 @@ function tripleSum(a: Float32Array, b: Float32Array, c: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i] * c[i];
   return s;
+}
+
+function shellKey(centre: number): string {
+  return centre.toPrecision(12);
 }
 
 interface Shell {
@@ -167,8 +176,12 @@ class ShellFields {
     }
   }
 
+  release(centre: number): void {
+    this.cache.delete(shellKey(centre));
+  }
+
   get(centre: number): Shell {
-    const key = centre.toPrecision(12);
+    const key = shellKey(centre);
     const hit = this.cache.get(key);
     if (hit) return hit;
     const lo = Math.max(0, centre - this.width / 2);
