@@ -479,8 +479,9 @@ function defaultMassEdges(masses: ArrayLike<number>): number[] {
   }
   if (!(hi > lo)) return lo > 0 && Number.isFinite(lo) ? [lo / 1.1, lo * 1.1] : [];
   const bins = 12;
-  const a = Math.log(lo);
-  const b = Math.log(hi) + 1e-6; // the heaviest halo falls inside the last bin
+  // widened by 1e-6 in ln M so exp(log(m)) rounding cannot push the extreme haloes out
+  const a = Math.log(lo) - 1e-6;
+  const b = Math.log(hi) + 1e-6;
   return Array.from({ length: bins + 1 }, (_, i) => Math.exp(a + ((b - a) * i) / bins));
 }
 

@@ -50,7 +50,7 @@ export function statsFixture(options: { lightcone?: boolean } = {}): StatsInputs
       x.push((ix + r()) * cell);
       y.push((iy + r()) * cell);
       z.push((iz + r()) * cell);
-      mass.push(1e12 * Math.pow(1 - r(), -1 / 0.9)); // dn/dlnM ∝ M^-0.9 above 1e12
+      mass.push(Math.min(1e15, 1e12 * Math.pow(1 - r(), -1 / 1.2))); // dn/dlnM ∝ M^-1.2 from 1e12 to 1e15
     }
   }
   const catalog = new Table({

@@ -1,0 +1,237 @@
+/**
+ * The run report: one self-contained `report.html` (inline CSS, inline SVG plots from
+ * `report/svg-plot.ts`, slice images as PNG data URIs, no external resources and no network),
+ * written atomically. Plots are built from the statistics rows alone, so a report can be redrawn
+ * from `stats.parquet` later. A short inline script checks on load that every image decoded and
+ * logs one console line, which lets headless-browser tests tell "rendered" from "silent".
+ */
+import fs from "node:fs";
+import { writeAtomically } from "../io/atomic-file.js";
+import { pngDataUri } from "../io/png.js";
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
+import { escapeXml, svgPlot, type PlotSeries, type PlotSpec } from "./report/svg-plot.js";
+import type { StatisticRow } from "./statistic-row.js";
+
+export interface ReportImage {
+  title: string;
+  caption?: string;
+  png: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface ReportContent {
+  title?: string;
+  rows: readonly StatisticRow[];
+  images?: readonly ReportImage[];
+  /** Provenance shown as a table (box, mesh, seed, model, cosmology, …). */
+  provenance?: Record<string, string>;
+}
+
+/** Rows of one statistic, grouped by `fields` in order of first appearance. */
+function seriesOf(
+  rows: readonly StatisticRow[],
+  statistic: string | ((r: StatisticRow) => boolean),
+  style: (fields: string) => PlotSeries["style"] = () => "line",
+  withErrors = true,
+): PlotSeries[] {
+  const pick = typeof statistic === "string" ? (r: StatisticRow) => r.statistic === statistic : statistic;
+  const groups = new Map<string, StatisticRow[]>();
+  for (const r of rows) {
+    if (!pick(r)) continue;
+    const g = groups.get(r.fields);
+    if (g) g.push(r);
+    else groups.set(r.fields, [r]);
+  }
+  return [...groups].map(([fields, rs]) => ({
+    label: fields,
+    x: rs.map((r) => r.x),
+    y: rs.map((r) => r.value),
+    yError: withErrors ? rs.map((r) => r.error ?? NaN) : undefined,
+    style: style(fields),
+  }));
+}
+
+const isTheory = (f: string) => /theory|fit/.test(f);
+
+/** The plots the rows support, in reading order; statistics absent from the rows are skipped. */
+export function reportPlots(rows: readonly StatisticRow[]): PlotSpec[] {
+  const plots: PlotSpec[] = [];
+  const add = (spec: PlotSpec) => {
+    if (spec.series.length > 0) plots.push(spec);
+  };
+  const theoryDashed = (f: string) => (isTheory(f) ? "dashed" : "line");
+  add({
+    title: "Power spectra",
+    xLabel: "k [h/Mpc]",
+    yLabel: "P(k) [(Mpc/h)³]",
+    xLog: true,
+    yLog: true,
+    series: seriesOf(rows, "power_spectrum", theoryDashed, false),
+  });
+  add({
+    title: "Cross-correlation coefficient",
+    xLabel: "k [h/Mpc]",
+    yLabel: "r_c(k)",
+    xLog: true,
+    hLines: [0, 1],
+    series: seriesOf(rows, "correlation_coefficient"),
+  });
+  add({
+    title: "Transfer function √(P_painted / P_input)",
+    xLabel: "k [h/Mpc]",
+    yLabel: "T(k)",
+    xLog: true,
+    series: seriesOf(rows, "transfer_function"),
+  });
+  add({
+    title: "Stochasticity P(1 − r_c²)",
+    xLabel: "k [h/Mpc]",
+    yLabel: "s(k) [(Mpc/h)³]",
+    xLog: true,
+    yLog: true,
+    series: seriesOf(rows, "stochasticity"),
+  });
+  add({
+    title: "Equilateral bispectrum",
+    xLabel: "k [h/Mpc]",
+    yLabel: "B(k, k, k) [(Mpc/h)⁶]",
+    xLog: true,
+    yLog: true,
+    series: seriesOf(rows, "bispectrum_equilateral", () => "points"),
+  });
+  add({
+    title: "Reduced bispectrum, equilateral",
+    xLabel: "k [h/Mpc]",
+    yLabel: "Q(k, k, k)",
+    xLog: true,
+    hLines: [0],
+    series: seriesOf(rows, "reduced_bispectrum_equilateral", () => "points"),
+  });
+  const angleRow = rows.find((r) => r.statistic === "reduced_bispectrum_angle");
+  add({
+    title: angleRow
+      ? `Reduced bispectrum, k1 = ${fmt(angleRow.x2 ?? NaN)}, k2 = ${fmt(angleRow.x3 ?? NaN)} h/Mpc`
+      : "Reduced bispectrum vs angle",
+    xLabel: "θ between k1 and k2 [rad]",
+    yLabel: "Q(θ)",
+    hLines: [0],
+    series: seriesOf(rows, "reduced_bispectrum_angle", () => "points"),
+  });
+  add({
+    title: "Voxel PDF of 1 + δ",
+    xLabel: "1 + δ",
+    yLabel: "p(1 + δ)",
+    xLog: true,
+    yLog: true,
+    series: seriesOf(rows, "density_pdf", () => "points"),
+  });
+  add({
+    title: "Counts per voxel",
+    xLabel: "N",
+    yLabel: "P(N)",
+    yLog: true,
+    series: seriesOf(rows, "count_pdf", () => "points"),
+  });
+  add({
+    title: "Two-point correlation function",
+    xLabel: "r [Mpc/h]",
+    yLabel: "ξ(r)",
+    xLog: true,
+    yLog: true,
+    series: seriesOf(rows, "correlation_function", () => "points"),
+  });
+  const massSeries = seriesOf(rows, "mass_function", (f) => (isTheory(f) ? "dashed" : "points"));
+  const measured = massSeries
+    .filter((m) => !isTheory(m.label))
+    .flatMap((m) => Array.from(m.y).filter((v) => v > 0));
+  add({
+    title: "Halo mass function",
+    xLabel: "M [Msun/h]",
+    yLabel: "dn/dln M [(h/Mpc)³]",
+    xLog: true,
+    yLog: true,
+    series: massSeries,
+    // fits fall steeply past the heaviest halo: keep the axis on the measured range
+    yRange: measured.length ? [Math.min(...measured) / 30, Math.max(...measured) * 30] : undefined,
+  });
+  add({
+    title: "Redshift distribution",
+    xLabel: "z",
+    yLabel: "dN/dz",
+    series: seriesOf(rows, "redshift_distribution", () => "points"),
+  });
+  return plots;
+}
+
+function fmt(v: number): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(3))) : "?";
+}
+
+const STYLE = `
+body { font-family: sans-serif; margin: 24px; color: #222; background: #fafafa; }
+h1 { font-size: 22px; margin-bottom: 4px; }
+h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ccc; }
+.grid { display: flex; flex-wrap: wrap; gap: 12px; }
+figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 6px; }
+figcaption { font-size: 12px; color: #555; max-width: 400px; }
+table { border-collapse: collapse; font-size: 12px; }
+td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+img { image-rendering: pixelated; display: block; }
+`;
+
+/** Logs one line when every image has decoded, or a console error naming the ones that did not. */
+const SELF_CHECK = `
+window.addEventListener("load", function () {
+  var bad = [];
+  var imgs = document.querySelectorAll("img");
+  for (var i = 0; i < imgs.length; i++) if (!imgs[i].complete || imgs[i].naturalWidth === 0) bad.push(imgs[i].alt);
+  var plots = document.querySelectorAll("svg").length;
+  if (bad.length) console.error("mocksmith report: images failed to decode: " + bad.join(", "));
+  else console.log("mocksmith report: rendered " + imgs.length + " images and " + plots + " plots");
+});
+`;
+
+/** The report as an HTML string. */
+export function renderReport(content: ReportContent): string {
+  const title = content.title ?? "mocksmith report";
+  const parts: string[] = [];
+  parts.push(
+    `<!DOCTYPE html>`,
+    `<html lang="en"><head><meta charset="utf-8">`,
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'">`,
+    `<title>${escapeXml(title)}</title><style>${STYLE}</style></head><body>`,
+    `<h1>${escapeXml(title)}</h1>`,
+    `<p>${escapeXml(`${SOFTWARE_NAME} ${SOFTWARE_VERSION}`)} · ${content.rows.length} statistics rows</p>`,
+  );
+  if (content.provenance && Object.keys(content.provenance).length > 0) {
+    parts.push(`<h2>Run</h2><table>`);
+    for (const [k, v] of Object.entries(content.provenance))
+      parts.push(`<tr><th>${escapeXml(k)}</th><td>${escapeXml(v)}</td></tr>`);
+    parts.push(`</table>`);
+  }
+  if (content.images && content.images.length > 0) {
+    parts.push(`<h2>Slices</h2><div class="grid">`);
+    for (const im of content.images) {
+      parts.push(
+        `<figure><img src="${pngDataUri(im.png)}" width="${im.width}" height="${im.height}" alt="${escapeXml(im.title)}">`,
+        `<figcaption><b>${escapeXml(im.title)}</b>${im.caption ? ` — ${escapeXml(im.caption)}` : ""}</figcaption></figure>`,
+      );
+    }
+    parts.push(`</div>`);
+  }
+  const plots = reportPlots(content.rows);
+  if (plots.length > 0) {
+    parts.push(`<h2>Statistics</h2><div class="grid">`);
+    plots.forEach((p, i) => parts.push(`<figure>${svgPlot({ ...p, id: `plot${i}` })}</figure>`));
+    parts.push(`</div>`);
+  }
+  parts.push(`<script>${SELF_CHECK}</script>`, `</body></html>`);
+  return parts.join("\n");
+}
+
+/** Writes `renderReport(content)` to `file` atomically. */
+export function writeReport(file: string, content: ReportContent): void {
+  const html = renderReport(content);
+  writeAtomically(file, (tmp) => fs.writeFileSync(tmp, html));
+}

@@ -1,0 +1,110 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderReport, reportPlots, writeReport, type ReportImage } from "../../src/stages/report.js";
+import { sliceImage } from "../../src/stages/report/slice-image.js";
+import type { StatisticRow } from "../../src/stages/statistic-row.js";
+import { statistics } from "../../src/stages/stats.js";
+import { statsFixture } from "./stats-fixture.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** Screenshots and the rendered report are kept here for people to look at (gitignored). */
+const ARTIFACTS = path.resolve("test-artifacts");
+
+async function fixtureReport(): Promise<{ rows: StatisticRow[]; images: ReportImage[] }> {
+  const inputs = statsFixture({ lightcone: true });
+  const rows: StatisticRow[] = [];
+  for await (const b of statistics(inputs, { threads: 1 })) rows.push(...b);
+  const images: ReportImage[] = [];
+  const input = inputs.input!;
+  const s1 = sliceImage(input.data, input.shape, { thickness: 4, stretch: "log", colormap: "magma" });
+  images.push({
+    title: "2LPT density",
+    caption: "log10(1 + δ), 4 planes of x",
+    png: s1.png,
+    width: s1.width,
+    height: s1.height,
+  });
+  const painted = inputs.painted![0];
+  const s2 = sliceImage(painted.data, painted.shape, { thickness: 4, colormap: "viridis" });
+  images.push({
+    title: "Halo counts",
+    caption: "mean over 4 planes of x",
+    png: s2.png,
+    width: s2.width,
+    height: s2.height,
+  });
+  return { rows, images };
+}
+
+describe("report.html", () => {
+  const report = fixtureReport();
+
+  it("is self-contained: no external resources, every statistic plotted", async () => {
+    const { rows, images } = await report;
+    const html = renderReport({ title: "fixture run", rows, images, provenance: { box: "128 Mpc/h" } });
+    // the only URL is the SVG namespace; images are data URIs
+    const urls = html.match(/(?:src|href)\s*=\s*["'][^"']*/g) ?? [];
+    for (const u of urls) expect(u).toMatch(/["']data:image\/png;base64,/);
+    expect(html).not.toMatch(/url\((?!#)/);
+    expect(html).not.toMatch(/@import|<link|<iframe/);
+    const titles = reportPlots(rows).map((p) => p.title);
+    for (const t of [
+      "Power spectra",
+      "Cross-correlation coefficient",
+      "Equilateral bispectrum",
+      "Voxel PDF of 1 + δ",
+      "Two-point correlation function",
+      "Halo mass function",
+      "Redshift distribution",
+    ])
+      expect(titles).toContain(t);
+    expect((html.match(/<svg /g) ?? []).length).toBe(titles.length);
+  });
+
+  it.skipIf(!fs.existsSync(CHROMIUM))(
+    `renders in headless Chromium without console errors (skipped when ${CHROMIUM} is absent: apt-get install -y chromium)`,
+    async () => {
+      const { rows, images } = await report;
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      const html = path.join(ARTIFACTS, "report.html");
+      const png = path.join(ARTIFACTS, "report.png");
+      fs.rmSync(png, { force: true });
+      writeReport(html, { title: "fixture run", rows, images, provenance: { box: "128 Mpc/h", seed: "7" } });
+      const profile = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-chromium-"));
+      try {
+        const run = spawnSync(
+          CHROMIUM,
+          [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            `--user-data-dir=${profile}`,
+            "--enable-logging=stderr",
+            "--v=0",
+            `--screenshot=${png}`,
+            "--window-size=1200,3400",
+            `file://${html}`,
+          ],
+          { encoding: "utf8", timeout: 90_000 },
+        );
+        expect(run.error).toBeUndefined();
+        // Chromium logs every console message (log or error alike) and uncaught exceptions as CONSOLE lines.
+        const consoleLines = run.stderr.split("\n").filter((l) => l.includes(":CONSOLE"));
+        const ok = consoleLines.filter((l) => l.includes("mocksmith report: rendered 2 images"));
+        expect(ok.length, run.stderr).toBe(1);
+        expect(consoleLines.filter((l) => !ok.includes(l))).toEqual([]);
+        expect(fs.statSync(png).size).toBeGreaterThan(10_000);
+      } finally {
+        fs.rmSync(profile, { recursive: true, force: true });
+      }
+    },
+  );
+});
