@@ -9,8 +9,11 @@ import fs from "node:fs";
 import { writeAtomically } from "../io/atomic-file.js";
 import { pngDataUri } from "../io/png.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
+import { skyImage } from "./report/sky-image.js";
+import { sliceImage } from "./report/slice-image.js";
 import { escapeXml, svgPlot, type PlotSeries, type PlotSpec } from "./report/svg-plot.js";
 import type { StatisticRow } from "./statistic-row.js";
+import type { StatsInputs } from "./stats.js";
 
 export interface ReportImage {
   title: string;
@@ -26,6 +29,68 @@ export interface ReportContent {
   images?: readonly ReportImage[];
   /** Provenance shown as a table (box, mesh, seed, model, cosmology, …). */
   provenance?: Record<string, string>;
+}
+
+/**
+ * Slice images of the inputs a run has: the input δ (log10 ρ/ρ̄), each painted field, the catalog
+ * deposited on the input's mesh (haloes per voxel, NGP) and, for a light cone with ra/dec, the sky.
+ * Slabs are `thickness` voxels deep (default 1/8 of the side) starting at x = 0.
+ */
+export function reportImages(inputs: StatsInputs, thickness?: number): ReportImage[] {
+  const images: ReportImage[] = [];
+  const slab = (side: number) => thickness ?? Math.max(1, Math.round(side / 8));
+  const slabCaption = (side: number) =>
+    `mean over ${slab(side)} of ${side} planes of x (${((slab(side) * inputs.boxSize) / side).toPrecision(3)} Mpc/h); y down, z across`;
+  const add = (title: string, caption: string, s: ReturnType<typeof sliceImage>) =>
+    images.push({ title, caption, png: s.png, width: s.width, height: s.height });
+  if (inputs.input) {
+    const g = inputs.input;
+    const log = g.kind === "delta";
+    add(
+      g.name,
+      `${log ? "log10(1 + δ)" : "counts"}, ${slabCaption(g.shape[0])}`,
+      sliceImage(g.data, g.shape, {
+        thickness: slab(g.shape[0]),
+        stretch: log ? "log" : "linear",
+        colormap: "magma",
+      }),
+    );
+  }
+  for (const g of inputs.painted ?? []) {
+    add(
+      g.name,
+      `${g.kind === "counts" ? "haloes per voxel" : "δ"}, ${slabCaption(g.shape[0])}`,
+      sliceImage(g.data, g.shape, { thickness: slab(g.shape[0]), colormap: "viridis" }),
+    );
+  }
+  const cat = inputs.catalog;
+  if (cat && cat.numRows > 0) {
+    const side = inputs.input?.shape[0] ?? 64;
+    const shape = [side, side, side] as const;
+    const [x, y, z] = ["x", "y", "z"].map((c) => cat.getChild(c)?.toArray() as ArrayLike<number> | undefined);
+    if (x && y && z) {
+      const grid = new Float32Array(side ** 3);
+      const cell = inputs.boxSize / side;
+      const idx = (v: number) => Math.min(side - 1, Math.max(0, Math.floor(v / cell)));
+      for (let i = 0; i < x.length; i++) grid[(idx(x[i]) * side + idx(y[i])) * side + idx(z[i])]++;
+      add(
+        "catalog",
+        `haloes per voxel, ${slabCaption(side)}`,
+        sliceImage(grid, shape, { thickness: slab(side), colormap: "viridis" }),
+      );
+    }
+  }
+  const lc = inputs.lightcone;
+  const ra = lc?.getChild("ra")?.toArray() as ArrayLike<number> | undefined;
+  const dec = lc?.getChild("dec")?.toArray() as ArrayLike<number> | undefined;
+  if (ra && dec) {
+    add(
+      "light cone on the sky",
+      "counts, equal-area projection (RA across from 0°, sin Dec up)",
+      skyImage(ra, dec),
+    );
+  }
+  return images;
 }
 
 /** Rows of one statistic, grouped by `fields` in order of first appearance. */

@@ -3,8 +3,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderReport, reportPlots, writeReport, type ReportImage } from "../../src/stages/report.js";
-import { sliceImage } from "../../src/stages/report/slice-image.js";
+import {
+  renderReport,
+  reportImages,
+  reportPlots,
+  writeReport,
+  type ReportImage,
+} from "../../src/stages/report.js";
 import type { StatisticRow } from "../../src/stages/statistic-row.js";
 import { statistics } from "../../src/stages/stats.js";
 import { statsFixture } from "./stats-fixture.js";
@@ -17,26 +22,7 @@ async function fixtureReport(): Promise<{ rows: StatisticRow[]; images: ReportIm
   const inputs = statsFixture({ lightcone: true });
   const rows: StatisticRow[] = [];
   for await (const b of statistics(inputs, { threads: 1 })) rows.push(...b);
-  const images: ReportImage[] = [];
-  const input = inputs.input!;
-  const s1 = sliceImage(input.data, input.shape, { thickness: 4, stretch: "log", colormap: "magma" });
-  images.push({
-    title: "2LPT density",
-    caption: "log10(1 + δ), 4 planes of x",
-    png: s1.png,
-    width: s1.width,
-    height: s1.height,
-  });
-  const painted = inputs.painted![0];
-  const s2 = sliceImage(painted.data, painted.shape, { thickness: 4, colormap: "viridis" });
-  images.push({
-    title: "Halo counts",
-    caption: "mean over 4 planes of x",
-    png: s2.png,
-    width: s2.width,
-    height: s2.height,
-  });
-  return { rows, images };
+  return { rows, images: reportImages(inputs) };
 }
 
 describe("report.html", () => {
@@ -50,6 +36,7 @@ describe("report.html", () => {
     for (const u of urls) expect(u).toMatch(/["']data:image\/png;base64,/);
     expect(html).not.toMatch(/url\((?!#)/);
     expect(html).not.toMatch(/@import|<link|<iframe/);
+    expect(images.map((i) => i.title)).toEqual(["2LPT δ", "painted", "catalog", "light cone on the sky"]);
     const titles = reportPlots(rows).map((p) => p.title);
     for (const t of [
       "Power spectra",
@@ -90,7 +77,7 @@ describe("report.html", () => {
             "--enable-logging=stderr",
             "--v=0",
             `--screenshot=${png}`,
-            "--window-size=1200,3400",
+            "--window-size=1200,4000",
             `file://${html}`,
           ],
           { encoding: "utf8", timeout: 90_000 },
@@ -98,7 +85,7 @@ describe("report.html", () => {
         expect(run.error).toBeUndefined();
         // Chromium logs every console message (log or error alike) and uncaught exceptions as CONSOLE lines.
         const consoleLines = run.stderr.split("\n").filter((l) => l.includes(":CONSOLE"));
-        const ok = consoleLines.filter((l) => l.includes("mocksmith report: rendered 2 images"));
+        const ok = consoleLines.filter((l) => l.includes("mocksmith report: rendered 4 images"));
         expect(ok.length, run.stderr).toBe(1);
         expect(consoleLines.filter((l) => !ok.includes(l))).toEqual([]);
         expect(fs.statSync(png).size).toBeGreaterThan(10_000);

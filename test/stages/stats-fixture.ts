@@ -71,7 +71,14 @@ export function statsFixture(options: { lightcone?: boolean } = {}): StatsInputs
     const m = 5000;
     const zObs = Float64Array.from({ length: m }, () => 0.05 + 0.25 * Math.cbrt(r()));
     const pix = BigInt64Array.from({ length: m }, () => BigInt(Math.floor(r() * 12 * 32 * 32)));
-    const lc = new Table({ z_obs: makeVector(zObs), healpix: makeVector(pix) });
+    const ra = Float64Array.from({ length: m }, () => 360 * r());
+    const dec = Float64Array.from({ length: m }, () => (Math.asin(2 * r() - 1) * 180) / Math.PI);
+    const lc = new Table({
+      ra: makeVector(ra),
+      dec: makeVector(dec),
+      z_obs: makeVector(zObs),
+      healpix: makeVector(pix),
+    });
     lc.schema.metadata.set("mocksmith.healpix_nside", "32");
     inputs.lightcone = lc;
   }
