@@ -103,3 +103,62 @@ export function countPdf(counts: ArrayLike<number>, maxCount?: number): VoxelPdf
   }));
   return { bins, voxels, underflow: under, overflow: over };
 }
+
+export interface ConditionalCounts {
+  /** The reference count N_ref of this row. */
+  reference: number;
+  /** Voxels with that reference count. */
+  voxels: number;
+  /** Mean and standard deviation of the predicted counts in those voxels. */
+  mean: number;
+  std: number;
+  /** P(N_pred = j | N_ref) for j = 0 … maxCount (predictions above maxCount are left out). */
+  probability: Float64Array;
+}
+
+/**
+ * The distribution of predicted counts given the reference count per voxel (rounded to integers),
+ * for N_ref = 0 … maxReference: how a painted halo field scatters around the true one voxel by
+ * voxel (validation of the halo painter, Kodi Ramanah et al. 2019 §VI).
+ */
+export function conditionalCounts(
+  predicted: ArrayLike<number>,
+  reference: ArrayLike<number>,
+  maxReference: number,
+  maxCount: number,
+): ConditionalCounts[] {
+  if (predicted.length !== reference.length)
+    throw new RangeError(
+      `predicted grid has ${predicted.length} voxels but the reference has ${reference.length}`,
+    );
+  if (!Number.isInteger(maxReference) || maxReference < 0 || !Number.isInteger(maxCount) || maxCount < 0)
+    throw new RangeError(`count limits must be non-negative integers, got ${maxReference} and ${maxCount}`);
+  const rows = Array.from({ length: maxReference + 1 }, (_, r) => ({
+    reference: r,
+    voxels: 0,
+    sum: 0,
+    sum2: 0,
+    hist: new Float64Array(maxCount + 1),
+  }));
+  for (let i = 0; i < predicted.length; i++) {
+    const r = Math.round(reference[i]);
+    if (!(r >= 0 && r <= maxReference)) continue;
+    const p = predicted[i];
+    const row = rows[r];
+    row.voxels++;
+    row.sum += p;
+    row.sum2 += p * p;
+    const j = Math.round(p);
+    if (j >= 0 && j <= maxCount) row.hist[j]++;
+  }
+  return rows.map((row) => {
+    const mean = row.voxels > 0 ? row.sum / row.voxels : NaN;
+    return {
+      reference: row.reference,
+      voxels: row.voxels,
+      mean,
+      std: row.voxels > 0 ? Math.sqrt(Math.max(0, row.sum2 / row.voxels - mean * mean)) : NaN,
+      probability: row.hist.map((h) => (row.voxels > 0 ? h / row.voxels : NaN)),
+    };
+  });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countPdf, densityPdf } from "../../src/cosmo/voxel-pdf.js";
+import { conditionalCounts, countPdf, densityPdf } from "../../src/cosmo/voxel-pdf.js";
 import { uniformRng, whiteNoise } from "./random-fields.js";
 
 /** Φ(x) from erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). */
@@ -75,5 +75,20 @@ describe("voxel PDFs", () => {
     expect(pdf.overflow).toBe(1);
     expect(pdf.bins[0].count + pdf.bins[1].count).toBe(1);
     expect(() => densityPdf([Number.NaN])).toThrow(/NaN/);
+  });
+});
+
+describe("conditional counts", () => {
+  it("tabulates P(N_pred | N_ref), the mean and the scatter per reference count", () => {
+    const reference = [0, 0, 1, 1, 1, 2, 5];
+    const predicted = [0, 1, 1, 1, 3, 2.2, 1];
+    const rows = conditionalCounts(predicted, reference, 2, 3);
+    expect(rows.map((r) => r.voxels)).toEqual([2, 3, 1]);
+    expect(Array.from(rows[0].probability)).toEqual([0.5, 0.5, 0, 0]);
+    expect(Array.from(rows[1].probability)).toEqual([0, 2 / 3, 0, 1 / 3]);
+    expect(rows[1].mean).toBeCloseTo(5 / 3, 12);
+    expect(rows[1].std).toBeCloseTo(Math.sqrt((1 + 1 + 9) / 3 - 25 / 9), 12);
+    expect(rows[2].mean).toBeCloseTo(2.2, 12);
+    expect(Array.from(rows[2].probability)).toEqual([0, 0, 1, 0]);
   });
 });
