@@ -93,10 +93,11 @@ function makeAxis(values: number[], log: boolean, p0: number, p1: number): Axis 
     }
     if (ticks.length < 2) {
       ticks.length = 0;
-      for (const e of [lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)]) {
-        const v = Number((10 ** e).toPrecision(2));
+      const a = 10 ** lo;
+      const b = 10 ** hi;
+      const step = niceStep((b - a) / 4);
+      for (let v = Math.ceil(a / step) * step; v <= b; v += step)
         ticks.push({ value: v, label: formatTick(v) });
-      }
     }
     const f = (v: number) => p0 + ((Math.log10(v) - lo) / (hi - lo)) * (p1 - p0);
     return { toPixel: f, ticks, valid };
@@ -108,9 +109,7 @@ function makeAxis(values: number[], log: boolean, p0: number, p1: number): Axis 
   const pad = 0.04 * (hi - lo);
   lo -= pad;
   hi += pad;
-  const raw = (hi - lo) / 5;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = niceStep((hi - lo) / 5);
   const ticks: { value: number; label: string }[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) {
     const r = Math.abs(v) < 1e-9 * step ? 0 : v;
@@ -118,6 +117,12 @@ function makeAxis(values: number[], log: boolean, p0: number, p1: number): Axis 
   }
   const f = (v: number) => p0 + ((v - lo) / (hi - lo)) * (p1 - p0);
   return { toPixel: f, ticks, valid };
+}
+
+/** The smallest of 1, 2, 2.5, 5 × 10^n at or above `raw`. */
+function niceStep(raw: number): number {
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
 }
 
 /** Renders a plot as an inline <svg> element. */
