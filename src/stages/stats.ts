@@ -98,10 +98,16 @@ export function defaultTriangles(side: number, boxSize: number, shellWidth: numb
   return out;
 }
 
+/** δ of a grid input; counts are converted once per input (the result is cached on the object). */
+const deltas = new WeakMap<GridInput, Float32Array>();
 function deltaOf(g: GridInput): Float32Array {
   if (g.kind === "delta") return g.data;
-  const d = Float32Array.from(g.data);
-  toDensityContrast(d);
+  let d = deltas.get(g);
+  if (d === undefined) {
+    d = Float32Array.from(g.data);
+    toDensityContrast(d);
+    deltas.set(g, d);
+  }
   return d;
 }
 
