@@ -12,33 +12,26 @@
 import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
 import { WasmConv3d, conv3dWasmModule, type Conv3dGeometry } from "./conv3d-wasm.js";
+import {
+  BLOCK_COPY_KERNELS,
+  floatValues as floats,
+  type CpuBackend,
+  type FastKernel,
+  type KernelArgs,
+} from "./block-copy-kernels.js";
 
 type Kernel = ReturnType<typeof tf.getKernel>;
-type KernelFunc = NonNullable<Kernel>["kernelFunc"];
-type KernelArgs = Parameters<KernelFunc>[0];
 type Strides = number | [number, number, number];
 type Shape5 = [number, number, number, number, number];
-
-/** What our kernels use of the CPU backend (MathBackendCPU). */
-interface CpuBackend {
-  readSync(dataId: object): unknown;
-  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo;
-}
 
 export const CONV3D_KERNELS = ["Conv3D", "Conv3DBackpropInputV2", "Conv3DBackpropFilterV2"] as const;
 type Conv3dKernelName = (typeof CONV3D_KERNELS)[number];
 
-const originals = new Map<Conv3dKernelName, NonNullable<Kernel>>();
+const originals = new Map<string, NonNullable<Kernel>>();
 let engine: WasmConv3d | null = null;
 
 const ones = (d: Strides | undefined): boolean =>
   d === undefined || (Array.isArray(d) ? d.every((v) => v === 1) : d === 1);
-
-function floats(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
-  if (t.dtype !== "float32") return null;
-  const v = backend.readSync(t.dataId);
-  return v instanceof Float32Array ? v : null;
-}
 
 function fast(name: Conv3dKernelName, args: KernelArgs, wasm: WasmConv3d): tf.TensorInfo | null {
   const backend = args.backend as unknown as CpuBackend;
@@ -101,9 +94,22 @@ function usable(g: Conv3dGeometry & { outShape: number[]; inShape: number[] }): 
   );
 }
 
+/** Replaces the stock CPU kernel `name` by `fast`, falling back to the stock one where it returns null. */
+function override(name: string, fast: FastKernel): void {
+  const stock = tf.getKernel(name, "cpu");
+  if (stock === undefined) return;
+  originals.set(name, stock);
+  tf.unregisterKernel(name, "cpu");
+  tf.registerKernel({
+    ...stock,
+    kernelFunc: (args: KernelArgs) => fast(args) ?? (stock.kernelFunc(args) as tf.TensorInfo),
+  });
+}
+
 /**
- * Routes the CPU backend's 3D convolutions to the WebAssembly kernels. Returns false (and
- * changes nothing but the gradients) where this runtime cannot run them. Idempotent.
+ * Routes the CPU backend's 3D convolutions to the WebAssembly kernels, and its block copies
+ * and bias broadcasts to block-copy-kernels.ts. Returns false (and changes nothing but the
+ * gradients) where this runtime cannot run the WebAssembly kernels. Idempotent.
  * @param options.threads threads per convolution, the calling thread included (default: all cores)
  */
 export function enableFastKernels(options: { threads?: number } = {}): boolean {
@@ -112,16 +118,8 @@ export function enableFastKernels(options: { threads?: number } = {}): boolean {
   const module = conv3dWasmModule();
   if (module === null) return false;
   const wasm = new WasmConv3d(module, Math.max(1, options.threads ?? availableParallelism()));
-  for (const name of CONV3D_KERNELS) {
-    const stock = tf.getKernel(name, "cpu");
-    if (stock === undefined) continue;
-    originals.set(name, stock);
-    tf.unregisterKernel(name, "cpu");
-    tf.registerKernel({
-      ...stock,
-      kernelFunc: (args: KernelArgs) => fast(name, args, wasm) ?? (stock.kernelFunc(args) as tf.TensorInfo),
-    });
-  }
+  for (const name of CONV3D_KERNELS) override(name, (args) => fast(name, args, wasm));
+  for (const [name, kernel] of Object.entries(BLOCK_COPY_KERNELS)) override(name, kernel);
   engine = wasm;
   return true;
 }

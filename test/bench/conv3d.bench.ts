@@ -1,0 +1,155 @@
+/**
+ * Training-speed benchmarks of the 3D convolution kernels (issue 5), with the PyTorch peers run
+ * in the same session:
+ *   conv3d.*   a plain Conv3D forward (1 × 32³ × 10 → 10 channels, 5³ kernel) in GFLOP/s for
+ *              stock TensorFlow.js, our WebAssembly kernels (1 and 2 threads) and ONNX Runtime;
+ *   wgan.*     one WGAN-GP step of the halo painter (batch 1, 58³ input: 5 critic updates with
+ *              gradient penalty λ = 10, one painter update, Adam) next to train_step_torch.py;
+ *   gan.*      the DCGAN generator of issue 8 (batch 16, transposed convolutions 1³ → 64³)
+ *              next to gan_torch.py, both forward only (the peer measures sampling).
+ * Medians of a few runs after a warm-up; load averages recorded because the machine is shared.
+ */
+import os from "node:os";
+import * as tf from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
+import { disableFastKernels, enableFastKernels } from "../../src/models/kernels/register-kernels.js";
+import { encodeOnnxModel } from "../../src/models/onnx/onnx-model.js";
+import { painterArchitecture } from "../../src/models/painter/architecture.js";
+import { randomPainterWeights } from "../../src/models/painter/painter-onnx.js";
+import { PainterTf } from "../../src/models/painter/painter-tf.js";
+import { CriticTf } from "../../src/models/painter/critic-tf.js";
+import { criticArchitecture } from "../../src/models/painter/critic-architecture.js";
+import { WganGpTrainer } from "../../src/models/painter/wgan-gp.js";
+import { uniformStream } from "../../src/models/weight-init.js";
+import { runPeer } from "./peers.js";
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timeIt(fn: () => unknown, repeats: number): Promise<number> {
+  await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  return median(samples);
+}
+
+function randomArray(n: number, seed: number, key: string): Float32Array {
+  const u = uniformStream(seed, key);
+  return Float32Array.from({ length: n }, () => 2 * u() - 1);
+}
+
+async function plainConv(results: Record<string, unknown>): Promise<void> {
+  const [side, k, c] = [32, 5, 10];
+  const o = side - k + 1;
+  const flop = 2 * o ** 3 * c * c * k ** 3;
+  const x = tf.tensor5d(randomArray(side ** 3 * c, 1, "x"), [1, side, side, side, c]);
+  const w = tf.tensor5d(randomArray(k ** 3 * c * c, 1, "w"), [k, k, k, c, c]);
+  const conv = (): void => tf.tidy(() => void tf.conv3d(x, w, 1, "valid").dataSync());
+  disableFastKernels();
+  results["conv3d.tfjs_stock_gflops"] = flop / (await timeIt(conv, 1)) / 1e9;
+  for (const threads of [1, 2]) {
+    enableFastKernels({ threads });
+    results[`conv3d.ours_${threads}t_gflops`] = flop / (await timeIt(conv, 5)) / 1e9;
+    disableFastKernels();
+  }
+  const bytes = encodeOnnxModel({
+    producerName: "bench",
+    producerVersion: "0",
+    graph: {
+      name: "conv",
+      nodes: [{ opType: "Conv", inputs: ["x", "w"], outputs: ["y"] }],
+      initializers: [{ name: "w", dims: [c, c, k, k, k], data: randomArray(k ** 3 * c * c, 1, "w") }],
+      inputs: [{ name: "x", dims: [1, c, side, side, side] }],
+      outputs: [{ name: "y", dims: [1, c, o, o, o] }],
+    },
+  });
+  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1 });
+  const feeds = {
+    x: new ort.Tensor("float32", randomArray(side ** 3 * c, 1, "x"), [1, c, side, side, side]),
+  };
+  results["conv3d.onnxruntime_2t_gflops"] = flop / (await timeIt(() => session.run(feeds), 5)) / 1e9;
+  await session.release();
+  x.dispose();
+  w.dispose();
+}
+
+function wganStep(results: Record<string, unknown>, steps: number): Promise<number> {
+  const side = 58;
+  const arch = painterArchitecture(1);
+  const painter = new PainterTf(tf, arch, randomPainterWeights(arch, 1));
+  const critic = new CriticTf(tf, criticArchitecture(side - 2 * arch.padding), 2);
+  const trainer = new WganGpTrainer(tf, painter, critic);
+  const ux = uniformStream(3, "density");
+  const x = tf.tensor5d(
+    Float32Array.from({ length: side ** 3 }, () => 2 * ux()),
+    [1, side, side, side, 1],
+  );
+  const core = side - 2 * arch.padding;
+  const uy = uniformStream(3, "halos");
+  const y = tf.tensor5d(
+    Float32Array.from({ length: core ** 3 }, () => (uy() < 0.4 ? 1 : 0)),
+    [1, core, core, core, 1],
+  );
+  const eps = uniformStream(3, "epsilon");
+  const run = (): void => void trainer.step(x, y, eps);
+  const t = timeIt(run, steps);
+  return t.finally(() => {
+    results["wgan.tensors_after"] = tf.memory().numTensors;
+    trainer.dispose();
+    painter.dispose();
+    critic.dispose();
+    x.dispose();
+    y.dispose();
+  });
+}
+
+/** The DCGAN generator of gan_torch.py (no biases, batch norm in inference form, leaky 0.2). */
+function ganGenerator(batch: number): () => void {
+  const filters = [256, 128, 64, 32, 1];
+  let cin = 100;
+  const layers = filters.map((f, i) => {
+    const w = tf.tensor5d(randomArray(64 * f * cin, 4, `g${i}`), [4, 4, 4, f, cin]).mul(0.02) as tf.Tensor5D;
+    cin = f;
+    return w;
+  });
+  const z = tf.tensor5d(randomArray(batch * 100, 4, "z"), [batch, 1, 1, 1, 100]);
+  return () =>
+    tf.tidy(() => {
+      let h = z;
+      let side = 1;
+      layers.forEach((w, i) => {
+        const stride = i === 0 ? 1 : 2;
+        const pad = i === 0 ? "valid" : "same";
+        side = i === 0 ? 4 : side * 2;
+        h = tf.conv3dTranspose(h, w, [batch, side, side, side, w.shape[3]], stride, pad);
+        h = i === filters.length - 1 ? tf.tanh(h) : tf.leakyRelu(h, 0.2);
+      });
+      h.dataSync();
+    });
+}
+
+export async function benchConv3d(): Promise<Record<string, unknown>> {
+  await tf.setBackend("cpu");
+  const results: Record<string, unknown> = { "conv3d.loadavg_start": os.loadavg() };
+  await plainConv(results);
+
+  enableFastKernels({ threads: 2 });
+  const ours = await wganStep(results, 2);
+  results["wgan.ours_s_per_step"] = ours;
+  const peer = runPeer("train_step_torch.py", ["--steps", "3", "--threads", "2"]);
+  results["wgan.torch"] = peer;
+  if (typeof peer.s_per_step === "number") results["wgan.speed_vs_torch"] = peer.s_per_step / ours;
+
+  const batch = 16;
+  const gen = ganGenerator(batch);
+  const tg = await timeIt(gen, 2);
+  results["gan.ours_batch16_samples_per_s"] = batch / tg;
+  const ganPeer = runPeer("gan_torch.py", ["--batches", "16", "--threads", "2", "--repeats", "3", "--quiet"]);
+  results["gan.torch"] = ganPeer;
+  results["conv3d.loadavg_end"] = os.loadavg();
+  disableFastKernels();
+  return results;
+}
