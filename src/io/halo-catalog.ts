@@ -5,7 +5,8 @@
  * unit major axis `major_x major_y major_z` f32. File metadata: cosmology, box, redshift,
  * units, seed, software version and whatever the producer adds.
  */
-import { Table, makeVector } from "apache-arrow";
+import { Table, makeVector, type Vector } from "apache-arrow";
+import { InputError } from "./atomic-file.js";
 import type { Halo } from "../cosmo/halo-properties.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
 import { writeParquet } from "./parquet-table.js";
@@ -25,7 +26,10 @@ export interface CatalogMetadata {
   extra?: Record<string, unknown>;
 }
 
-type Column = { name: string; values: Float32Array | Int8Array | Uint32Array | BigUint64Array };
+type Column = {
+  name: string;
+  values: Float32Array | Float64Array | Int8Array | Int32Array | Uint32Array | BigUint64Array | BigInt64Array;
+};
 
 /** Arrow infers each column's type from its typed array (f32, i8, u32, u64). */
 function tableOf(columns: Column[], metadata: Record<string, string>): Table {
@@ -102,4 +106,114 @@ export function writeHaloCatalog(file: string, table: Table): void {
   const metadata: Record<string, string> = {};
   for (const [k, v] of table.schema.metadata) metadata[k] = v;
   writeParquet(file, table, metadata);
+}
+
+/** The columns of a sampled catalog (DESIGN.md "Catalogs"), one entry per halo. */
+export interface CatalogColumns {
+  id: BigUint64Array;
+  x: Float32Array;
+  y: Float32Array;
+  z: Float32Array;
+  vx: Float32Array;
+  vy: Float32Array;
+  vz: Float32Array;
+  mass: Float32Array;
+  massBin: Int8Array;
+}
+
+/** Light-cone rows: the catalog columns of the source halo plus its place on the sky. */
+export interface LightconeColumns extends CatalogColumns {
+  ra: Float64Array;
+  dec: Float64Array;
+  zCos: Float64Array;
+  zObs: Float64Array;
+  chi: Float32Array;
+  healpix: BigInt64Array;
+  /** Index of the periodic replica (metadata "replicas" lists their offsets in box units). */
+  replica: Int32Array;
+}
+
+function catalogColumnList(c: CatalogColumns): Column[] {
+  return [
+    { name: "id", values: c.id },
+    { name: "x", values: c.x },
+    { name: "y", values: c.y },
+    { name: "z", values: c.z },
+    { name: "vx", values: c.vx },
+    { name: "vy", values: c.vy },
+    { name: "vz", values: c.vz },
+    { name: "mass", values: c.mass },
+    { name: "mass_bin", values: c.massBin },
+  ];
+}
+
+/** A sampled catalog as an Arrow table with the DESIGN.md schema and `metadata` on its schema. */
+export function catalogTable(columns: CatalogColumns, metadata: Record<string, string>): Table {
+  return tableOf(catalogColumnList(columns), metadata);
+}
+
+/** Light-cone table: `ra dec` f64 deg, `z_cos z_obs` f64, `chi` f32, `healpix` i64, then the catalog columns. */
+export function lightconeTable(columns: LightconeColumns, metadata: Record<string, string>): Table {
+  return tableOf(
+    [
+      { name: "ra", values: columns.ra },
+      { name: "dec", values: columns.dec },
+      { name: "z_cos", values: columns.zCos },
+      { name: "z_obs", values: columns.zObs },
+      { name: "chi", values: columns.chi },
+      { name: "healpix", values: columns.healpix },
+      { name: "replica", values: columns.replica },
+      ...catalogColumnList(columns),
+    ],
+    metadata,
+  );
+}
+
+export function emptyCatalogColumns(): CatalogColumns {
+  const f = () => new Float32Array(0);
+  return {
+    id: new BigUint64Array(0),
+    x: f(),
+    y: f(),
+    z: f(),
+    vx: f(),
+    vy: f(),
+    vz: f(),
+    mass: f(),
+    massBin: new Int8Array(0),
+  };
+}
+
+type TypedCtor<T> = { new (n: number): T; readonly name: string };
+
+function columnOf<T extends Column["values"]>(
+  table: Table,
+  name: string,
+  ctor: TypedCtor<T>,
+  source: string,
+): T {
+  const vector = table.getChild(name) as Vector | null;
+  if (!vector) throw new InputError(source, `catalog has no column '${name}'`);
+  if (vector.nullCount > 0)
+    throw new InputError(source, `column '${name}' has ${vector.nullCount} null value(s)`);
+  const values = vector.toArray() as unknown;
+  if (!(values instanceof ctor)) {
+    throw new InputError(source, `column '${name}' has type ${String(vector.type)}, expected ${ctor.name}`);
+  }
+  return values as T;
+}
+
+/** The catalog columns of a table read from `source` (a file name for errors), checking names and types. */
+export function catalogColumnsOf(table: Table, source: string): CatalogColumns {
+  return {
+    id: columnOf(table, "id", BigUint64Array, source),
+    x: columnOf(table, "x", Float32Array, source),
+    y: columnOf(table, "y", Float32Array, source),
+    z: columnOf(table, "z", Float32Array, source),
+    vx: columnOf(table, "vx", Float32Array, source),
+    vy: columnOf(table, "vy", Float32Array, source),
+    vz: columnOf(table, "vz", Float32Array, source),
+    mass: columnOf(table, "mass", Float32Array, source),
+    massBin: columnOf(table, "mass_bin", Int8Array, source),
+  };
 }
