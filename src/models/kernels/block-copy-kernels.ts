@@ -28,6 +28,12 @@ export function floatValues(backend: CpuBackend, t: tf.TensorInfo): Float32Array
   return v instanceof Float32Array ? v : null;
 }
 
+/** dst[to, to + n) = src[from, from + n): a loop for short runs, where subarray().set() costs more. */
+function copyRun(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
+  if (n >= 64) dst.set(src.subarray(from, from + n), to);
+  else for (let i = 0; i < n; i++) dst[to + i] = src[from + i];
+}
+
 /**
  * Copies the box [begin, begin + box) of `src` (shape `shape`) to `dst` (shape `box`), or the
  * reverse when `scatter` (dst[box placed at begin] = src). Trailing axes the box spans whole
@@ -56,8 +62,8 @@ function copyBox(
   for (let o = 0; o < outer; o++) {
     let off = begin[j] * strides[j];
     for (let a = 0; a < j; a++) off += (begin[a] + idx[a]) * strides[a];
-    if (scatter) dst.set(src.subarray(o * run, o * run + run), off);
-    else dst.set(src.subarray(off, off + run), o * run);
+    if (scatter) copyRun(src, o * run, dst, off, run);
+    else copyRun(src, off, dst, o * run, run);
     for (let a = j - 1; a >= 0; a--) {
       if (++idx[a] < box[a]) break;
       idx[a] = 0;
@@ -119,7 +125,7 @@ export const concat: FastKernel = ({ inputs, backend, attrs }) => {
   list.forEach((_, i) => {
     const v = values[i] as Float32Array;
     const run = runs[i];
-    for (let o = 0; o < outer; o++) out.set(v.subarray(o * run, o * run + run), o * total + at);
+    for (let o = 0; o < outer; o++) copyRun(v, o * run, out, o * total + at, run);
     at += run;
   });
   const shape = [...list[0].shape];
@@ -150,7 +156,7 @@ export const splitV: FastKernel = ({ inputs, backend, attrs }) => {
   return sizes.map((s) => {
     const run = s * inner;
     const out = new Float32Array(outer * run);
-    for (let o = 0; o < outer; o++) out.set(xv.subarray(o * total + at, o * total + at + run), o * run);
+    for (let o = 0; o < outer; o++) copyRun(xv, o * total + at, out, o * run, run);
     at += run;
     const shape = [...x.shape];
     shape[axis] = s;
@@ -158,7 +164,7 @@ export const splitV: FastKernel = ({ inputs, backend, attrs }) => {
   });
 };
 
-/** Binary op where the smaller operand's values repeat with period = its size. */
+/** Binary op on equal shapes, or where the smaller operand's values repeat with period = its size. */
 function repeatingBinary(op: (u: number, v: number) => number): FastKernel {
   return ({ inputs, backend }) => {
     const { a, b: bb } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -168,7 +174,12 @@ function repeatingBinary(op: (u: number, v: number) => number): FastKernel {
     if (av === null || bv === null) return null;
     const bigA = av.length >= bv.length;
     const [big, small] = bigA ? [a, bb] : [bb, a];
-    if (av.length === bv.length) return null; // the stock kernel's same-shape path is fast
+    if (av.length === bv.length) {
+      if (a.shape.length !== bb.shape.length || a.shape.some((d, i) => d !== bb.shape[i])) return null;
+      const out = new Float32Array(av.length);
+      for (let i = 0; i < av.length; i++) out[i] = op(av[i], bv[i]);
+      return be.makeTensorInfo([...a.shape], "float32", out);
+    }
     // small, right-aligned, must equal big's trailing dims after leading ones.
     const s = [...small.shape];
     while (s.length > 0 && s[0] === 1) s.shift();
