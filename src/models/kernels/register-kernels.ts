@@ -6,8 +6,9 @@
  *
  * It also registers the gradients TensorFlow.js lacks that second-order gradients (the WGAN-GP
  * gradient penalty) differentiate: Conv3DBackpropInputV2, Conv3DBackpropFilterV2, and the
- * comparisons (Greater, …) that the leaky-ReLU gradient builds its mask with. Those are
- * engine-independent and registered for every backend.
+ * comparisons (Greater, …) that the stock leaky-ReLU gradient builds its mask with; and it
+ * replaces the leaky-ReLU gradient by a cheaper equal one. Those are engine-independent and
+ * registered for every backend.
  */
 import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
@@ -147,6 +148,7 @@ export function fastKernelsEnabled(): boolean {
  * with Bi = Conv3DBackpropInputV2, Bf = Conv3DBackpropFilterV2, same strides and padding.
  */
 export function registerSecondOrderGradients(): void {
+  registerLeakyReluGradient();
   // A comparison is piecewise constant: zero gradient almost everywhere.
   for (const kernelName of ["Greater", "Less", "LessEqual", "Equal", "NotEqual"]) {
     if (tf.getGradient(kernelName) !== undefined) continue;
@@ -207,4 +209,27 @@ export function registerSecondOrderGradients(): void {
       },
     });
   }
+}
+
+let leakyReluGradient = false;
+
+/**
+ * The leaky-ReLU gradient as dy · step(x, α) (step: 1 where x > 0, else α) instead of the
+ * stock where(x > 0, dy, α dy): the same values (NaN inputs aside) in two elementwise ops
+ * instead of three, and twice differentiable (Step's gradient is zero). The gradient penalty
+ * runs it over every activation of the critic and the painter several times per step.
+ */
+function registerLeakyReluGradient(): void {
+  if (leakyReluGradient) return;
+  leakyReluGradient = true;
+  tf.unregisterGradient("LeakyRelu");
+  tf.registerGradient({
+    kernelName: "LeakyRelu",
+    inputsToSave: ["x"],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const { alpha } = attrs as unknown as { alpha: number };
+      return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
+    },
+  });
 }
