@@ -18,7 +18,7 @@
  * Work is cut into "units" (an output depth slice of one batch item, or a filter-gradient
  * tap block); each unit writes a disjoint part of the output with a fixed summation order, so
  * results do not depend on which thread runs which unit. No libc; the host lays out every
- * buffer and passes a parameter block (see conv3d-kernel.mjs). Build: native/conv3d/build.sh.
+ * buffer and passes a parameter block (see src/models/kernels/conv3d-wasm.ts). Build: native/conv3d/build.sh.
  */
 #include <wasm_simd128.h>
 
@@ -29,7 +29,7 @@ typedef v128_t V;
 #define ADD wasm_f32x4_add
 #define MUL wasm_f32x4_mul
 
-/* Parameter block words (int32), shared with conv3d-kernel.mjs. */
+/* Parameter block words (int32), mirrored by P in conv3d-wasm.ts. */
 enum {
   P_X, P_W, P_Y,             /* pointers: A source, B (prepared kernel), C destination */
   P_N, P_D, P_H, P_W_, P_C,  /* A source dims (spatially padded) and channels */

@@ -4,7 +4,7 @@
  * gradient, as plain functions of Float32Arrays so they can be tested apart from TensorFlow.js.
  *
  * All threads share one WebAssembly.Memory: the calling thread copies the operands in, every
- * thread (conv3d-thread-pool.ts) claims "units" (output depth slices or filter-gradient row
+ * thread (unit-pool.ts) claims "units" (output depth slices or filter-gradient row
  * blocks) until none are left, and the calling thread copies the result out. Each unit is
  * computed by the same code whichever thread runs it, so results are bitwise identical for
  * any thread count.
