@@ -5,6 +5,7 @@ import { registerPk } from "./pk.js";
 import { registerNbody } from "./nbody.js";
 import { registerNbodySet } from "./nbody-set.js";
 import { registerPaint } from "./paint.js";
+import { registerLightcone } from "./lightcone.js";
 
 export function registerCommands(program: Command): void {
   registerLpt(program);
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerNbody(program);
   registerNbodySet(program);
   registerPaint(program);
+  registerLightcone(program);
 }
