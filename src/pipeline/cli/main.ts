@@ -8,6 +8,7 @@ import fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { InputError } from "../../io/atomic-file.js";
+import { ConfigError } from "../config-schema.js";
 import { SOFTWARE_VERSION } from "../../version.js";
 import { registerCommands } from "./commands/index.js";
 
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2; // commander already printed it
-    if (err instanceof InputError || err instanceof RangeError) {
+    if (err instanceof InputError || err instanceof RangeError || err instanceof ConfigError) {
       process.stderr.write(`mocksmith: error: ${err.message}\n`);
       return 1;
     }

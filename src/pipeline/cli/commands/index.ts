@@ -1,5 +1,6 @@
 /** The list of sub-commands; each file registers one. */
 import type { Command } from "commander";
+import { registerRun } from "./run.js";
 import { registerLpt } from "./lpt.js";
 import { registerPk } from "./pk.js";
 import { registerNbody } from "./nbody.js";
@@ -8,6 +9,7 @@ import { registerPaint } from "./paint.js";
 import { registerLightcone } from "./lightcone.js";
 
 export function registerCommands(program: Command): void {
+  registerRun(program);
   registerLpt(program);
   registerPk(program);
   registerNbody(program);

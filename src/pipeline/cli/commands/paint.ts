@@ -25,6 +25,7 @@ import { BOUNDARIES, type Boundary } from "../../../stages/tile.js";
 import { parseDevice, type DeviceSpec } from "../../worker-pool.js";
 import { paintToNpy } from "../../paint-run.js";
 import { abortOnSignals, RunCancelledError } from "../../runner.js";
+import { resolveModelPath } from "../../../models/default-model.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
 import { SOFTWARE_VERSION } from "../../../version.js";
@@ -63,16 +64,6 @@ async function openInput(
   if (/\.(h5|hdf5|hdf)$/i.test(input))
     throw new InputError(input, "name the dataset of an HDF5 input as FILE.h5:/path/to/dataset");
   return { source: openNpyGrid(input), file: input };
-}
-
-function resolveModelPath(model: string): string {
-  if (model === "default") {
-    throw new InputError(
-      "--model default",
-      "no trained default painter is bundled with this version yet; pass --model PATH.onnx (with its .card.json beside it)",
-    );
-  }
-  return model;
 }
 
 export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promise<void> {

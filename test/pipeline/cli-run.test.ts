@@ -1,0 +1,138 @@
+/** `mocksmith run`: the main job on tiny boxes through the compiled CLI, and config validation. */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { readParquet } from "../../src/io/parquet-table.js";
+import { resolveRunConfig } from "../../src/pipeline/run-config.js";
+import { writeRandomPainter } from "./painter-fixture.js";
+
+const cli = path.resolve("dist/src/pipeline/cli/main.js");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-run-"));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+const tiny = [
+  "--set",
+  "box.particles=32",
+  "--set",
+  "box.size=64",
+  "--set",
+  "halos.nbody.steps=3",
+  "--set",
+  "halos.massBins=[1e12,1e15,3]",
+];
+
+describe("mocksmith run (reference N-body path)", () => {
+  const out = path.join(dir, "nbody");
+  const r = run("run", "--out", out, ...tiny);
+
+  it("writes the catalog, statistics, report and the resolved config, and says where", () => {
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/catalog: .*catalog\/ \(\d+ haloes\); report: .*report\.html/);
+    for (const f of [
+      "config.yaml",
+      "input_delta.npy",
+      "input_delta.json",
+      "catalog/part-00000.parquet",
+      "stats.jsonl",
+      "stats.parquet",
+      "report.html",
+    ]) {
+      expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    }
+    const lines = fs
+      .readFileSync(path.join(out, "stats.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(new Set(lines.map((l) => l.statistic))).toContain("power_spectrum");
+    expect(fs.readFileSync(path.join(out, "report.html"), "utf8")).toMatch(/<svg/);
+  });
+
+  it("reproduces the same catalog from its saved config", () => {
+    const again = path.join(dir, "again");
+    const r2 = run("run", path.join(out, "config.yaml"), "--out", again);
+    expect(r2.status, r2.stderr).toBe(0);
+    const a = readParquet(path.join(out, "catalog/part-00000.parquet")).table;
+    const b = readParquet(path.join(again, "catalog/part-00000.parquet")).table;
+    expect(b.numRows).toBe(a.numRows);
+    expect(Array.from(b.getChild("x")!.toArray() as Float32Array)).toEqual(
+      Array.from(a.getChild("x")!.toArray() as Float32Array),
+    );
+  });
+});
+
+describe("mocksmith run (painter path)", () => {
+  it("paints with a given model, samples a catalog and reports", () => {
+    const model = writeRandomPainter(dir, { seed: 2, outChannels: 3, voxelSize: 4 });
+    const out = path.join(dir, "painter");
+    const r = run(
+      "run",
+      "--out",
+      out,
+      "--halos",
+      "painter",
+      "--model",
+      model.path,
+      ...tiny,
+      "--set",
+      "stats.report=false",
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const { metadata } = readParquet(path.join(out, "catalog/part-00000.parquet"));
+    expect(metadata["mocksmith.source"]).toBe('"painter"');
+    expect(fs.existsSync(path.join(out, "report.html"))).toBe(false);
+  });
+
+  it("refuses a model trained at another voxel size, naming the key", () => {
+    const model = writeRandomPainter(dir, { seed: 2, outChannels: 3, voxelSize: 2, name: "vox2" });
+    const r = run(
+      "run",
+      "--out",
+      path.join(dir, "bad-voxel"),
+      "--halos",
+      "painter",
+      "--model",
+      model.path,
+      ...tiny,
+    );
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/box\.voxel: 4 Mpc\/h differs from the 2 Mpc\/h/);
+  });
+
+  it("says clearly that no default painter is bundled yet", () => {
+    const r = run("run", "--out", path.join(dir, "nodefault"), "--halos", "painter", ...tiny);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/halos\.model default: no trained default painter/);
+  });
+});
+
+describe("run configuration", () => {
+  it.each([
+    [{ box: { sise: 10 } }, /box\.sise: unknown key/],
+    [{ box: { size: "big" } }, /box\.size: expected a number/],
+    [{ box: { size: 100, voxel: 3 } }, /box\.voxel: .*not an integer/],
+    [{ halos: { source: "magic" } }, /halos\.source: expected one of nbody, painter/],
+    [{ halos: { massBins: [1e14, 1e12, 3] } }, /halos\.massBins/],
+    [{ seed: -1 }, /seed: must be ≥ 0/],
+    [{ cosmology: { omegaB: 0.5 } }, /cosmology\.omegaB: must be below/],
+  ])("rejects %j naming the key", (doc, message) => {
+    expect(() => resolveRunConfig(doc)).toThrow(message);
+  });
+
+  it("reports a bad file through the CLI in one line, with the file name", () => {
+    const bad = path.join(dir, "bad.yaml");
+    fs.writeFileSync(bad, "box:\n  particles: 3.5\n");
+    const r = run("run", bad);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/bad\.yaml: box\.particles: expected an integer/);
+  });
+
+  it("prints the resolved configuration", () => {
+    const r = run("run", "--print-config", "--seed", "5");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/seed: 5/);
+    expect(r.stdout).toMatch(/source: nbody/);
+  });
+});
