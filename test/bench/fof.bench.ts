@@ -6,18 +6,9 @@
  */
 import { friendsOfFriends, linkingLengthFor } from "../../src/cosmo/friends-of-friends.js";
 import { haloProperties } from "../../src/cosmo/halo-properties.js";
+import { mulberry32 } from "../seeded-random.js";
 
-/** mulberry32: tiny seeded uniform generator. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const uniform = mulberry32;
 
 /** Clustered synthetic particle set with n particles in a box of side L. */
 export function clusteredParticles(n: number, L: number, seed: number): Float32Array {

@@ -12,6 +12,7 @@ import { RealFft3d } from "../../src/cosmo/fft/real-fft3d.js";
 import { binSpectrum } from "../../src/cosmo/k-binning.js";
 import { depositParticles } from "../../src/cosmo/mass-assignment.js";
 import { powerSpectrum } from "../../src/cosmo/power-spectrum.js";
+import { mulberry32 } from "../seeded-random.js";
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -26,17 +27,7 @@ function time(fn: () => void, repeats = 3): number {
   return median(samples);
 }
 
-/** mulberry32: tiny seeded uniform generator, so every run times the same data. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const uniform = mulberry32;
 
 export async function benchPowerSpectrum(): Promise<Record<string, number>> {
   const results: Record<string, number> = {};

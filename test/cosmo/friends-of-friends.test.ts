@@ -2,18 +2,9 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { friendsOfFriends, linkingLengthFor, type FofGroups } from "../../src/cosmo/friends-of-friends.js";
 import { haloProperties } from "../../src/cosmo/halo-properties.js";
+import { mulberry32 } from "../seeded-random.js";
 
-/** Small deterministic PRNG (mulberry32) so constructed sets are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function wrap(x: number, L: number): number {
   const w = x - Math.floor(x / L) * L;

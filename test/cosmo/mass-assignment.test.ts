@@ -7,20 +7,11 @@ import {
   toDensityContrast,
   type MassAssignmentScheme,
 } from "../../src/cosmo/mass-assignment.js";
+import { mulberry32 } from "../seeded-random.js";
 
 const schemes: MassAssignmentScheme[] = ["ngp", "cic", "tsc"];
 
-/** mulberry32: small seeded generator so the tests are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function randomPositions(n: number, box: number, seed: number): Float32Array {
   const r = rng(seed);

@@ -8,18 +8,9 @@ import {
   type Binning,
   type PowerSpectrumTable,
 } from "../../src/cosmo/power-spectrum.js";
+import { mulberry32 } from "../seeded-random.js";
 
-/** mulberry32 + Box–Muller: seeded so every test is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 function gaussianField(cells: number, seed: number): Float32Array {
   const r = rng(seed);
   const g = new Float32Array(cells);

@@ -1,16 +1,8 @@
 /** Seeded random grids shared by the statistics tests (mulberry32 + Box–Muller). */
 import { RealFft3d, type GridShape } from "../../src/cosmo/fft/real-fft3d.js";
+import { mulberry32 } from "../seeded-random.js";
 
-export function uniformRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const uniformRng = mulberry32;
 
 export function whiteNoise(cells: number, seed: number): Float32Array {
   const r = uniformRng(seed);

@@ -8,18 +8,13 @@ import {
   type GridShape,
 } from "../../src/cosmo/fft/real-fft3d.js";
 import { ScalarRealFft3d } from "../../src/cosmo/fft/scalar-real-fft3d.js";
+import { mulberry32 } from "../seeded-random.js";
 
 /** Deterministic uniform numbers in [-1, 1) (mulberry32). */
 function noise(length: number, seed: number): Float32Array {
+  const u = mulberry32(seed);
   const out = new Float32Array(length);
-  let a = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
+  for (let i = 0; i < length; i++) out[i] = 2 * u() - 1;
   return out;
 }
 

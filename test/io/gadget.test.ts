@@ -11,22 +11,14 @@ import {
   type GadgetHeader,
   type GadgetSnapshot,
 } from "../../src/io/gadget.js";
+import { mulberry32 } from "../seeded-random.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-gadget-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 let fileCounter = 0;
 const tmpFile = (name: string): string => path.join(dir, `${fileCounter++}-${name}`);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface SnapshotSpec {
   numPart?: number[];
