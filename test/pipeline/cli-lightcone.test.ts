@@ -1,0 +1,83 @@
+/** `mocksmith lightcone` end to end on the catalog of a tiny `mocksmith run`. */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { comovingDistance } from "../../src/cosmo/distance.js";
+import { makeCosmology } from "../../src/cosmo/cosmology.js";
+import { readParquet } from "../../src/io/parquet-table.js";
+
+const cli = path.resolve("dist/src/pipeline/cli/main.js");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-lc-"));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+
+describe("mocksmith lightcone", () => {
+  const box = path.join(dir, "box");
+  const made = run(
+    "run",
+    "--out",
+    box,
+    "--set",
+    "box.particles=32",
+    "--set",
+    "box.size=64",
+    "--set",
+    "halos.nbody.steps=3",
+    "--set",
+    "halos.massBins=[1e12,1e15,3]",
+    "--set",
+    "stats.enabled=false",
+  );
+
+  it("places the catalog on the light cone within the distance limit, with sky columns", () => {
+    expect(made.status, made.stderr).toBe(0);
+    const out = path.join(dir, "lc");
+    const r = run(
+      "lightcone",
+      "--catalog",
+      path.join(box, "catalog"),
+      "--chi-max",
+      "100",
+      "--nside",
+      "8",
+      "-o",
+      out,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const parts = fs.readdirSync(out).filter((f) => f.endsWith(".parquet"));
+    expect(parts.length).toBeGreaterThan(0);
+    const { table, metadata } = readParquet(path.join(out, parts[0]));
+    for (const c of ["ra", "dec", "z_cos", "z_obs", "chi", "healpix", "x", "mass"])
+      expect(table.getChild(c), c).not.toBeNull();
+    expect(JSON.stringify(metadata)).toMatch(/nside/);
+    const chi = table.getChild("chi")!.toArray() as Float32Array;
+    const zc = table.getChild("z_cos")!.toArray() as Float64Array;
+    const c = makeCosmology();
+    for (let i = 0; i < chi.length; i++) {
+      expect(chi[i]).toBeLessThanOrEqual(100);
+      expect(comovingDistance(c, zc[i])).toBeCloseTo(chi[i], 2);
+    }
+  });
+
+  it("refuses impossible geometry, naming the option", () => {
+    const cat = path.join(box, "catalog");
+    const wide = run(
+      "lightcone",
+      "--catalog",
+      cat,
+      "--chi-max",
+      "50",
+      "--cone",
+      "0,0,190",
+      "-o",
+      path.join(dir, "bad1"),
+    );
+    expect(wide.status).not.toBe(0);
+    expect(wide.stderr).toMatch(/--cone/);
+    const deep = run("lightcone", "--catalog", cat, "--z-max", "2", "-o", path.join(dir, "bad2"));
+    expect(deep.status).not.toBe(0);
+    expect(deep.stderr).toMatch(/--z-max/);
+    expect(fs.existsSync(path.join(dir, "bad1"))).toBe(false);
+  });
+});
