@@ -58,7 +58,16 @@ const sections: Record<string, Section> = {
     return result;
   },
 
-  fof: () => optionalBench("./fof.bench.js", "benchFof"),
+  async fof() {
+    const mod = (await import("./fof.bench.js")) as {
+      benchFof: (n?: number) => Promise<Record<string, number>>;
+    };
+    return { particles_128: await mod.benchFof(128), particles_256: await mod.benchFof(256) };
+  },
+
+  nbody: () => optionalBench("./nbody.bench.js", "benchNbody"),
+
+  conv3d: () => optionalBench("./conv3d.bench.js", "benchConv3d"),
 
   async paint() {
     const ours = await optionalBench("./paint.bench.js", "benchPaint");
