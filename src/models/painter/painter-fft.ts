@@ -22,7 +22,7 @@ export interface FftPainterOptions {
   maxFftSide?: number;
 }
 
-export const DEFAULT_MAX_FFT_SIDE = 64;
+export const DEFAULT_MAX_FFT_SIDE = 72;
 
 /** The smallest side ≥ n whose prime factors are 2, 3 and 5. */
 export function fftFriendlyAtLeast(n: number): number {
@@ -31,17 +31,29 @@ export function fftFriendlyAtLeast(n: number): number {
   return m;
 }
 
-/** Per-axis sub-patch plan for a patch core of side `core` with padding `p`. */
+/**
+ * Per-axis sub-patch plan for a patch core of side `core` with padding `p`: `cores` sub-patches
+ * of core `sub` on FFT grids of side `fftSide` ≤ maxFftSide, choosing the grid side that
+ * paints the patch with the fewest grid voxels in total (the cost of FFTs and channel mixes).
+ */
 export function subPatchPlan(
   core: number,
   p: number,
   maxFftSide: number,
 ): { cores: number; sub: number; fftSide: number } {
-  const maxCore = maxFftSide - 2 * p;
-  if (maxCore < 1) throw new RangeError(`maxFftSide ${maxFftSide} leaves no core with padding ${p}`);
-  const cores = Math.ceil(core / maxCore);
-  const sub = Math.ceil(core / cores);
-  return { cores, sub, fftSide: fftFriendlyAtLeast(sub + 2 * p) };
+  const smallest = fftFriendlyAtLeast(Math.min(core, Math.max(1, maxFftSide - 2 * p)) + 2 * p);
+  if (smallest > maxFftSide)
+    throw new RangeError(`maxFftSide ${maxFftSide} leaves no core with padding ${p}`);
+  let best = { cores: 0, sub: 0, fftSide: 0 };
+  let bestCost = Infinity;
+  for (let m = smallest; m <= maxFftSide; m = fftFriendlyAtLeast(m + 1)) {
+    const cores = Math.ceil(core / (m - 2 * p));
+    const sub = Math.ceil(core / cores);
+    const fftSide = fftFriendlyAtLeast(sub + 2 * p);
+    const cost = (cores * fftSide) ** 3;
+    if (cost < bestCost) [best, bestCost] = [{ cores, sub, fftSide }, cost];
+  }
+  return best;
 }
 
 interface LayerBuffers {
