@@ -5,7 +5,7 @@
  *    (target: within 25% in every bin with ≥ 50 haloes, i.e. where Poisson noise is ≤ 14%;
  *    sparser bins are reported with their Poisson significance),
  *  - the non-linear boost of P(k) at k ≈ 0.5 h/Mpc over linear theory and over 2LPT.
- * Usage: node dist/test/bench/validate-nbody.js [gridSide] [box] [steps]  → JSON on stdout.
+ * Usage: node dist/test/bench/validate-nbody.js [gridSide] [box] [steps] [seed]  → JSON on stdout.
  */
 import { makeCosmology } from "../../src/cosmo/cosmology.js";
 import { friendsOfFriends, linkingLengthFor } from "../../src/cosmo/friends-of-friends.js";
@@ -19,10 +19,11 @@ import { particlePowerSpectrum } from "../../src/cosmo/power-spectrum.js";
 const n = Number(process.argv[2] ?? 128);
 const box = Number(process.argv[3] ?? 256);
 const steps = Number(process.argv[4] ?? 20);
+const seed = Number(process.argv[5] ?? 7);
 const cosmology = makeCosmology();
 const power = new LinearPower(cosmology);
 const t0 = performance.now();
-const report: Record<string, unknown> = { gridSide: n, boxSize: box, steps, zInit: 19 };
+const report: Record<string, unknown> = { gridSide: n, boxSize: box, steps, zInit: 19, seed };
 
 runNbody(
   { cosmology, gridSide: n, boxSize: box, seed: 7, zInit: 19, steps, outputRedshifts: [0] },
