@@ -26,7 +26,7 @@ const t0 = performance.now();
 const report: Record<string, unknown> = { gridSide: n, boxSize: box, steps, zInit: 19, seed };
 
 runNbody(
-  { cosmology, gridSide: n, boxSize: box, seed: 7, zInit: 19, steps, outputRedshifts: [0] },
+  { cosmology, gridSide: n, boxSize: box, seed, zInit: 19, steps, outputRedshifts: [0] },
   (snap) => {
     report.nbodySeconds = (performance.now() - t0) / 1000;
     const mp = particleMass(cosmology.omegaM, box, n ** 3);
@@ -55,7 +55,7 @@ runNbody(
       gridSide: n,
       boxSize: box,
       redshift: 0,
-      seed: 7,
+      seed,
       cosmology,
       want: { particles: true },
     });
