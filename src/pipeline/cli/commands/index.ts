@@ -7,6 +7,7 @@ import { registerNbody } from "./nbody.js";
 import { registerNbodySet } from "./nbody-set.js";
 import { registerPaint } from "./paint.js";
 import { registerLightcone } from "./lightcone.js";
+import { registerMerge } from "./merge.js";
 
 export function registerCommands(program: Command): void {
   registerRun(program);
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerNbodySet(program);
   registerPaint(program);
   registerLightcone(program);
+  registerMerge(program);
 }
