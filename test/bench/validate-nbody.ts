@@ -43,10 +43,15 @@ runNbody(
       const expected = numberDensityInRange(power, "warren", b.massLow, b.massHigh) * box ** 3;
       return { ...b, expectedWarren: expected, ratio: b.count / expected };
     });
-    const usable = bins.filter((b) => b.count >= 10);
+    // Judged where Poisson noise is ≤ 14% (≥ 50 haloes); sparser bins carry their significance.
+    const usable = bins.filter((b) => b.count >= 50);
     report.particleMass = mp;
     report.haloesAbove100 = masses.length;
-    report.massFunction = bins;
+    report.massFunction = bins.map((b) => ({
+      ...b,
+      poissonSigmas: (b.count - b.expectedWarren) / Math.sqrt(b.expectedWarren),
+    }));
+    report.massFunctionMaxDeviation = Math.max(...usable.map((b) => Math.abs(b.ratio - 1)));
     report.massFunctionWithin25Percent = usable.every((b) => Math.abs(b.ratio - 1) <= 0.25);
 
     const pkOptions = { scheme: "cic" as const, interlaced: true, subtractShotNoise: true };
