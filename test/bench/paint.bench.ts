@@ -116,7 +116,11 @@ export async function benchPaint(): Promise<Record<string, number>> {
       result[`box128_tile${tile}_wall_s`] = r.wall_s;
       result[`box128_tile${tile}_peak_rss_mb`] = r.peak_rss_mb;
     }
-    const sides = process.env.MOCKSMITH_BENCH_1024 === "1" ? [512, 1024] : [512];
+    // MOCKSMITH_BENCH_512=0 skips the on-disk 512³ box (minutes on 2 cores); MOCKSMITH_BENCH_1024=1 adds 1024³ (4 GB).
+    const sides = [
+      ...(process.env.MOCKSMITH_BENCH_512 === "0" ? [] : [512]),
+      ...(process.env.MOCKSMITH_BENCH_1024 === "1" ? [1024] : []),
+    ];
     for (const side of sides) {
       const big = path.join(dir, `box${side}.npy`);
       writeInput(big, side);

@@ -69,6 +69,16 @@ const sections: Record<string, Section> = {
 
   conv3d: () => optionalBench("./conv3d.bench.js", "benchConv3d"),
 
+  async main() {
+    // `npm start`'s job in a fresh process: wall time and peak RSS.
+    const child = path.join(here, "main-job-child.js");
+    const out = execFileSync(process.execPath, [child], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    return JSON.parse(out.trim().split("\n").pop() as string) as Record<string, unknown>;
+  },
+
   async paint() {
     const ours = await optionalBench("./paint.bench.js", "benchPaint");
     const result: Record<string, unknown> = { ours };
