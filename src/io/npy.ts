@@ -56,14 +56,28 @@ function parseHeaderDict(
   return { dtype: descr[1], fortranOrder: fortran[1] === "True", shape: dims };
 }
 
-/** Reads and validates only the header, checking the file is exactly as long as the header says. */
-export function readNpyHeader(file: string): NpyHeader {
-  let fd: number;
+function openForReading(file: string): number {
   try {
-    fd = fs.openSync(file, "r");
+    return fs.openSync(file, "r");
   } catch (err) {
     throw new InputError(file, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+}
+
+/** Whether `file` starts with the .npy magic (anything else: another format). */
+export function isNpyFile(file: string): boolean {
+  const fd = openForReading(file);
+  try {
+    const head = Buffer.alloc(MAGIC.length);
+    return fs.readSync(fd, head, 0, MAGIC.length, 0) === MAGIC.length && head.equals(MAGIC);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads and validates only the header, checking the file is exactly as long as the header says. */
+export function readNpyHeader(file: string): NpyHeader {
+  const fd = openForReading(file);
   try {
     const size = fs.fstatSync(fd).size;
     const pre = Buffer.alloc(12);

@@ -1,5 +1,4 @@
 /** `mocksmith lightcone` end to end on the catalog of a tiny `mocksmith run`. */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,10 +6,10 @@ import { describe, expect, it } from "vitest";
 import { comovingDistance } from "../../src/cosmo/distance.js";
 import { makeCosmology } from "../../src/cosmo/cosmology.js";
 import { readParquet } from "../../src/io/parquet-table.js";
+import { runCli } from "../cli-process.js";
 
-const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-lc-"));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+const run = runCli;
 
 describe("mocksmith lightcone", () => {
   const box = path.join(dir, "box");

@@ -1,16 +1,15 @@
 /** The lpt and pk commands end to end through the compiled CLI (npm test builds dist/ first). */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeNpyFloat32 } from "../../src/io/npy.js";
+import { CLI, runCli } from "../cli-process.js";
 
-const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-cli-"));
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+  const r = runCli(...args);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -20,7 +19,7 @@ function listing(): string[] {
 }
 
 beforeAll(() => {
-  if (!fs.existsSync(cli)) throw new Error("dist/ is missing: run `npm run build` (npm test does)");
+  if (!fs.existsSync(CLI)) throw new Error("dist/ is missing: run `npm run build` (npm test does)");
 });
 
 describe("mocksmith lpt", () => {

@@ -1,5 +1,4 @@
 /** `mocksmith nbody` and `nbody-set` end to end through the compiled CLI on tiny boxes. */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,10 +7,10 @@ import { readNpyFloat32 } from "../../src/io/npy.js";
 import { readParquet } from "../../src/io/parquet-table.js";
 import { readGadget } from "../../src/io/gadget.js";
 import { sha256File } from "../../src/io/checksum.js";
+import { runCli } from "../cli-process.js";
 
-const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-nbody-"));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+const run = runCli;
 
 describe("mocksmith nbody", () => {
   const out = path.join(dir, "sim");

@@ -1,5 +1,4 @@
 /** `mocksmith run`: the main job on tiny boxes through the compiled CLI, and config validation. */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,10 +6,10 @@ import { describe, expect, it } from "vitest";
 import { readParquet } from "../../src/io/parquet-table.js";
 import { resolveRunConfig } from "../../src/pipeline/run-config.js";
 import { writeRandomPainter } from "./painter-fixture.js";
+import { runCli } from "../cli-process.js";
 
-const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-run-"));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+const run = runCli;
 const tiny = [
   "--set",
   "box.particles=32",

@@ -11,7 +11,7 @@ import {
 } from "../../../cosmo/power-spectrum.js";
 import { InputError, assertWritableDestination, writeAtomically } from "../../../io/atomic-file.js";
 import { readGridMetadata, type GridMetadata } from "../../../io/grid-metadata.js";
-import { readNpyFloat32, requireCubicGrid } from "../../../io/npy.js";
+import { isNpyFile, readNpyFloat32, requireCubicGrid } from "../../../io/npy.js";
 import { makeContext, type CommandContext, type GlobalOptions } from "../command-context.js";
 import { readGadget } from "../../../io/gadget.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
@@ -31,23 +31,6 @@ interface PkFlags {
   scheme: "ngp" | "cic" | "tsc";
   interlace?: boolean;
   subtractShotNoise?: boolean;
-}
-
-/** .npy files start with the magic \x93NUMPY; anything else is tried as a particle snapshot. */
-function isNpy(file: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, "r");
-  } catch (err) {
-    throw new InputError(file, `cannot open: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  try {
-    const b = Buffer.alloc(6);
-    fs.readSync(fd, b, 0, 6, 0);
-    return b.equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]));
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 interface LoadedGrid {
@@ -128,6 +111,29 @@ function formatCsv(rows: Record<string, number>[]): string {
   return [cols.join(","), ...rows.map((r) => cols.map((c) => String(r[c])).join(","))].join("\n") + "\n";
 }
 
+/** The table document shared by grid and particle spectra. */
+function tableDocument(
+  statistic: string,
+  fields: string[],
+  table: PowerSpectrumTable | CrossPowerTable,
+  extra: Record<string, unknown>,
+): Record<string, unknown> & { rows: Record<string, number>[] } {
+  return {
+    statistic,
+    fields,
+    ...extra,
+    boxSize: table.boxSize,
+    gridSide: table.shape[0],
+    binning: table.binning,
+    compensate: table.compensate,
+    shotNoise: table.shotNoise,
+    kFundamental: table.kFundamental,
+    kNyquist: table.kNyquist,
+    units: { k: "h/Mpc", power: "(Mpc/h)^3" },
+    rows: tableRows(table),
+  };
+}
+
 function emit(
   doc: Record<string, unknown> & { rows: Record<string, number>[] },
   flags: PkFlags,
@@ -171,21 +177,9 @@ function particleSpectrum(file: string, flags: PkFlags, ctx: CommandContext): vo
     threads: flags.threads,
   });
   ctx.progress.finish("pk");
-  const doc = {
-    statistic: "power",
-    fields: [file],
-    particles: snap.positions.length / 3,
-    boxSize: box,
-    gridSide: flags.mesh,
-    binning: table.binning,
-    compensate: table.compensate,
-    shotNoise: table.shotNoise,
-    kFundamental: table.kFundamental,
-    kNyquist: table.kNyquist,
-    units: { k: "h/Mpc", power: "(Mpc/h)^3" },
-    rows: tableRows(table),
-  };
-  emit(doc, flags, ctx, `power spectrum of ${file} (${doc.particles} particles on ${flags.mesh}³)`);
+  const particles = snap.positions.length / 3;
+  const doc = tableDocument("power", [file], table, { particles });
+  emit(doc, flags, ctx, `power spectrum of ${file} (${particles} particles on ${flags.mesh}³)`);
 }
 
 export function registerPk(program: Command): void {
@@ -242,7 +236,7 @@ export function registerPk(program: Command): void {
         if (ext !== ".json" && ext !== ".csv")
           throw new InputError(flags.output, "output table must end in .json or .csv");
       }
-      if (!isNpy(field)) {
+      if (!isNpyFile(field)) {
         particleSpectrum(field, flags, ctx);
         return;
       }
@@ -275,20 +269,7 @@ export function registerPk(program: Command): void {
         ? crossPowerSpectrum(a.data, b.data, shape, options)
         : powerSpectrum(a.data, shape, options);
       ctx.progress.finish("pk");
-      const rows = tableRows(table);
-      const doc = {
-        statistic: b ? "cross-power" : "power",
-        fields: b ? [a.file, b.file] : [a.file],
-        boxSize: a.boxSize,
-        gridSide: a.side,
-        binning: table.binning,
-        compensate: table.compensate,
-        shotNoise: table.shotNoise,
-        kFundamental: table.kFundamental,
-        kNyquist: table.kNyquist,
-        units: { k: "h/Mpc", power: "(Mpc/h)^3" },
-        rows,
-      };
+      const doc = tableDocument(b ? "cross-power" : "power", b ? [a.file, b.file] : [a.file], table, {});
       emit(
         doc,
         flags,
