@@ -11,7 +11,7 @@ import type { GridSource } from "../io/grid-reader.js";
 import { NpyVolumeWriter } from "../io/npy-volume-writer.js";
 import { InputError } from "../io/atomic-file.js";
 import type { ModelCard } from "../models/model-card.js";
-import { Tiler, type Boundary } from "../stages/tile.js";
+import { batchCount, tileLayout, Tiler, type Boundary } from "../stages/tile.js";
 import { stitchBatch, memoryVolume, type VolumeTarget } from "../stages/stitch.js";
 import { inferStage } from "../stages/infer.js";
 import { InferencePool, type DeviceSpec } from "./worker-pool.js";
@@ -19,6 +19,7 @@ import { RunJournal, type RunManifest } from "./run-manifest.js";
 import { RunCancelledError } from "./runner.js";
 import { silentProgress, type Progress } from "./progress.js";
 import type { Unit } from "./stage.js";
+import { shardRange, type Shard, type UnitRange } from "./shard.js";
 
 export interface PaintSettings {
   modelPath: string;
@@ -37,6 +38,20 @@ export interface PaintSettings {
   onUnit?: (unit: number, finished: number, total: number) => void;
   /** See InferencePoolOptions.threadsPerWorker (default 1: outputs independent of `workers`). */
   threadsPerWorker?: number | "divide";
+  /** Paint only the tile batches of this shard (see shard.ts); the others stay zero. */
+  shard?: Shard;
+}
+
+/** Tile batches of a painting of `source` (the units that --shard divides). */
+function allUnits(source: GridSource, s: PaintSettings): number {
+  const layout = tileLayout({
+    side: source.side,
+    core: s.tile,
+    padding: s.card.padding,
+    boundary: s.boundary,
+    channels: source.channels,
+  });
+  return batchCount(layout, s.tilesPerBatch);
 }
 
 interface UnitSink {
@@ -59,7 +74,9 @@ async function paintUnits(
     channels: source.channels,
   };
   const tiler = new Tiler(source, spec, s.tilesPerBatch);
-  const total = tiler.batchCount;
+  const all = tiler.batchCount;
+  const { start, end } = s.shard ? shardRange(all, s.shard) : { start: 0, end: all };
+  const total = end - start;
   const signal = s.signal ?? new AbortController().signal;
   const progress = s.progress ?? silentProgress;
   const pool = new InferencePool({
@@ -73,7 +90,7 @@ async function paintUnits(
   // Retries rebuild their patches with a tiler of their own, leaving the stream's slab cache alone.
   const retryTiler = new Tiler(source, spec, s.tilesPerBatch);
   async function* units(): AsyncGenerator<Unit> {
-    for (let b = 0; b < total; b++) {
+    for (let b = start; b < end; b++) {
       if (signal.aborted) return;
       if (skip(b)) continue;
       yield { index: b, batch: await tiler.batch(b) };
@@ -115,6 +132,9 @@ export interface NpyPaintResult {
   units: number;
   /** Units skipped because an interrupted run had finished them. */
   resumedUnits: number;
+  /** Tile batches of the whole grid, and the range this run painted (all of them unless sharded). */
+  totalUnits: number;
+  shardUnits: UnitRange;
   shape: number[];
 }
 
@@ -204,6 +224,10 @@ export async function paintToNpy(
     manifest,
     units,
     resumedUnits,
+    totalUnits: allUnits(source, settings),
+    shardUnits: settings.shard
+      ? shardRange(allUnits(source, settings), settings.shard)
+      : { start: 0, end: allUnits(source, settings) },
     shape: NpyVolumeWriter.shapeFor(source.side, channels),
   };
 }

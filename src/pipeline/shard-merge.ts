@@ -10,8 +10,13 @@ import path from "node:path";
 import { InputError, temporaryPathFor, writeAtomically } from "../io/atomic-file.js";
 import { sha256File } from "../io/checksum.js";
 import { readParquet } from "../io/parquet-table.js";
+import { sidecarPathFor } from "../io/grid-metadata.js";
+import { readNpyHeader } from "../io/npy.js";
+import { NpyVolumeWriter } from "../io/npy-volume-writer.js";
+import { batchCount, ownedStart, tileLayout, tileOrigin, type Boundary } from "../stages/tile.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
 import {
+  fileRecord,
   SHARD_MANIFEST,
   SHARD_MANIFEST_FORMAT,
   shardRange,
@@ -144,7 +149,8 @@ function checkFiles(shards: LoadedShard[], problems: string[]): void {
         continue;
       }
       const prior = owner.get(f.path);
-      if (prior && prior !== s && prior.dir !== s.dir) {
+      // Shards that each hold a whole-grid file (primary) share names by design; their units decide.
+      if (prior && prior !== s && prior.dir !== s.dir && s.manifest.primary === undefined) {
         const key = `${prior.dir}\0${s.dir}`;
         const o = overlaps.get(key) ?? { a: prior, b: s, files: [] };
         o.files.push(f.path);
@@ -196,6 +202,37 @@ export function mergeShards(dirs: readonly string[], output: string): MergeResul
 
   shards.sort((a, b) => a.manifest.shard.index - b.manifest.shard.index);
   const ref = shards[0].manifest;
+  let files: ShardFileRecord[];
+  if (ref.unit === "simulation") files = commitDirectories(shards, output);
+  else if (ref.unit === "tile-batch") files = commitStitchedGrid(shards, output);
+  else throw new ShardSetError([`${label(shards[0])}: units of kind "${ref.unit}" cannot be merged`]);
+  return {
+    output,
+    shards: ref.shard.count,
+    units: ref.units.total,
+    files: files.length,
+    bytes: files.reduce((a, f) => a + f.bytes, 0),
+  };
+}
+
+function datasetManifest(ref: ShardManifest, files: ShardFileRecord[]): string {
+  const manifest = {
+    format: "mocksmith-merged-dataset",
+    formatVersion: 1,
+    software: ref.software,
+    command: ref.command,
+    unit: ref.unit,
+    configHash: ref.configHash,
+    config: ref.config,
+    shards: ref.shard.count,
+    units: ref.units.total,
+    files,
+  };
+  return JSON.stringify(manifest, null, 2) + "\n";
+}
+
+/** Simulations (one directory each): copies every shard's files into OUT/, then renames OUT into place. */
+function commitDirectories(shards: LoadedShard[], output: string): ShardFileRecord[] {
   const files: ShardFileRecord[] = [];
   const tmp = temporaryPathFor(path.resolve(output));
   fs.mkdirSync(tmp);
@@ -208,32 +245,124 @@ export function mergeShards(dirs: readonly string[], output: string): MergeResul
         files.push(f);
       }
     }
-    const manifest = {
-      format: "mocksmith-merged-dataset",
-      formatVersion: 1,
-      software: ref.software,
-      command: ref.command,
-      unit: ref.unit,
-      configHash: ref.configHash,
-      config: ref.config,
-      shards: ref.shard.count,
-      units: ref.units.total,
-      files,
-    };
-    writeAtomically(path.join(tmp, DATASET_MANIFEST), (t) =>
-      fs.writeFileSync(t, JSON.stringify(manifest, null, 2) + "\n"),
-    );
+    const text = datasetManifest(shards[0].manifest, files);
+    writeAtomically(path.join(tmp, DATASET_MANIFEST), (t) => fs.writeFileSync(t, text));
     // rename(2) of a directory onto a path that appeared meanwhile fails instead of mixing two merges.
     fs.renameSync(tmp, output);
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  return {
-    output,
-    shards: ref.shard.count,
-    units: ref.units.total,
-    files: files.length,
-    bytes: files.reduce((a, f) => a + f.bytes, 0),
-  };
+  return files;
+}
+
+interface PaintConfig {
+  side: number;
+  tile: number;
+  padding: number;
+  boundary: Boundary;
+  tilesPerBatch: number;
+  outputChannels: number;
+}
+
+/** Dataset manifest of a merged grid: OUT.npy → OUT.dataset-manifest.json. */
+export function gridDatasetManifestPath(output: string): string {
+  return output.replace(/\.npy$/i, "") + ".dataset-manifest.json";
+}
+
+/**
+ * Painted tile batches: each shard's sparse full-size .npy holds its batches' owned cores; the
+ * merge copies exactly those voxels (the ownership rule of stages/tile.ts gives every voxel one
+ * tile) into OUT.npy, which appears under its name last, by link(2), which never overwrites.
+ */
+function commitStitchedGrid(shards: LoadedShard[], output: string): ShardFileRecord[] {
+  if (!/\.npy$/i.test(output)) throw new InputError(output, "a painted grid merges into a .npy file");
+  const ref = shards[0].manifest;
+  const c = ref.config as PaintConfig;
+  const layout = tileLayout({
+    side: c.side,
+    core: c.tile,
+    padding: c.padding,
+    boundary: c.boundary,
+    channels: 1,
+  });
+  if (batchCount(layout, c.tilesPerBatch) !== ref.units.total)
+    throw new ShardSetError([
+      `${label(shards[0])}: ${ref.units.total} units, the tiling has ${batchCount(layout, c.tilesPerBatch)}`,
+    ]);
+  const n = c.side;
+  const t = layout.core;
+  const channels = c.outputChannels;
+  const want = NpyVolumeWriter.shapeFor(n, channels).join(",");
+  const tmp = temporaryPathFor(path.resolve(output));
+  const sidecar = sidecarPathFor(output);
+  const datasetPath = gridDatasetManifestPath(output);
+  for (const f of [sidecar, datasetPath])
+    if (fs.existsSync(f)) throw new InputError(f, "already exists; merge never overwrites (remove it first)");
+  const written: string[] = [];
+  const writer = NpyVolumeWriter.create(tmp, n, channels);
+  try {
+    for (const s of shards) {
+      const m = s.manifest;
+      const file = path.join(s.dir, m.primary ?? "");
+      const h = readNpyHeader(file);
+      if (h.dtype !== "<f4" || h.shape.join(",") !== want)
+        throw new ShardSetError([
+          `${label(s)}: ${m.primary} is (${h.shape.join(", ")}) ${h.dtype}, expected (${want}) <f4`,
+        ]);
+      const fd = fs.openSync(file, "r");
+      try {
+        for (let b = m.units.start; b < m.units.end; b++) {
+          const last = Math.min(layout.count, (b + 1) * c.tilesPerBatch);
+          for (let id = b * c.tilesPerBatch; id < last; id++) {
+            const [ox, oy, oz] = tileOrigin(layout, id);
+            const z0 = ownedStart(oz, t);
+            const run = new Float32Array(oz + t - z0);
+            const bytes = new Uint8Array(run.buffer);
+            for (let ch = 0; ch < channels; ch++)
+              for (let x = ownedStart(ox, t); x < ox + t; x++)
+                for (let y = ownedStart(oy, t); y < oy + t; y++) {
+                  const position = h.dataOffset + (((ch * n + x) * n + y) * n + z0) * 4;
+                  let got = 0;
+                  while (got < bytes.length) {
+                    const r = fs.readSync(fd, bytes, got, bytes.length - got, position + got);
+                    if (r === 0) throw new ShardSetError([`${label(s)}: ${m.primary} is truncated`]);
+                    got += r;
+                  }
+                  writer.writeRun(ch, x, y, z0, run);
+                }
+          }
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    writer.sync();
+    writer.close();
+    const primary = ref.primary ?? "";
+    const files: ShardFileRecord[] = [fileRecord(path.dirname(tmp), path.basename(tmp))];
+    files[0].path = path.basename(output);
+    // The grid's sidecar (box size, cosmology) is the same in every shard; take shard 0's.
+    const shardSidecar = path.basename(sidecarPathFor(primary));
+    if (ref.files.some((f) => f.path === shardSidecar)) {
+      fs.copyFileSync(path.join(shards[0].dir, shardSidecar), sidecar, fs.constants.COPYFILE_EXCL);
+      written.push(sidecar);
+      files.push({ ...fileRecord(path.dirname(sidecar), path.basename(sidecar)) });
+    }
+    const text = datasetManifest(ref, files);
+    writeAtomically(datasetPath, (tp) => fs.writeFileSync(tp, text));
+    written.push(datasetPath);
+    fs.linkSync(tmp, output);
+    fs.rmSync(tmp);
+    return files;
+  } catch (err) {
+    try {
+      writer.close();
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+    for (const f of written) fs.rmSync(f, { force: true });
+    throw err;
+  }
 }

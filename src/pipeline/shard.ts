@@ -97,6 +97,8 @@ export interface ShardManifest {
   config: unknown;
   shard: Shard;
   units: { total: number; start: number; end: number };
+  /** The file that holds the shard's units when they share one (paint: the sparse .npy). */
+  primary?: string;
   files: ShardFileRecord[];
 }
 

@@ -2,6 +2,7 @@
  * `mocksmith paint`: applies an ONNX model (with its model card) to a grid tile by tile and
  * writes the stitched result as a .npy, streaming both ways, resumable after an interruption.
  */
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
@@ -29,6 +30,8 @@ import { resolveModelPath } from "../../../models/default-model.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
 import { SOFTWARE_VERSION } from "../../../version.js";
+import { sidecarPathFor } from "../../../io/grid-metadata.js";
+import { fileRecord, parseShard, writeShardManifest, type Shard } from "../../shard.js";
 
 interface PaintOptions {
   input: string;
@@ -41,6 +44,7 @@ interface PaintOptions {
   workers: number;
   device: string;
   output: string;
+  shard?: Shard;
 }
 
 /** Relative tolerance on the grid's voxel size against the card's. */
@@ -125,6 +129,8 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
         inputOffset: offset,
         side: source.side,
         outputChannels: card.outputChannels,
+        // A shard's journal never resumes another shard's (or an unsharded) run.
+        ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}` } : {}),
       };
       const result = await paintToNpy(
         source,
@@ -137,6 +143,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
           workers: opts.workers,
           device,
           inputOffset: offset,
+          shard: opts.shard,
           signal: cancel.signal,
           progress: ctx.progress,
         },
@@ -166,6 +173,24 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
             },
           }),
         );
+      }
+      if (opts.shard) {
+        // The shard's directory is the output's: its sparse volume holds the shard's tile batches.
+        const dir = path.dirname(opts.output);
+        const names = [opts.output, result.manifestPath, sidecarPathFor(opts.output)]
+          .filter((f) => fs.existsSync(f))
+          .map((f) => path.basename(f));
+        // Identity by content (input and model sha256), not by the input's path on one node.
+        const { input: _path, shard: _shard, ...shared } = config;
+        writeShardManifest(dir, {
+          command: "paint",
+          unit: "tile-batch",
+          config: { ...shared, inputSha256: inputSha, boxSize },
+          shard: opts.shard,
+          units: { total: result.totalUnits, ...result.shardUnits },
+          primary: path.basename(opts.output),
+          files: names.map((f) => fileRecord(dir, f)),
+        });
       }
       const secs = (performance.now() - t0) / 1000;
       const shape = result.shape.join("×");
@@ -245,6 +270,11 @@ export function registerPaint(program: Command): void {
     .requiredOption(
       "-o, --output <path>",
       "output .npy (a .partial file and journal beside it while running)",
+    )
+    .option(
+      "--shard <i/n>",
+      "paint only shard i of n (0-based; contiguous balanced ranges of tile batches) into a sparse full-size .npy, with shard-manifest.json beside it for `mocksmith merge`",
+      parseShard,
     )
     .addHelpText(
       "after",
