@@ -108,7 +108,7 @@ export function registerNbodySet(program: Command): void {
       });
     }
     ctx.summary(
-      `wrote ${made} simulation(s) to ${flags.output}/ (${skipped} already complete${shard ? `; shard ${shard.index}/${shard.count}: simulations ${range.start}…${range.end - 1}` : ""}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `wrote ${made} simulation(s) to ${flags.output}/ (${skipped} already complete${shard ? `; shard ${shard.index}/${shard.count}: ${range.end > range.start ? `simulations ${range.start}…${range.end - 1}` : "no simulations"}` : ""}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       { output: flags.output, made, skipped },
     );
   });
