@@ -88,7 +88,8 @@ describe.skipIf(skipReason !== undefined)(
     }, 120_000);
 
     afterAll(() => {
-      sh(cluster, ["stop", state], 60_000);
+      const stopped = sh(cluster, ["stop", state], 60_000);
+      if (stopped.status === 0) fs.rmSync(root, { recursive: true, force: true });
     }, 70_000);
 
     it("runs a 3-shard array and its afterok merge; the merged set equals the single-process set", async () => {

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { SHARD_MANIFEST } from "../../src/pipeline/shard.js";
 import { datasetDifferences } from "./dataset-equality.js";
 
@@ -15,6 +15,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-shard-"));
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
 const set = ["nbody-set", "--sims", "3", "--grid", "16", "--box", "64", "--steps", "2", "--voxel", "8"];
 const at = (name: string) => path.join(dir, name);
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("sharded nbody-set and merge", () => {
   const single = run(...set, "-o", at("single"));
