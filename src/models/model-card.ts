@@ -33,6 +33,126 @@ export interface ModelCard {
   /** sha256 (hex) of the .onnx file. */
   sha256: string;
   description?: string;
+  /** What each output channel counts (optional; cards written before training existed lack it). */
+  massBins?: ModelCardMassBin[];
+  /** The TensorFlow.js weights file written beside the .onnx, and its sha256. */
+  weights?: ModelCardWeights;
+  /** How the weights were trained (models/painter/training.ts). */
+  training?: ModelCardTraining;
+  /** Metrics on held-out simulations (names say what; values are numbers). */
+  validation?: Record<string, number>;
+  /** ONNX graph against the training framework's model on one patch, checked at export. */
+  parity?: ModelCardParity;
+}
+
+export interface ModelCardMassBin {
+  channel: number;
+  /** Mass bin index of the training data, or null for all haloes. */
+  massBin: number | null;
+  /** Halo mass range, Msun/h (null: unbounded). */
+  minMass: number | null;
+  maxMass: number | null;
+}
+
+export interface ModelCardWeights {
+  file: string;
+  format: string;
+  sha256: string;
+}
+
+export interface ModelCardTrainingData {
+  /** Simulation directory as given on the command line. */
+  directory: string;
+  role: "train" | "validation";
+  /** sha256 of the simulation's manifest.json (which lists every file's sha256). */
+  manifestSha256: string;
+}
+
+export interface ModelCardTraining {
+  method: string;
+  data: ModelCardTrainingData[];
+  redshift: number;
+  steps: number;
+  warmStartSteps: number;
+  warmStartLoss?: string;
+  seed: number;
+  patch: number;
+  batch: number;
+  optimiser: Record<string, number | string>;
+  engine: string;
+  /** Mean training losses (and validation metrics) per checkpoint interval. */
+  losses: Record<string, number | string>[];
+}
+
+export interface ModelCardParity {
+  reference: string;
+  /** Input side of the patch compared. */
+  side: number;
+  maxAbsDifference: number;
+  /** Largest |output| of the reference, the scale the tolerance is relative to. */
+  scale: number;
+  tolerance: number;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Problems of the optional fields (absent is fine; present must be well formed). */
+function optionalFieldProblems(c: Record<string, unknown>): string[] {
+  const p: string[] = [];
+  if (c.massBins !== undefined) {
+    const bins = c.massBins;
+    if (!Array.isArray(bins) || bins.length !== c.outputChannels)
+      p.push("'massBins' must be an array with one entry per output channel");
+    else if (
+      !bins.every(
+        (b, i) =>
+          isObject(b) &&
+          b.channel === i &&
+          (b.massBin === null || Number.isInteger(b.massBin)) &&
+          ["minMass", "maxMass"].every((k) => b[k] === null || (typeof b[k] === "number" && b[k] > 0)),
+      )
+    )
+      p.push(
+        "'massBins' entries need channel (0, 1, …), massBin (integer or null), minMass/maxMass (> 0 or null)",
+      );
+  }
+  if (c.weights !== undefined) {
+    const w = c.weights;
+    if (
+      !isObject(w) ||
+      typeof w.file !== "string" ||
+      typeof w.format !== "string" ||
+      typeof w.sha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(w.sha256)
+    )
+      p.push("'weights' must be { file, format, sha256 (64 lowercase hex digits) }");
+  }
+  if (c.training !== undefined) {
+    const t = c.training;
+    if (
+      !isObject(t) ||
+      !Array.isArray(t.data) ||
+      !Number.isInteger(t.steps) ||
+      !Number.isInteger(t.seed) ||
+      !Array.isArray(t.losses)
+    )
+      p.push("'training' must be an object with data (array), steps, seed (integers) and losses (array)");
+  }
+  if (c.validation !== undefined) {
+    const v = c.validation;
+    if (!isObject(v) || !Object.values(v).every((x) => typeof x === "number"))
+      p.push("'validation' must be an object of numbers");
+  }
+  if (c.parity !== undefined) {
+    const q = c.parity;
+    if (
+      !isObject(q) ||
+      !["side", "maxAbsDifference", "scale", "tolerance"].every((k) => typeof q[k] === "number")
+    )
+      p.push("'parity' must give side, maxAbsDifference, scale and tolerance as numbers");
+  }
+  return p;
 }
 
 /** Returns the problems of a parsed card (empty when valid). */
@@ -60,6 +180,7 @@ export function modelCardProblems(value: unknown): string[] {
   if (typeof c.trained !== "boolean") p.push("'trained' must be true or false");
   if (typeof c.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(c.sha256))
     p.push("'sha256' must be 64 lowercase hex digits");
+  p.push(...optionalFieldProblems(c));
   return p;
 }
 

@@ -8,6 +8,7 @@ import { registerNbodySet } from "./nbody-set.js";
 import { registerPaint } from "./paint.js";
 import { registerLightcone } from "./lightcone.js";
 import { registerMerge } from "./merge.js";
+import { registerTrain } from "./train.js";
 
 export function registerCommands(program: Command): void {
   registerRun(program);
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerPaint(program);
   registerLightcone(program);
   registerMerge(program);
+  registerTrain(program);
 }

@@ -1,0 +1,104 @@
+/**
+ * The 48 symmetries of the cube (3! axis permutations × 2³ reflections), the augmentation of the
+ * painter's training patches: halo formation has no preferred direction, so every rotated or
+ * reflected (input, target) pair is as valid a sample as the original.
+ *
+ * A symmetry s maps a cube of side n to out(u) = in(M u) about the cube's centre, where the signed
+ * permutation matrix M reads input axis `permutation[a]` for output axis a, reversed when
+ * `flips[a]`: (M u)[permutation[a]] = ±u[a].
+ */
+export interface CubeSymmetry {
+  readonly permutation: readonly [number, number, number];
+  readonly flips: readonly [boolean, boolean, boolean];
+}
+
+const PERMUTATIONS: readonly (readonly [number, number, number])[] = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+];
+
+/** All 48, the identity first. */
+export const CUBE_SYMMETRIES: readonly CubeSymmetry[] = PERMUTATIONS.flatMap((permutation) =>
+  Array.from({ length: 8 }, (_, f) => ({
+    permutation,
+    flips: [(f & 1) !== 0, (f & 2) !== 0, (f & 4) !== 0] as const,
+  })),
+);
+
+/** The symmetry's 3×3 signed permutation matrix, row-major: M[r][c]. */
+export function symmetryMatrix(s: CubeSymmetry): number[][] {
+  const m = [
+    [0, 0, 0],
+    [0, 0, 0],
+    [0, 0, 0],
+  ];
+  for (let a = 0; a < 3; a++) m[s.permutation[a]][a] = s.flips[a] ? -1 : 1;
+  return m;
+}
+
+function fromMatrix(m: number[][]): CubeSymmetry {
+  const permutation = [0, 0, 0] as [number, number, number];
+  const flips = [false, false, false] as [boolean, boolean, boolean];
+  for (let a = 0; a < 3; a++) {
+    const r = m.findIndex((row) => row[a] !== 0);
+    permutation[a] = r;
+    flips[a] = m[r][a] < 0;
+  }
+  return { permutation, flips };
+}
+
+/** Index in CUBE_SYMMETRIES. */
+export function symmetryIndex(s: CubeSymmetry): number {
+  return CUBE_SYMMETRIES.findIndex(
+    (t) => t.permutation.every((v, i) => v === s.permutation[i]) && t.flips.every((v, i) => v === s.flips[i]),
+  );
+}
+
+/** The symmetry "apply a, then b": applySymmetry(applySymmetry(x, a), b) = applySymmetry(x, compose(a, b)). */
+export function composeSymmetries(a: CubeSymmetry, b: CubeSymmetry): CubeSymmetry {
+  const ma = symmetryMatrix(a);
+  const mb = symmetryMatrix(b);
+  const m = ma.map((row) => [0, 1, 2].map((c) => row.reduce((s, v, k) => s + v * mb[k][c], 0)));
+  return fromMatrix(m);
+}
+
+export function inverseSymmetry(s: CubeSymmetry): CubeSymmetry {
+  const m = symmetryMatrix(s);
+  return fromMatrix([0, 1, 2].map((r) => [0, 1, 2].map((c) => m[c][r])));
+}
+
+/**
+ * `cube` (side n, C channels, channel fastest: [x][y][z][c]) under s; a new array. With C = 1
+ * this is a plain C-order grid.
+ */
+export function applySymmetry(cube: Float32Array, side: number, s: CubeSymmetry, channels = 1): Float32Array {
+  const n = side;
+  if (cube.length !== n * n * n * channels)
+    throw new RangeError(`cube of ${cube.length} values is not ${n}³ × ${channels}`);
+  const out = new Float32Array(cube.length);
+  // Source index = Σ_a coordinate along input axis p[a] × stride of that axis.
+  const strides = [n * n * channels, n * channels, channels];
+  const step = [0, 0, 0];
+  const base = [0, 0, 0];
+  for (let a = 0; a < 3; a++) {
+    const st = strides[s.permutation[a]];
+    step[a] = s.flips[a] ? -st : st;
+    base[a] = s.flips[a] ? (n - 1) * st : 0;
+  }
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const si = base[0] + i * step[0];
+    for (let j = 0; j < n; j++) {
+      const sj = si + base[1] + j * step[1];
+      for (let k = 0; k < n; k++) {
+        const src = sj + base[2] + k * step[2];
+        for (let c = 0; c < channels; c++) out[o++] = cube[src + c];
+      }
+    }
+  }
+  return out;
+}

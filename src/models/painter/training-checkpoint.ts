@@ -1,0 +1,132 @@
+/**
+ * Training checkpoints: one file per checkpoint, OUT/checkpoints/step-NNNNNNNN.ckpt, holding
+ * everything a resumed run needs to continue bitwise identically — the weights of painter and
+ * critic, the optimisers' moments and step counts, the step reached and the random-stream
+ * position — written atomically (temporary name, then rename) so a crash mid-write leaves the
+ * previous checkpoint intact.
+ *
+ * Layout: 8 bytes magic "MSPCKPT1", uint32 LE header length H, H bytes of JSON header, zero
+ * padding to a multiple of 4, then float32 LE tensors at the offsets the header gives.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { InputError, writeAtomically } from "../../io/atomic-file.js";
+
+const MAGIC = "MSPCKPT1";
+/** Checkpoints kept besides the newest (older ones are removed after a successful write). */
+const KEEP = 2;
+
+export interface CheckpointTensorRecord {
+  name: string;
+  offset: number;
+  length: number;
+}
+
+export interface CheckpointHeader {
+  format: "mocksmith-painter-checkpoint";
+  formatVersion: 1;
+  /** Training steps completed. */
+  step: number;
+  /** The run's settings that a resumed run must share. */
+  fingerprint: Record<string, unknown>;
+  /** Counter-based random streams: the next step draws with counters ≥ these. */
+  rng: { algorithm: string; seed: number; nextStep: number };
+  /** Adam step counts by optimiser name. */
+  optimiserSteps: Record<string, number>;
+  history: Record<string, number | string>[];
+  /** Losses summed over the steps since the last history entry. */
+  interval: { count: number; sums: Record<string, number> };
+  tensors: CheckpointTensorRecord[];
+}
+
+export interface Checkpoint {
+  file: string;
+  header: CheckpointHeader;
+  tensors: Map<string, Float32Array>;
+}
+
+export function checkpointDirectory(output: string): string {
+  return path.join(output, "checkpoints");
+}
+
+function checkpointFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^step-\d{8}\.ckpt$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export function writeCheckpoint(
+  dir: string,
+  header: Omit<CheckpointHeader, "format" | "formatVersion" | "tensors">,
+  tensors: ReadonlyMap<string, Float32Array>,
+): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const records: CheckpointTensorRecord[] = [];
+  let offset = 0;
+  for (const [name, data] of tensors) {
+    records.push({ name, offset, length: data.length });
+    offset += data.length;
+  }
+  const full: CheckpointHeader = {
+    format: "mocksmith-painter-checkpoint",
+    formatVersion: 1,
+    ...header,
+    tensors: records,
+  };
+  const json = Buffer.from(JSON.stringify(full), "utf8");
+  const headerEnd = 12 + json.length;
+  const dataStart = Math.ceil(headerEnd / 4) * 4;
+  const bytes = Buffer.alloc(dataStart + 4 * offset);
+  bytes.write(MAGIC, 0, "latin1");
+  bytes.writeUInt32LE(json.length, 8);
+  json.copy(bytes, 12);
+  const floats = new Float32Array(bytes.buffer, bytes.byteOffset + dataStart, offset);
+  for (const r of records) floats.set(tensors.get(r.name) as Float32Array, r.offset);
+  const file = path.join(dir, `step-${String(header.step).padStart(8, "0")}.ckpt`);
+  writeAtomically(file, (tmp) => fs.writeFileSync(tmp, bytes));
+  const files = checkpointFiles(dir);
+  for (const old of files.slice(0, Math.max(0, files.length - KEEP))) fs.rmSync(old, { force: true });
+  return file;
+}
+
+export function readCheckpoint(file: string): Checkpoint {
+  const bytes = fs.readFileSync(file);
+  if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC)
+    throw new InputError(file, "not a mocksmith painter checkpoint");
+  const n = bytes.readUInt32LE(8);
+  if (12 + n > bytes.length) throw new InputError(file, "checkpoint header is truncated");
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(bytes.toString("utf8", 12, 12 + n)) as CheckpointHeader;
+  } catch {
+    throw new InputError(file, "checkpoint header is not valid JSON");
+  }
+  if (header.format !== "mocksmith-painter-checkpoint" || header.formatVersion !== 1)
+    throw new InputError(file, "unknown checkpoint format");
+  const dataStart = Math.ceil((12 + n) / 4) * 4;
+  const total = header.tensors.reduce((s, r) => Math.max(s, r.offset + r.length), 0);
+  if (dataStart + 4 * total > bytes.length)
+    throw new InputError(
+      file,
+      `checkpoint is truncated (${bytes.length} bytes, needs ${dataStart + 4 * total})`,
+    );
+  const aligned = new Float32Array(total);
+  aligned.set(
+    new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset + dataStart, bytes.byteOffset + dataStart + 4 * total),
+    ),
+  );
+  const tensors = new Map<string, Float32Array>();
+  for (const r of header.tensors) tensors.set(r.name, aligned.subarray(r.offset, r.offset + r.length));
+  return { file, header, tensors };
+}
+
+/** The newest checkpoint of an output directory, or undefined when there is none. */
+export function latestCheckpoint(output: string): Checkpoint | undefined {
+  const files = checkpointFiles(checkpointDirectory(output));
+  const last = files.at(-1);
+  return last === undefined ? undefined : readCheckpoint(last);
+}
