@@ -30,7 +30,8 @@ const WAIT_MS = 120_000;
 describe.skipIf(skipReason !== undefined)(
   `Slurm job array + merge${skipReason ? ` (skipped: ${skipReason})` : ""}`,
   () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-slurm-"));
+    // Named now, made in beforeAll, so that a skipped run leaves nothing behind.
+    const root = path.join(os.tmpdir(), `mocksmith-slurm-${process.pid}-${Date.now().toString(36)}`);
     const state = path.join(root, "cluster");
     const env = {
       ...process.env,
@@ -79,6 +80,7 @@ describe.skipIf(skipReason !== undefined)(
     };
 
     beforeAll(() => {
+      fs.mkdirSync(root, { mode: 0o700 });
       const r = sh(cluster, ["start", state], 90_000);
       if (r.status !== 0) throw new Error(`local Slurm cluster did not start: ${r.stderr}`);
       const ref = spawnSync(process.execPath, [cli, ...setArgs, "-o", path.join(root, "single")], {
