@@ -409,7 +409,8 @@ function validationBatches(c: PainterTrainingConfig, sims: readonly TrainingSimu
   return out;
 }
 
-function summaryLine(entry: Record<string, number | string>): string {
+/** "step 10, phase wgan-gp, critic -0.1234, …": a history entry as one line. */
+export function summaryLine(entry: Record<string, number | string>): string {
   return Object.entries(entry)
     .map(([k, v]) => `${k} ${typeof v === "number" && !Number.isInteger(v) ? v.toPrecision(4) : v}`)
     .join(", ");
@@ -453,7 +454,13 @@ async function checkParity(state: TrainingState, bytes: Uint8Array, b: PatchBatc
 /** Trains, checkpoints, and exports OUT/painter.onnx, OUT/painter.card.json and OUT/painter.weights.json. */
 export async function trainPainter(
   config: PainterTrainingConfig,
-  options: { resume?: boolean; progress: Progress; threads?: number },
+  options: {
+    resume?: boolean;
+    progress: Progress;
+    threads?: number;
+    /** Receives each history entry (mean losses of an interval, validation scores); default: a progress info line. */
+    onLosses?: (entry: Readonly<Record<string, number | string>>) => void;
+  },
 ): Promise<TrainingOutcome> {
   checkTrainingConfig(config);
   const progress = options.progress;
@@ -514,7 +521,8 @@ export async function trainPainter(
       const entry: Record<string, number | string> = { step, phase };
       for (const [k, v] of sums) entry[k] = v / inInterval;
       if (valBatches.length > 0) Object.assign(entry, validate(state, valBatches));
-      progress.info(`train: ${summaryLine(entry)}`);
+      if (options.onLosses) options.onLosses(entry);
+      else progress.info(`train: ${summaryLine(entry)}`);
       return entry;
     };
     const saveCheckpoint = () => {

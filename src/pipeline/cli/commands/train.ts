@@ -7,6 +7,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { InputError } from "../../../io/atomic-file.js";
 import {
   DEFAULT_TRAINING,
+  summaryLine,
   trainPainter,
   WARM_START_LOSSES,
   type WarmStartLoss,
@@ -144,7 +145,18 @@ K steps; --resume continues bitwise identically to an uninterrupted run.`,
           checkpointEvery: flags.checkpointEvery,
           output: flags.output,
         },
-        { resume: flags.resume, progress: ctx.progress, threads: flags.threads },
+        {
+          resume: flags.resume,
+          progress: ctx.progress,
+          threads: flags.threads,
+          // One JSON line per interval with --log json (machine-readable losses), else a text line.
+          onLosses: (entry) =>
+            ctx.log === "json"
+              ? process.stderr.write(
+                  JSON.stringify({ event: "losses", task: "train painter", ...entry }) + "\n",
+                )
+              : ctx.progress.info(`train: ${summaryLine(entry)}`),
+        },
       );
       const per = result.secondsPerStep;
       const timing = [

@@ -1,0 +1,177 @@
+/**
+ * `mocksmith train painter` end to end through the compiled CLI on a tiny simulation set: a
+ * 3-step run (1 warm-start + 2 WGAN-GP steps) exports a model that loadModel and `mocksmith
+ * paint` accept, a run interrupted and resumed equals the uninterrupted one bit for bit, and bad
+ * inputs give one clear line.
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadModel } from "../../src/io/model-file.js";
+import { readNpyFloat32 } from "../../src/io/npy.js";
+import { painterArchitecture } from "../../src/models/painter/architecture.js";
+import { buildPainterOnnx } from "../../src/models/painter/painter-onnx.js";
+import { parsePainterWeightsJson } from "../../src/models/painter/painter-weights-json.js";
+import { modelCardProblems } from "../../src/models/model-card.js";
+
+const cli = path.resolve("dist/src/pipeline/cli/main.js");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-train-"));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+const data = path.join(dir, "data");
+const made = run(
+  "nbody-set",
+  ...["--sims", "2", "--grid", "16", "--box", "64", "--voxel", "4", "--steps", "2", "--min-members", "2"],
+  ...["-o", data],
+);
+const train = (out: string, ...extra: string[]) =>
+  run(
+    "train",
+    "painter",
+    ...["--data", data, "--patch", "31", "--seed", "3", "--warm-start-steps", "1"],
+    ...["--checkpoint-every", "2", "--validation-sims", "1", "--validation-patches", "1", "--threads", "1"],
+    ...["-o", out, ...extra],
+  );
+const full = path.join(dir, "full");
+const trained = train(full, "--steps", "2");
+/** The last stderr line (a one-line error), without TensorFlow.js's banner. */
+const lastLine = (s: string) => s.trim().split("\n").at(-1) ?? "";
+
+describe("mocksmith train painter", () => {
+  it("exports a loadable model with a complete card and matching TF.js weights", async () => {
+    expect(made.status, made.stderr).toBe(0);
+    expect(trained.status, trained.stderr).toBe(0);
+    const onnx = path.join(full, "painter.onnx");
+    const { card } = await loadModel(onnx);
+    expect(modelCardProblems(card)).toEqual([]);
+    expect(card.trained).toBe(true);
+    expect(card.padding).toBe(4);
+    expect(card.voxelSize).toBe(4);
+    expect(card.inputNormalisation).toBe("rho-over-mean");
+    expect(card.massBins).toEqual([expect.objectContaining({ channel: 0, massBin: null })]);
+    expect(card.training?.steps).toBe(2);
+    expect(card.training?.warmStartSteps).toBe(1);
+    expect(card.training?.data.map((d) => [path.basename(d.directory), d.role])).toEqual([
+      ["sim-000", "train"],
+      ["sim-001", "validation"],
+    ]);
+    expect(card.training?.losses.map((l) => l.step)).toEqual([1, 2, 3]);
+    expect(card.parity?.maxAbsDifference).toBeLessThanOrEqual(1e-5 * Math.max(1, card.parity?.scale ?? 0));
+    expect(card.parity?.scale).toBeGreaterThan(0);
+    expect(Number.isFinite(card.validation?.validationMse)).toBe(true);
+    // The TF.js weights file rebuilds the very ONNX graph exported.
+    const text = fs.readFileSync(path.join(full, "painter.weights.json"), "utf8");
+    const parsed = parsePainterWeightsJson(text, painterArchitecture(1));
+    if (!("weights" in parsed)) throw new Error(parsed.problem);
+    expect(Buffer.from(buildPainterOnnx(painterArchitecture(1), parsed.weights))).toEqual(
+      fs.readFileSync(onnx),
+    );
+  });
+
+  it("paints a 2LPT box with the trained model", () => {
+    const out = path.join(dir, "painted.npy");
+    const r = run(
+      "paint",
+      ...["--input", path.join(data, "sim-001", "lpt_delta_z0.000.npy")],
+      ...["--model", path.join(full, "painter.onnx"), "--tile", "8", "--workers", "1", "-o", out],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const painted = readNpyFloat32(out);
+    expect(painted.shape).toEqual([16, 16, 16]);
+    expect(painted.data.every((v) => v >= 0)).toBe(true);
+  });
+
+  it("resumed after an interruption equals the uninterrupted run bit for bit", () => {
+    const split = path.join(dir, "split");
+    const first = train(split, "--steps", "1");
+    expect(first.status, first.stderr).toBe(0);
+    const again = train(split, "--steps", "1");
+    expect(again.status).not.toBe(0);
+    expect(lastLine(again.stderr)).toMatch(/holds checkpoints of an earlier run: pass --resume/);
+    const second = train(split, "--steps", "2", "--resume");
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/resumed from step-00000002\.ckpt/);
+    for (const f of ["painter.onnx", "painter.weights.json", "painter.card.json"])
+      expect(fs.readFileSync(path.join(split, f)), f).toEqual(fs.readFileSync(path.join(full, f)));
+    const changed = train(split, "--steps", "2", "--resume", "--warm-start-steps", "0");
+    expect(lastLine(changed.stderr)).toMatch(/cannot resume: settings differ .*warmStartSteps/);
+  });
+
+  it("gives one clear error for no simulations, mixed voxel sizes and a patch too small", () => {
+    const empty = path.join(dir, "empty");
+    fs.mkdirSync(empty);
+    const none = run("train", "painter", "--data", empty, "--steps", "1", "-o", path.join(dir, "o1"));
+    expect(none.status).not.toBe(0);
+    expect(lastLine(none.stderr)).toMatch(/empty: no simulations found/);
+
+    // A third simulation at 2 Mpc/h voxels beside the 4 Mpc/h ones.
+    const fine = path.join(dir, "fine");
+    const f = run(
+      "nbody-set",
+      ...[
+        "--sims",
+        "1",
+        "--grid",
+        "16",
+        "--box",
+        "64",
+        "--voxel",
+        "2",
+        "--steps",
+        "1",
+        "--min-members",
+        "2",
+        "-o",
+        fine,
+      ],
+    );
+    expect(f.status, f.stderr).toBe(0);
+    const mixed = path.join(dir, "mixed");
+    fs.mkdirSync(mixed);
+    fs.cpSync(path.join(data, "sim-000"), path.join(mixed, "sim-000"), { recursive: true });
+    fs.cpSync(path.join(fine, "sim-000"), path.join(mixed, "sim-001"), { recursive: true });
+    const m = run(
+      "train",
+      "painter",
+      "--data",
+      mixed,
+      "--steps",
+      "1",
+      "--patch",
+      "31",
+      "-o",
+      path.join(dir, "o2"),
+    );
+    expect(m.status).not.toBe(0);
+    expect(lastLine(m.stderr)).toMatch(/sim-001: voxel size 2 Mpc\/h .* differs from 4 Mpc\/h/);
+
+    const small = run(
+      "train",
+      "painter",
+      "--data",
+      data,
+      "--steps",
+      "1",
+      "--patch",
+      "8",
+      "-o",
+      path.join(dir, "o3"),
+    );
+    expect(lastLine(small.stderr)).toMatch(/--patch: 8 leaves no output: .*must be ≥ 9/);
+    const critic = run(
+      "train",
+      "painter",
+      "--data",
+      data,
+      "--steps",
+      "1",
+      "--patch",
+      "20",
+      "-o",
+      path.join(dir, "o4"),
+    );
+    expect(lastLine(critic.stderr)).toMatch(/--patch: 20 .* needs --patch ≥ 31/);
+    for (const r of [none, m, small, critic]) expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
