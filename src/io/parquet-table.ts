@@ -1,17 +1,37 @@
 /**
- * Arrow tables to and from Parquet (ZSTD) through parquet-wasm, with file-level key-value
- * metadata. Writes are atomic: temporary name, then rename.
+ * Arrow tables to and from Parquet (ZSTD) through parquet-wasm, with metadata. Writes are
+ * atomic: temporary name, then rename.
+ *
+ * Metadata goes in twice, both deterministically: as the Arrow schema's metadata (one key per
+ * field, restored by Arrow readers from the footer's ARROW:schema) and as ONE file-level
+ * key-value entry `mocksmith` holding all fields as JSON with sorted keys (what DuckDB's
+ * parquet_kv_metadata or pyarrow's FileMetaData show). parquet-wasm stores several file-level
+ * entries in a hash-map order that changes from file to file, which made identical tables give
+ * different bytes; one entry cannot be reordered.
  */
 import fs from "node:fs";
-import { Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import { RecordBatch, Schema, Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import * as parquet from "parquet-wasm/node";
 import { InputError, writeAtomically } from "./atomic-file.js";
 
+export const FILE_METADATA_KEY = "mocksmith";
+
 export function writeParquet(file: string, table: Table, metadata: Record<string, string>): void {
-  const wasmTable = parquet.Table.fromIPCStream(tableToIPC(table, "stream"));
+  const sorted = Object.fromEntries(
+    Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  const schema = new Schema(
+    table.schema.fields,
+    new Map([...table.schema.metadata, ...Object.entries(sorted)]),
+  );
+  const withSchemaMetadata = new Table(
+    schema,
+    table.batches.map((b) => new RecordBatch(schema, b.data)),
+  );
+  const wasmTable = parquet.Table.fromIPCStream(tableToIPC(withSchemaMetadata, "stream"));
   const props = new parquet.WriterPropertiesBuilder()
     .setCompression(parquet.Compression.ZSTD)
-    .setKeyValueMetadata(new Map(Object.entries(metadata)))
+    .setKeyValueMetadata(new Map([[FILE_METADATA_KEY, JSON.stringify(sorted)]]))
     .build();
   const bytes = parquet.writeParquet(wasmTable, props);
   writeAtomically(file, (tmp) => fs.writeFileSync(tmp, bytes));
@@ -33,7 +53,7 @@ export function readParquet(file: string): ParquetContents {
     const wasmTable = parquet.readParquet(bytes);
     const table = tableFromIPC(wasmTable.intoIPCStream());
     const metadata: Record<string, string> = {};
-    for (const [k, v] of table.schema.metadata) metadata[k] = v;
+    for (const [k, v] of table.schema.metadata) if (k !== FILE_METADATA_KEY) metadata[k] = v;
     return { table, metadata };
   } catch (err) {
     throw new InputError(file, `not a readable Parquet file (${(err as Error).message ?? String(err)})`);

@@ -348,7 +348,9 @@ describe("catalog files", () => {
     const kv = await conn.runAndReadAll(
       `SELECT decode(key), decode(value) FROM parquet_kv_metadata('${result.parts[0]}')`,
     );
-    const meta = Object.fromEntries(kv.getRows().map((r) => [String(r[0]), String(r[1])]));
+    const kvRows = Object.fromEntries(kv.getRows().map((r) => [String(r[0]), String(r[1])]));
+    // All metadata sits in one file-level entry (see io/parquet-table.ts) as sorted JSON.
+    const meta = JSON.parse(kvRows["mocksmith"]) as Record<string, string>;
     expect(Number(meta["mocksmith.box_size"])).toBe(L);
     expect(meta["mocksmith.seed"]).toBe("7");
   });
