@@ -21,7 +21,6 @@ import * as ort from "onnxruntime-node";
 import { VoxelStream } from "../../cosmo/halo-sampling.js";
 import { InputError, writeAtomically } from "../../io/atomic-file.js";
 import { sha256Hex, writeModelWithCard } from "../../io/model-file.js";
-import type { Progress } from "../../pipeline/progress.js";
 import { SOFTWARE_VERSION } from "../../version.js";
 import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
 import type { ModelCard, ModelCardParity } from "../model-card.js";
@@ -56,6 +55,14 @@ import {
   type TrainingSimulation,
 } from "./training-data.js";
 import { PAPER_WGAN_GP, type WganGpOptions } from "./wgan-gp.js";
+
+/** What training reports progress to (pipeline/progress.ts's Progress fits; models/ does not import pipeline/). */
+export interface TrainingProgress {
+  start(task: string, total: number): void;
+  advance(task: string, done: number): void;
+  finish(task: string, message?: string): void;
+  info(message: string): void;
+}
 
 export type WarmStartLoss = "mse" | "poisson";
 export const WARM_START_LOSSES: readonly WarmStartLoss[] = ["mse", "poisson"];
@@ -456,7 +463,7 @@ export async function trainPainter(
   config: PainterTrainingConfig,
   options: {
     resume?: boolean;
-    progress: Progress;
+    progress: TrainingProgress;
     threads?: number;
     /** Receives each history entry (mean losses of an interval, validation scores); default: a progress info line. */
     onLosses?: (entry: Readonly<Record<string, number | string>>) => void;
