@@ -36,8 +36,9 @@ export class CheckpointableAdam {
     readonly options: AdamOptions,
   ) {
     this.epsilon = options.epsilon ?? 1e-7;
-    this.m = variables.map((w) => tf.variable(tf.zerosLike(w), false));
-    this.v = variables.map((w) => tf.variable(tf.zerosLike(w), false));
+    // Inside tidy so the zeros the variables are made from are released.
+    this.m = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
+    this.v = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
   }
 
   /** One update from gradients keyed by variable name (variableGrads' output). */

@@ -13,7 +13,7 @@ import path from "node:path";
 import { InputError, writeAtomically } from "../../io/atomic-file.js";
 
 const MAGIC = "MSPCKPT1";
-/** Checkpoints kept besides the newest (older ones are removed after a successful write). */
+/** Checkpoints kept, newest first (older ones are removed after a successful write). */
 const KEEP = 2;
 
 export interface CheckpointTensorRecord {
