@@ -139,7 +139,13 @@ export async function* statistics(
   const progress = options.progress ?? silentProgress;
   const threads = options.threads;
   const fft = threads === undefined ? {} : { threads };
-  const painted = inputs.painted ?? [];
+  // A count field with no objects (an empty mass bin) has no density contrast: its spectra and
+  // PDFs are undefined, so it is left out (the progress log says so) rather than failing the run.
+  const painted = (inputs.painted ?? []).filter((g) => {
+    if (g.kind !== "counts" || g.data.some((v) => v > 0)) return true;
+    progress.info(`stats: ${g.name} is empty; no statistics for it`);
+    return false;
+  });
   const steps =
     (inputs.input ? 3 : 0) + 3 * painted.length + (inputs.catalog ? 4 : 0) + (inputs.lightcone ? 2 : 0);
   let done = 0;

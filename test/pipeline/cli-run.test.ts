@@ -83,6 +83,34 @@ describe("mocksmith run (painter path)", () => {
     expect(fs.existsSync(path.join(out, "report.html"))).toBe(false);
   });
 
+  it("gives byte-identical catalogs and statistics for 1 and 4 painting workers", () => {
+    const model = writeRandomPainter(dir, { seed: 3, outChannels: 3, voxelSize: 4, name: "workers" });
+    const outs = [1, 4].map((w) => {
+      const out = path.join(dir, `workers-${w}`);
+      const r = run(
+        "run",
+        "--out",
+        out,
+        "--halos",
+        "painter",
+        "--model",
+        model.path,
+        ...tiny,
+        "--set",
+        `halos.workers=${w}`,
+        "--set",
+        "stats.report=false",
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return out;
+    });
+    for (const f of ["catalog/part-00000.parquet", "catalog/catalog.arrows", "input_delta.npy"]) {
+      expect(fs.readFileSync(path.join(outs[0], f)).equals(fs.readFileSync(path.join(outs[1], f))), f).toBe(
+        true,
+      );
+    }
+  });
+
   it("refuses a model trained at another voxel size, naming the key", () => {
     const model = writeRandomPainter(dir, { seed: 2, outChannels: 3, voxelSize: 2, name: "vox2" });
     const r = run(

@@ -162,3 +162,27 @@ describe("statistics stage", () => {
     expect(() => angularCounts([192], 4, 4)).toThrow(/outside nside 4/);
   });
 });
+
+describe("empty count fields", () => {
+  it("are left out instead of failing the stage (an empty mass bin)", async () => {
+    const n = 8;
+    const empty = {
+      name: "empty bin",
+      data: new Float32Array(n ** 3),
+      shape: [n, n, n] as const,
+      kind: "counts" as const,
+    };
+    const full = {
+      name: "full bin",
+      data: new Float32Array(n ** 3).fill(2),
+      shape: [n, n, n] as const,
+      kind: "counts" as const,
+    };
+    full.data[5] = 7;
+    const rows: StatisticRow[] = [];
+    for await (const batch of statistics({ boxSize: 64, redshift: 0, painted: [empty, full] }))
+      rows.push(...batch);
+    expect(rows.some((r) => r.fields.includes("empty bin"))).toBe(false);
+    expect(rows.some((r) => r.fields.includes("full bin"))).toBe(true);
+  });
+});
