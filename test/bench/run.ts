@@ -69,6 +69,8 @@ const sections: Record<string, Section> = {
 
   conv3d: () => optionalBench("./conv3d.bench.js", "benchConv3d"),
 
+  catalog: () => optionalBench("./catalog-write.bench.js", "benchCatalogWrite"),
+
   async main() {
     // `npm start`'s job in a fresh process: wall time and peak RSS.
     const child = path.join(here, "main-job-child.js");
