@@ -12,7 +12,6 @@
  *   u           = (k·2^21 + (m >>> 11) + 0.5) / 2^53                      (reaches 8.3σ)
  *   w           = Φ⁻¹(u)                                                  (AS 241, normal-quantile.ts)
  */
-import { InputError } from "../io/atomic-file.js";
 import { normalQuantile } from "./normal-quantile.js";
 
 export const NOISE_ALGORITHM = "triple32-quantile-v1";
@@ -81,34 +80,4 @@ export function fillWhiteNoise(seed: number, out: Float32Array, start = 0): Floa
     j += count;
   }
   return out;
-}
-
-/** Validates externally supplied white noise (e.g. read from another code's .npy). */
-export function checkExternalNoise(
-  source: string,
-  data: Float32Array,
-  shape: readonly number[],
-  expected: readonly number[],
-): void {
-  if (shape.length !== expected.length || shape.some((v, i) => v !== expected[i])) {
-    throw new InputError(
-      source,
-      `white noise has shape (${shape.join(", ")}), expected (${expected.join(", ")})`,
-    );
-  }
-  let sum = 0;
-  let sum2 = 0;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (!Number.isFinite(v)) throw new InputError(source, `non-finite white-noise value at flat index ${i}`);
-    sum += v;
-    sum2 += v * v;
-  }
-  // The sample variance of n ≥ 512 unit Gaussians lies within 1 ± 0.3 with overwhelming probability
-  // (σ = √(2/n) ≤ 0.0625); anything else is a field in other units (a δ field, say) passed by mistake.
-  const n = data.length;
-  const variance = sum2 / n - (sum / n) ** 2;
-  if (n >= 512 && (variance < 0.7 || variance > 1.3)) {
-    throw new InputError(source, `white noise must have unit variance, found ${variance.toPrecision(4)}`);
-  }
 }

@@ -2,10 +2,11 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { runLpt } from "../../../cosmo/lpt.js";
 import { isFftFriendly } from "../../../cosmo/fft/real-fft3d.js";
-import { checkExternalNoise, NOISE_ALGORITHM } from "../../../cosmo/white-noise.js";
+import { NOISE_ALGORITHM } from "../../../cosmo/white-noise.js";
+import { readWhiteNoise } from "../../../io/white-noise-file.js";
 import { InputError, assertWritableDestination } from "../../../io/atomic-file.js";
 import { makeGridMetadata, sidecarPathFor, writeGridMetadata } from "../../../io/grid-metadata.js";
-import { readNpyFloat32, writeNpyFloat32 } from "../../../io/npy.js";
+import { writeNpyFloat32 } from "../../../io/npy.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import {
   addCosmologyOptions,
@@ -76,9 +77,7 @@ export function registerLpt(program: Command): void {
       throw new InputError(out, "is a directory; give a file name");
     let noise: Float32Array | undefined;
     if (flags.noise) {
-      const arr = readNpyFloat32(flags.noise, { shared: true });
-      checkExternalNoise(flags.noise, arr.data, arr.shape, [flags.grid, flags.grid, flags.grid]);
-      noise = arr.data;
+      noise = readWhiteNoise(flags.noise, [flags.grid, flags.grid, flags.grid]);
     }
     const t0 = performance.now();
     ctx.progress.start("lpt", 8);
