@@ -243,12 +243,28 @@ export function lightconeRows(
   plan: LightconePlan,
   g: LightconeGeometry,
 ): LightconeColumns {
+  return lightconeRowsKept(halos, shell, plan, g).columns;
+}
+
+/**
+ * The rows of `lightconeRows` whose HEALPix pixel passes `keep` (all when absent), in the same
+ * order, with each row's source halo index: a sky shard (pipeline/lightcone-shard.ts) keeps its own
+ * pixels before paying for z(χ), and the merge restores the single-process order from
+ * (halo, replica).
+ */
+export function lightconeRowsKept(
+  halos: CatalogColumns,
+  shell: LightconeShell,
+  plan: LightconePlan,
+  g: LightconeGeometry,
+  keep?: (pixel: number) => boolean,
+): { columns: LightconeColumns; source: Uint32Array } {
   const L = g.boxSize;
   const [ox, oy, oz] = g.observer;
   const axis = g.cone ? unitVector(g.cone.ra, g.cone.dec) : undefined;
   const cosRadius = g.cone && g.cone.radius < 180 ? Math.cos(g.cone.radius * DEG) : -2;
   const out = new RowBuilder();
-  if (!(shell.chiHigh > shell.chiLow)) return select(halos, out);
+  if (!(shell.chiHigh > shell.chiLow)) return { columns: select(halos, out), source: new Uint32Array(0) };
   for (let h = 0; h < halos.id.length; h++) {
     for (let r = 0; r < plan.replicas.length; r++) {
       const [i, j, k] = plan.replicas[r];
@@ -258,6 +274,8 @@ export function lightconeRows(
       const chi = Math.sqrt(rx * rx + ry * ry + rz * rz);
       if (!(chi >= shell.chiLow && chi < shell.chiHigh) || chi === 0) continue;
       if (axis && (rx * axis[0] + ry * axis[1] + rz * axis[2]) / chi < cosRadius) continue;
+      const pixel = vec2pixNest(g.nside, rx, ry, rz);
+      if (keep && !keep(pixel)) continue;
       const zCos = redshiftAtComovingDistance(g.cosmology, chi);
       const vlos = (halos.vx[h] * rx + halos.vy[h] * ry + halos.vz[h] * rz) / chi;
       const zObs = (1 + zCos) * (1 + vlos / SPEED_OF_LIGHT_KM_S) - 1;
@@ -265,10 +283,10 @@ export function lightconeRows(
       if (ra < 0) ra += 360;
       if (ra >= 360) ra -= 360;
       const dec = Math.asin(Math.max(-1, Math.min(1, rz / chi))) / DEG;
-      out.push(ra, dec, zCos, zObs, chi, vec2pixNest(g.nside, rx, ry, rz), r, h);
+      out.push(ra, dec, zCos, zObs, chi, pixel, r, h);
     }
   }
-  return select(halos, out);
+  return { columns: select(halos, out), source: out.source.slice(0, out.n) };
 }
 
 function select(halos: CatalogColumns, rows: RowBuilder): LightconeColumns {
@@ -428,14 +446,14 @@ export async function writeLightcone(
   let ipc: string | undefined;
   if (write.ipc !== false) {
     ipc = path.join(write.outDir, "lightcone.arrows");
-    writeIpcStream(ipc, tables, metadata);
+    writeLightconeIpc(ipc, tables, metadata);
   }
   progress.finish("lightcone", `${rows} haloes from ${plan.replicas.length} replica(s)`);
   return { parts, ipc, rows, plan, metadata };
 }
 
 /** The whole light cone as one Arrow IPC stream (held in memory: light cones are a small subset of the box). */
-function writeIpcStream(file: string, tables: Table[], metadata: Record<string, string>): void {
+export function writeLightconeIpc(file: string, tables: Table[], metadata: Record<string, string>): void {
   const batches = tables.flatMap((t) => t.batches);
   const empty = lightconeTable(
     select(

@@ -8,6 +8,8 @@ import { comovingDistance } from "../../../cosmo/distance.js";
 import { openCatalogSnapshot, writeLightcone, type Cone } from "../../../stages/lightcone.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseInteger, parseNumber } from "../option-parsers.js";
+import { SKY_UNIT_NSIDE_MAX, writeLightconeShard } from "../../lightcone-shard.js";
+import { parseShard, type Shard } from "../../shard.js";
 
 interface LightconeOptions {
   catalog: string;
@@ -17,6 +19,7 @@ interface LightconeOptions {
   cone?: string;
   nside: number;
   maxRedshiftGap: number;
+  shard?: Shard;
   output: string;
 }
 
@@ -55,30 +58,43 @@ export async function runLightcone(opts: LightconeOptions, global: GlobalOptions
     cone = { ra, dec, radius };
   }
   const chiMax = opts.chiMax ?? comovingDistance(first.cosmology, opts.zMax!);
-  const result = await writeLightcone(
-    snapshots,
-    {
-      boxSize: L,
-      cosmology: first.cosmology,
-      observer: [observer[0], observer[1], observer[2]],
-      chiMax,
-      cone,
-      nside: opts.nside,
-      maxRedshiftGap: opts.maxRedshiftGap,
-      rangeKey: opts.zMax !== undefined ? "--z-max" : "--chi-max",
-    },
-    {
+  const geometry = {
+    boxSize: L,
+    cosmology: first.cosmology,
+    observer: [observer[0], observer[1], observer[2]] as const,
+    chiMax,
+    cone,
+    nside: opts.nside,
+    maxRedshiftGap: opts.maxRedshiftGap,
+    rangeKey: opts.zMax !== undefined ? "--z-max" : "--chi-max",
+  };
+  const extra = {
+    catalogs: snapshots.map((s) => ({
+      source: s.source,
+      redshift: s.redshift,
+      seed: s.metadata["mocksmith.seed"],
+    })),
+  };
+  if (opts.shard) {
+    const shard = opts.shard;
+    const r = writeLightconeShard(snapshots, geometry, shard, {
       outDir: opts.output,
       progress: ctx.progress,
-      extra: {
-        catalogs: snapshots.map((s) => ({
-          source: s.source,
-          redshift: s.redshift,
-          seed: s.metadata["mocksmith.seed"],
-        })),
-      },
-    },
-  );
+      extra,
+    });
+    const secs = (performance.now() - t0) / 1000;
+    const { start, end, total } = r.units;
+    ctx.summary(
+      `light cone shard ${shard.index}/${shard.count} ${opts.output}: ${r.rows} haloes in ${end > start ? `sky pixels ${start}…${end - 1}` : "no sky pixels"} of ${total} in ${secs.toFixed(1)} s (merge the shards with mocksmith merge)`,
+      { output: opts.output, rows: r.rows, shard, units: r.units, files: r.files.length, seconds: secs },
+    );
+    return;
+  }
+  const result = await writeLightcone(snapshots, geometry, {
+    outDir: opts.output,
+    progress: ctx.progress,
+    extra,
+  });
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
     `light cone ${opts.output}: ${result.rows} haloes to χ = ${chiMax.toFixed(1)} Mpc/h from ${snapshots.length} catalog(s), ${result.plan.replicas.length} replica(s), ${result.parts.length} part(s) in ${secs.toFixed(1)} s`,
@@ -121,7 +137,15 @@ export function registerLightcone(program: Command): void {
       parseNumber({ minExclusive: 0 }),
       0.25,
     )
-    .requiredOption("-o, --output <dir>", "output directory (part-NNNNN.parquet and lightcone.arrows)")
+    .option(
+      "--shard <i/n>",
+      `make only shard i of n (0-based) of the sky — contiguous ranges of the nested HEALPix pixels at nside min(--nside, ${SKY_UNIT_NSIDE_MAX}), each halo in the pixel of its own healpix value — and a shard manifest for \`mocksmith merge\``,
+      parseShard,
+    )
+    .requiredOption(
+      "-o, --output <dir>",
+      "output directory (part-NNNNN.parquet and lightcone.arrows; with --shard, the shard's directory)",
+    )
     .addHelpText(
       "after",
       `
