@@ -1,9 +1,10 @@
 /**
  * Painting a grid with an ONNX model end to end: tile the grid into padded patches, run them
- * through the worker pool, stitch the cores into the output volume. The on-disk path streams:
- * the input is read a slab at a time and the output is written in place into a preallocated
- * .npy, so memory is O(units in flight), not O(box). It keeps a run journal (run-manifest.ts)
- * and resumes an interrupted run; the final file appears under its name only when complete.
+ * through the worker pool (ONNX Runtime, or the FFT halo painter: paint-engine.ts), stitch the
+ * cores into the output volume. The on-disk path streams: the input is read a slab at a time
+ * and the output is written in place into a preallocated .npy, so memory is O(units in
+ * flight), not O(box). It keeps a run journal (run-manifest.ts) and resumes an interrupted run;
+ * the final file appears under its name only when complete.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -14,7 +15,9 @@ import type { ModelCard } from "../models/model-card.js";
 import { batchCount, tileLayout, Tiler, type Boundary } from "../stages/tile.js";
 import { stitchBatch, memoryVolume, type VolumeTarget } from "../stages/stitch.js";
 import { inferStage } from "../stages/infer.js";
-import { InferencePool, type DeviceSpec } from "./worker-pool.js";
+import { InferencePool, type DeviceSpec, type PatchInference } from "./worker-pool.js";
+import { FftPainterPool } from "./fft-painter-pool.js";
+import type { PaintEngine } from "./paint-engine.js";
 import { RunJournal, type RunManifest } from "./run-manifest.js";
 import { RunCancelledError } from "./runner.js";
 import { silentProgress, type Progress } from "./progress.js";
@@ -40,6 +43,8 @@ export interface PaintSettings {
   threadsPerWorker?: number | "divide";
   /** Paint only the tile batches of this shard (see shard.ts); the others stay zero. */
   shard?: Shard;
+  /** ONNX Runtime (default) or the FFT-convolution halo painter (see paint-engine.ts). */
+  engine?: PaintEngine;
 }
 
 /** Tile batches of a painting of `source` (the units that --shard divides). */
@@ -79,14 +84,18 @@ async function paintUnits(
   const total = end - start;
   const signal = s.signal ?? new AbortController().signal;
   const progress = s.progress ?? silentProgress;
-  const pool = new InferencePool({
-    modelPath: s.modelPath,
-    card: s.card,
-    workers: s.workers,
-    device: s.device,
-    inputOffset: s.inputOffset,
-    threadsPerWorker: s.threadsPerWorker,
-  });
+  const engine = s.engine ?? { kind: "ort" };
+  const pool: PatchInference =
+    engine.kind === "fft"
+      ? new FftPainterPool({ ...engine, workers: s.workers, inputOffset: s.inputOffset })
+      : new InferencePool({
+          modelPath: s.modelPath,
+          card: s.card,
+          workers: s.workers,
+          device: s.device,
+          inputOffset: s.inputOffset,
+          threadsPerWorker: s.threadsPerWorker,
+        });
   // Retries rebuild their patches with a tiler of their own, leaving the stream's slab cache alone.
   const retryTiler = new Tiler(source, spec, s.tilesPerBatch);
   async function* units(): AsyncGenerator<Unit> {

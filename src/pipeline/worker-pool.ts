@@ -55,7 +55,15 @@ export interface InferencePoolOptions {
   cores?: number;
 }
 
-export class InferencePool {
+/** What the inference stage needs of a pool: this ONNX Runtime pool or ./fft-painter-pool.ts. */
+export interface PatchInference {
+  readonly workers: number;
+  /** rows × Cin × side³ values in (transferred), rows × Cout × (side − 2p)³ out. */
+  infer(values: Float32Array, rows: number, side: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export class InferencePool implements PatchInference {
   private readonly pool: Piscina;
   readonly intraOpNumThreads: number;
 

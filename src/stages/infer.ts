@@ -5,12 +5,12 @@
  */
 import type { RecordBatch } from "apache-arrow";
 import { makeTileBatch, readTileBatch } from "./tile.js";
-import { runWithRetry, type InferencePool } from "../pipeline/worker-pool.js";
+import { runWithRetry, type PatchInference } from "../pipeline/worker-pool.js";
 import { boundedStage } from "../pipeline/runner.js";
 import type { Stage, Unit } from "../pipeline/stage.js";
 
 export interface InferStageOptions {
-  pool: InferencePool;
+  pool: PatchInference;
   outputChannels: number;
   /** Rebuilds unit `index`'s tile batch (its values were transferred away by a failed attempt). */
   rebuild: (index: number) => Promise<RecordBatch>;
@@ -20,7 +20,7 @@ export interface InferStageOptions {
 }
 
 export async function inferBatch(
-  pool: InferencePool,
+  pool: PatchInference,
   batch: RecordBatch,
   outputChannels: number,
 ): Promise<RecordBatch> {

@@ -8,6 +8,7 @@ import { float32NpyHeader, readNpyFloat32, writeNpyFloat32 } from "../../src/io/
 import { makeGridMetadata, writeGridMetadata } from "../../src/io/grid-metadata.js";
 import { cardPathFor, loadModel } from "../../src/io/model-file.js";
 import { arrayGridSource } from "../../src/io/grid-reader.js";
+import { choosePaintEngine } from "../../src/pipeline/paint-engine.js";
 import { paintToMemory } from "../../src/pipeline/paint-run.js";
 
 let dir: string;
@@ -62,6 +63,36 @@ describe("mocksmith paint", () => {
     expect(r.stderr).toContain("painted");
     expect(r.code).toBe(0);
     const { card } = await loadModel(model);
+    const cpu = { kind: "cpu" as const, ids: [0] };
+    // --engine auto paints the halo painter with the FFT engine.
+    const expected = await paintToMemory(arrayGridSource(readNpyFloat32(input).data, n), {
+      modelPath: model,
+      card,
+      tile: 5,
+      boundary: "periodic",
+      tilesPerBatch: 1,
+      workers: 1,
+      device: cpu,
+      inputOffset: 1,
+      engine: choosePaintEngine("auto", card, model, cpu),
+    });
+    expect(Buffer.from(readNpyFloat32(out).data.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "halos.json"), "utf8")).kind).toBe("counts");
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "halos.manifest.json"), "utf8"));
+    expect(manifest.units.length).toBe(27);
+    expect(manifest.inputs.model).toBe(card.sha256);
+    expect(leftovers(out).sort()).toEqual(["halos.json", "halos.manifest.json", "halos.npy"]);
+  });
+
+  it("--engine ort paints with ONNX Runtime", async () => {
+    const input = grid("box-ort.npy");
+    const sub = fs.mkdtempSync(path.join(dir, "ort-"));
+    const out = path.join(sub, "halos.npy");
+    const args = ["--input", input, "--box", String(box), "--model", model, "--tile", "5"];
+    const r = await paint([...args, "--workers", "2", "--engine", "ort", "-o", out]);
+    expect(r.stderr).toContain("ort worker(s)");
+    expect(r.code).toBe(0);
+    const { card } = await loadModel(model);
     const expected = await paintToMemory(arrayGridSource(readNpyFloat32(input).data, n), {
       modelPath: model,
       card,
@@ -73,11 +104,6 @@ describe("mocksmith paint", () => {
       inputOffset: 1,
     });
     expect(Buffer.from(readNpyFloat32(out).data.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, "halos.json"), "utf8")).kind).toBe("counts");
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "halos.manifest.json"), "utf8"));
-    expect(manifest.units.length).toBe(27);
-    expect(manifest.inputs.model).toBe(card.sha256);
-    expect(leftovers(out).sort()).toEqual(["halos.json", "halos.manifest.json", "halos.npy"]);
   });
 
   const badCases: Array<{ name: string; setup: () => string[]; message: RegExp }> = [

@@ -95,13 +95,14 @@ function readTensor(bytes: Uint8Array): OnnxTensor {
   let data: Float32Array | BigInt64Array;
   if (dataType === OnnxDataType.FLOAT) {
     if (raw) {
-      // Copy: raw_data need not be 4-byte aligned within the file. Little-endian, as ONNX says.
-      const copy = raw.slice();
+      // Copy (new Uint8Array, not slice: Buffer's slice is a view): raw_data need not be 4-byte
+      // aligned within the file. Little-endian, as ONNX says.
+      const copy = new Uint8Array(raw);
       data = new Float32Array(copy.buffer, 0, copy.byteLength >> 2);
     } else data = Float32Array.from(floats);
   } else if (dataType === OnnxDataType.INT64) {
     if (raw) {
-      const copy = raw.slice();
+      const copy = new Uint8Array(raw);
       data = new BigInt64Array(copy.buffer, 0, copy.byteLength >> 3);
     } else data = BigInt64Array.from(int64s);
   } else throw new RangeError(`ONNX initializer ${name}: data type ${dataType} is not float32 or int64`);

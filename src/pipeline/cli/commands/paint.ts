@@ -25,6 +25,12 @@ import { inputOffset } from "../../../models/model-card.js";
 import { BOUNDARIES, type Boundary } from "../../../stages/tile.js";
 import { parseDevice, type DeviceSpec } from "../../worker-pool.js";
 import { paintToNpy } from "../../paint-run.js";
+import {
+  choosePaintEngine,
+  DEFAULT_MAX_FFT_SIDE,
+  ENGINE_CHOICES,
+  type EngineChoice,
+} from "../../paint-engine.js";
 import { abortOnSignals, RunCancelledError } from "../../runner.js";
 import { resolveModelPath } from "../../../models/default-model.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
@@ -43,6 +49,8 @@ interface PaintOptions {
   tilesPerBatch: number;
   workers: number;
   device: string;
+  engine: EngineChoice;
+  maxFftSide: number;
   output: string;
   shard?: Shard;
 }
@@ -106,6 +114,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
     if (meta && meta.periodic === false && opts.boundary === "periodic") {
       throw new InputError(file, "the grid is not periodic (sidecar); choose --boundary zero or reflect");
     }
+    const engine = choosePaintEngine(opts.engine, card, modelPath, device, opts.maxFftSide);
     const holdsDensity = meta?.kind === "density";
     const offset = inputOffset(card, holdsDensity);
     const cancel = abortOnSignals((name) =>
@@ -129,6 +138,9 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
         inputOffset: offset,
         side: source.side,
         outputChannels: card.outputChannels,
+        // Engines round differently: a run never resumes with another engine or FFT side.
+        engine: engine.kind,
+        ...(engine.kind === "fft" ? { maxFftSide: engine.maxFftSide } : {}),
         // A shard's journal never resumes another shard's (or an unsharded) run.
         ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}` } : {}),
       };
@@ -142,6 +154,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
           tilesPerBatch: opts.tilesPerBatch,
           workers: opts.workers,
           device,
+          engine,
           inputOffset: offset,
           shard: opts.shard,
           signal: cancel.signal,
@@ -196,7 +209,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
       const shape = result.shape.join("×");
       const resumed = result.resumedUnits > 0 ? `, ${result.resumedUnits} resumed` : "";
       ctx.summary(
-        `painted ${opts.output} (${shape} float32, ${card.outputChannels} channel(s)) with ${card.name} in ${result.units} units${resumed} on ${opts.workers} worker(s) in ${secs.toFixed(1)} s`,
+        `painted ${opts.output} (${shape} float32, ${card.outputChannels} channel(s)) with ${card.name} in ${result.units} units${resumed} on ${opts.workers} ${engine.kind} worker(s) in ${secs.toFixed(1)} s`,
         {
           output: opts.output,
           manifest: result.manifestPath,
@@ -267,6 +280,21 @@ export function registerPaint(program: Command): void {
       os.availableParallelism(),
     )
     .option("--device <spec>", "cpu | cuda[:ids] (e.g. cuda:0,1, workers spread round robin) | webgpu", "cpu")
+    .addOption(
+      new Option(
+        "--engine <name>",
+        "fft: the halo painter on FFT convolutions (CPU, faster); ort: ONNX Runtime (any model, any device); auto: fft for the halo painter on the cpu, else ort",
+      )
+        .choices([...ENGINE_CHOICES])
+        .default("auto")
+        .argParser(parseChoice(ENGINE_CHOICES)),
+    )
+    .option(
+      "--max-fft-side <M>",
+      "largest FFT grid side of the fft engine (memory per worker grows as M³: ~0.2 GB at 40, 0.9 GB at 72)",
+      parseInteger(16, 512),
+      DEFAULT_MAX_FFT_SIDE,
+    )
     .requiredOption(
       "-o, --output <path>",
       "output .npy (a .partial file and journal beside it while running)",
