@@ -16,7 +16,7 @@ import { runLpt, type LptResult } from "../cosmo/lpt.js";
 import { runNbody } from "../cosmo/nbody.js";
 import { writeAtomically } from "../io/atomic-file.js";
 import { arrayGridSource } from "../io/grid-reader.js";
-import { makeGridMetadata, writeGridMetadata } from "../io/grid-metadata.js";
+import { makeGridMetadata, sidecarPathFor, writeGridMetadata } from "../io/grid-metadata.js";
 import { haloTable, writeHaloCatalog } from "../io/halo-catalog.js";
 import { loadModel } from "../io/model-file.js";
 import { writeNpyFloat32 } from "../io/npy.js";
@@ -31,6 +31,8 @@ import { ConfigError } from "./config-schema.js";
 import { paintToMemory } from "./paint-run.js";
 import type { Progress } from "./progress.js";
 import type { RunConfig } from "./run-config.js";
+import { shardIpcName, writeRunShardManifest } from "./run-shard.js";
+import { shardRange, type Shard } from "./shard.js";
 import { parseDevice } from "./worker-pool.js";
 
 export interface MainJobResult {
@@ -41,6 +43,13 @@ export interface MainJobResult {
   report?: string;
   stats?: string;
   files: string[];
+  /** With a shard: the catalog parts (units) it made. */
+  shard?: { shard: Shard; units: { total: number; start: number; end: number } };
+}
+
+export interface MainJobOptions {
+  /** Make only this shard's catalog parts (see run-shard.ts); statistics are skipped. */
+  shard?: Shard;
 }
 
 const VOXEL_TOLERANCE = 1e-6;
@@ -53,6 +62,9 @@ interface HaloProducts {
   /** Halo-count grids (one per mass bin, plus the total as the last entry), for statistics. */
   painted: GridInput[];
   catalogParts: string[];
+  /** Rows of each part. */
+  partRows: number[];
+  ipc?: string;
   haloes: number;
   provenance: Record<string, string>;
 }
@@ -117,6 +129,7 @@ function nbodyHalos(
       products = {
         painted: [{ name: "N-body FoF haloes (all)", data: grids.total, shape, kind: "counts" }],
         catalogParts: [part],
+        partRows: [halos.length],
         haloes: halos.length,
         provenance: {
           haloes: `N-body (FastPM, ${nb.steps} steps from z = ${nb.zInit}) + FoF b = ${nb.linking}`,
@@ -136,6 +149,7 @@ async function paintedHalos(
   voxels: number,
   catalogDir: string,
   progress: Progress,
+  parts: { planesPerPart: number; start: number; end: number },
 ): Promise<HaloProducts> {
   const modelPath = resolveModelPath(c.halos.model, "halos.model");
   const { card } = await loadModel(modelPath);
@@ -181,6 +195,8 @@ async function paintedHalos(
     },
     {
       outDir: catalogDir,
+      planesPerPart: parts.planesPerPart,
+      parts: { start: parts.start, end: parts.end },
       metadata: {
         redshift: c.box.redshift,
         cosmology: { ...c.cosmology },
@@ -206,6 +222,8 @@ async function paintedHalos(
   return {
     painted,
     catalogParts: written.parts,
+    partRows: written.partRows,
+    ipc: written.ipc,
     haloes: written.rows,
     provenance: {
       haloes: `painted by ${path.basename(modelPath)} (sha256 ${card.sha256.slice(0, 12)}…), Poisson-sampled`,
@@ -213,43 +231,13 @@ async function paintedHalos(
   };
 }
 
-function readCatalog(parts: string[]): Table | undefined {
-  if (parts.length === 0) return undefined;
-  const tables = parts.map((p) => readParquet(p).table);
-  return tables.length === 1 ? tables[0] : tables.slice(1).reduce((acc, t) => acc.concat(t), tables[0]);
-}
-
-export async function runMainJob(c: RunConfig, progress: Progress): Promise<MainJobResult> {
-  const outDir = c.output;
-  fs.mkdirSync(outDir, { recursive: true });
-  const files: string[] = [];
-  const configFile = path.join(outDir, "config.yaml");
-  writeAtomically(configFile, (tmp) =>
-    fs.writeFileSync(
-      tmp,
-      `# resolved configuration of this run (${SOFTWARE_NAME} ${SOFTWARE_VERSION}); rerun with: mocksmith run ${configFile}\n` +
-        YAML.stringify(c),
-    ),
-  );
-  files.push(configFile);
-  const cosmology = cosmologyOf(c);
-  const voxels = Math.round(c.box.size / c.box.voxel);
-
-  progress.start("2lpt", 8);
-  const lpt = runLpt({
-    gridSide: c.box.particles,
-    boxSize: c.box.size,
-    redshift: c.box.redshift,
-    seed: c.seed,
-    cosmology,
-    want: { density: true, particles: c.halos.source === "painter" },
-    densityGridSide: voxels,
-    onStage: (_s, done) => progress.advance("2lpt", done),
-  });
-  progress.finish("2lpt");
-  const inputFile = path.join(outDir, "input_delta.npy");
-  const shape: [number, number, number] = [voxels, voxels, voxels];
-  writeNpyFloat32(inputFile, lpt.density!, shape);
+function writeInputDelta(
+  c: RunConfig,
+  inputFile: string,
+  density: Float32Array,
+  shape: [number, number, number],
+): void {
+  writeNpyFloat32(inputFile, density, shape);
   writeGridMetadata(
     inputFile,
     makeGridMetadata({
@@ -263,14 +251,116 @@ export async function runMainJob(c: RunConfig, progress: Progress): Promise<Main
       provenance: { command: "run", source: "2lpt", particles: c.box.particles, massAssignment: "cic" },
     }),
   );
-  files.push(inputFile);
+}
 
+/** A shard's manifest: shard 0's input box, its catalog parts and its slice of the IPC stream. */
+function finishShard(
+  c: RunConfig,
+  shard: Shard,
+  units: { total: number; start: number; end: number },
+  inputFile: string,
+  halos: HaloProducts | undefined,
+  files: string[],
+): MainJobResult {
+  const outDir = c.output;
   const catalogDir = path.join(outDir, "catalog");
+  const relative = (f: string) => path.relative(outDir, f).split(path.sep).join("/");
+  const shardFiles: { path: string; rows?: number }[] = [];
+  if (shard.index === 0)
+    shardFiles.push({ path: relative(inputFile) }, { path: relative(sidecarPathFor(inputFile)) });
+  const parts = halos?.catalogParts ?? [];
+  parts.forEach((f, i) => shardFiles.push({ path: relative(f), rows: halos!.partRows[i] }));
+  if (halos?.ipc) {
+    const ipc = path.join(catalogDir, shardIpcName(shard));
+    fs.renameSync(halos.ipc, ipc);
+    shardFiles.push({ path: relative(ipc) });
+  }
+  writeRunShardManifest(outDir, { shard, units, config: shardConfig(c), files: shardFiles });
+  return {
+    outDir,
+    catalogDir,
+    catalogParts: parts,
+    haloes: halos?.haloes ?? 0,
+    files,
+    shard: { shard, units },
+  };
+}
+
+/** What the shards of one run share (the output directory aside); hashed into the shard manifests. */
+function shardConfig(c: RunConfig): unknown {
+  const { output: _output, ...rest } = c;
+  return rest;
+}
+
+function readCatalog(parts: string[]): Table | undefined {
+  if (parts.length === 0) return undefined;
+  const tables = parts.map((p) => readParquet(p).table);
+  return tables.length === 1 ? tables[0] : tables.slice(1).reduce((acc, t) => acc.concat(t), tables[0]);
+}
+
+export async function runMainJob(
+  c: RunConfig,
+  progress: Progress,
+  options: MainJobOptions = {},
+): Promise<MainJobResult> {
+  const outDir = c.output;
+  const shard = options.shard;
+  if (shard && c.halos.source !== "painter")
+    throw new ConfigError(
+      "halos.source",
+      "--shard needs the painter path (halos.source: painter); the N-body + FoF reference finds haloes in the whole box at once, so run it without --shard",
+    );
+  fs.mkdirSync(outDir, { recursive: true });
+  const files: string[] = [];
+  const configFile = path.join(outDir, "config.yaml");
+  writeAtomically(configFile, (tmp) =>
+    fs.writeFileSync(
+      tmp,
+      `# resolved configuration of this run (${SOFTWARE_NAME} ${SOFTWARE_VERSION}); rerun with: mocksmith run ${configFile}\n` +
+        YAML.stringify(c),
+    ),
+  );
+  files.push(configFile);
+  const cosmology = cosmologyOf(c);
+  const voxels = Math.round(c.box.size / c.box.voxel);
+  const planesPerPart = Math.min(voxels, c.halos.planesPerPart);
+  const partCount = Math.ceil(voxels / planesPerPart);
+  const units = {
+    total: partCount,
+    ...(shard ? shardRange(partCount, shard) : { start: 0, end: partCount }),
+  };
+  const empty = units.end === units.start;
+  const inputFile = path.join(outDir, "input_delta.npy");
+  const catalogDir = path.join(outDir, "catalog");
+  // More shards than catalog parts: a shard owning none computes nothing, but shard 0 always
+  // writes the 2LPT box (the same in every shard).
+  if (shard && empty && shard.index !== 0) return finishShard(c, shard, units, inputFile, undefined, files);
+
+  progress.start("2lpt", 8);
+  const lpt = runLpt({
+    gridSide: c.box.particles,
+    boxSize: c.box.size,
+    redshift: c.box.redshift,
+    seed: c.seed,
+    cosmology,
+    want: { density: true, particles: c.halos.source === "painter" && !empty },
+    densityGridSide: voxels,
+    onStage: (_s, done) => progress.advance("2lpt", done),
+  });
+  progress.finish("2lpt");
+  const shape: [number, number, number] = [voxels, voxels, voxels];
+  if (!shard || shard.index === 0) {
+    writeInputDelta(c, inputFile, lpt.density!, shape);
+    files.push(inputFile);
+  }
+  if (shard && empty) return finishShard(c, shard, units, inputFile, undefined, files);
+
   const halos =
     c.halos.source === "painter"
-      ? await paintedHalos(c, cosmology, lpt, voxels, catalogDir, progress)
+      ? await paintedHalos(c, cosmology, lpt, voxels, catalogDir, progress, { planesPerPart, ...units })
       : nbodyHalos(c, cosmology, voxels, catalogDir, progress);
   files.push(...halos.catalogParts);
+  if (shard) return finishShard(c, shard, units, inputFile, halos, files);
 
   const result: MainJobResult = {
     outDir,

@@ -69,6 +69,11 @@ export const RUN_SCHEMA: SchemaNode = {
         },
         tile: num("painter tile core side (voxels)", 32, { integer: true, min: 1 }),
         workers: num("painter worker threads", 2, { integer: true, min: 1, max: 64 }),
+        planesPerPart: num(
+          "x-planes of the halo grid per catalog Parquet part (at most the grid side); a part is the unit of run --shard",
+          64,
+          { integer: true, min: 1 },
+        ),
         device: { kind: "string", doc: "cpu | cuda:0[,1…] | webgpu", default: "cpu" },
         massBins: {
           kind: "numbers",
@@ -110,6 +115,7 @@ export interface RunConfig {
     model: string;
     tile: number;
     workers: number;
+    planesPerPart: number;
     device: string;
     massBins: [number, number, number];
     nbody: { steps: number; zInit: number; meshFactor: number; linking: number; minMembers: number };

@@ -16,6 +16,7 @@ import { NpyVolumeWriter } from "../io/npy-volume-writer.js";
 import { batchCount, ownedStart, tileLayout, tileOrigin, type Boundary } from "../stages/tile.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
 import { commitLightcone, SKY_UNIT } from "./lightcone-shard.js";
+import { commitRunShards, RUN_SHARD_UNIT } from "./run-shard.js";
 import {
   fileRecord,
   SHARD_MANIFEST,
@@ -206,12 +207,10 @@ export function mergeShards(dirs: readonly string[], output: string): MergeResul
   let files: ShardFileRecord[];
   if (ref.unit === "simulation") files = commitDirectories(shards, output);
   else if (ref.unit === "tile-batch") files = commitStitchedGrid(shards, output);
-  else if (ref.unit === SKY_UNIT)
-    files = commitLightcone(shards, output, {
-      name: DATASET_MANIFEST,
-      text: (f) => datasetManifest(ref, f),
-    });
-  else throw new ShardSetError([`${label(shards[0])}: units of kind "${ref.unit}" cannot be merged`]);
+  else if (ref.unit === SKY_UNIT || ref.unit === RUN_SHARD_UNIT) {
+    const commit = ref.unit === SKY_UNIT ? commitLightcone : commitRunShards;
+    files = commit(shards, output, { name: DATASET_MANIFEST, text: (f) => datasetManifest(ref, f) });
+  } else throw new ShardSetError([`${label(shards[0])}: units of kind "${ref.unit}" cannot be merged`]);
   return {
     output,
     shards: ref.shard.count,

@@ -343,6 +343,12 @@ export interface CatalogWriteOptions {
   planesPerPart?: number;
   /** Also write the Arrow IPC stream catalog.arrows (default true). */
   ipc?: boolean;
+  /**
+   * Only the parts [start, end) (a shard of `run --shard`): their x-planes are sampled and they
+   * are written under their own part numbers, identical to the same parts of a whole catalog;
+   * catalog.arrows then holds only their record batches (the whole stream's batches, in order).
+   */
+  parts?: { start: number; end: number };
   progress?: Progress;
 }
 
@@ -350,6 +356,8 @@ export interface CatalogWriteResult {
   parts: string[];
   ipc?: string;
   rows: number;
+  /** Rows of each written part. */
+  partRows: number[];
   /** Haloes per mass bin. */
   binCounts: number[];
   metadata: Record<string, string>;
@@ -397,8 +405,16 @@ export async function writeCatalog(
   const perPart = write.planesPerPart ?? Math.min(n, 64);
   if (!(Number.isInteger(perPart) && perPart >= 1))
     throw new InputError("planes per part", `must be a positive integer, got ${perPart}`);
-  fs.mkdirSync(write.outDir, { recursive: true });
   const partCount = Math.ceil(n / perPart);
+  const only = write.parts ?? { start: 0, end: partCount };
+  if (!(
+    Number.isInteger(only.start) &&
+    Number.isInteger(only.end) &&
+    0 <= only.start &&
+    only.end <= partCount
+  ))
+    throw new InputError("catalog parts", `range ${only.start}…${only.end} is outside 0…${partCount}`);
+  fs.mkdirSync(write.outDir, { recursive: true });
   const base = sampledCatalogMetadata(sampling, write.metadata, {
     parts: partCount,
     planes_per_part: perPart,
@@ -406,6 +422,7 @@ export async function writeCatalog(
   const progress = write.progress ?? silentProgress;
   const binCounts = new Array<number>(sampling.massEdges.length - 1).fill(0);
   const parts: string[] = [];
+  const partRows: number[] = [];
   let rows = 0;
   const ipcPath = write.ipc === false ? undefined : path.join(write.outDir, "catalog.arrows");
 
@@ -414,8 +431,9 @@ export async function writeCatalog(
     try {
       progress.start("catalog", n);
       let pending: CatalogColumns[] = [];
-      let part = 0;
-      for await (const slab of sampleCatalogSlabs(source, sampling, { boundary: perPart })) {
+      let part = only.start;
+      const range = { from: only.start * perPart, to: Math.min(n, only.end * perPart), boundary: perPart };
+      for await (const slab of sampleCatalogSlabs(source, sampling, range)) {
         pending.push(slab.columns);
         const c = slab.columns;
         rows += c.id.length;
@@ -432,6 +450,7 @@ export async function writeCatalog(
           const file = path.join(write.outDir, catalogPartName(part));
           writeParquet(file, catalogTable(columns, meta), meta);
           parts.push(file);
+          partRows.push(columns.id.length);
           pending = [];
           part++;
         }
@@ -445,7 +464,7 @@ export async function writeCatalog(
   };
   if (ipcPath) await writeAtomicallyAsync(ipcPath, run);
   else await run();
-  return { parts, ipc: ipcPath, rows, binCounts, metadata: base };
+  return { parts, ipc: ipcPath, rows, partRows, binCounts, metadata: base };
 }
 
 /** An Arrow IPC stream written batch by batch to a file (the schema comes with the first batch). */

@@ -6,6 +6,7 @@ import { runMainJob } from "../../main-job.js";
 import { RUN_SCHEMA, readConfigFile, resolveRunConfig } from "../../run-config.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseInteger } from "../option-parsers.js";
+import { parseShard, type Shard } from "../../shard.js";
 
 interface RunFlags {
   out?: string;
@@ -14,6 +15,7 @@ interface RunFlags {
   halos?: "nbody" | "painter";
   model?: string;
   printConfig?: boolean;
+  shard?: Shard;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -41,6 +43,11 @@ export function registerRun(program: Command): void {
     .option("--model <path|default>", "halos.model: the painter (.onnx with its card)")
     .option("--set <key=value>", "override any key, e.g. --set box.size=512 (repeatable)", collect, [])
     .option("--print-config", "print the resolved configuration and exit")
+    .option(
+      "--shard <i/n>",
+      "make only shard i of n (0-based) of the catalog — contiguous ranges of its Parquet parts (halos.planesPerPart x-planes each; painter path only) — and a shard manifest for `mocksmith merge`; every shard recomputes the 2LPT box and the painted counts, shard 0 writes input_delta.npy, and statistics and the report are skipped",
+      parseShard,
+    )
     .addHelpText("after", "\nConfiguration keys:\n" + documentSchema(RUN_SCHEMA).join("\n"))
     .action(async (config: string | undefined, flags: RunFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
@@ -59,8 +66,16 @@ export function registerRun(program: Command): void {
         return;
       }
       const t0 = performance.now();
-      const result = await runMainJob(resolved, ctx.progress);
+      const result = await runMainJob(resolved, ctx.progress, { shard: flags.shard });
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
+      if (result.shard) {
+        const { shard, units } = result.shard;
+        ctx.summary(
+          `shard ${shard.index}/${shard.count} ${result.outDir}/: ${units.end > units.start ? `catalog parts ${units.start}…${units.end - 1}` : "no catalog parts"} of ${units.total} (${result.haloes} haloes); statistics and report skipped in shard mode; merge the shards with mocksmith merge — ${secs} s`,
+          { output: result.outDir, haloes: result.haloes, shard, units, seconds: Number(secs) },
+        );
+        return;
+      }
       ctx.summary(
         `catalog: ${result.catalogDir}/ (${result.haloes} haloes)` +
           (result.report ? `; report: ${result.report}` : "") +
