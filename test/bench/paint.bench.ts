@@ -4,8 +4,11 @@
  * process so its wall time includes start-up, input scan, model load and output, and its peak
  * RSS (process.resourceUsage().maxRSS, worker threads included) is the run's own.
  *   - throughput, output voxels per second, for a 128³ box on 2 workers × 1 thread, for a few
- *     tile sizes (patches 58³ → 50³ as the peer's first patch, 72³ → 64³ as its box tiling);
- *   - peak RSS painting a 512³ (0.5 GB) box, and 1024³ (4 GB) with MOCKSMITH_BENCH_1024=1.
+ *     tile sizes (patches 58³ → 50³ as the peer's first patch, 72³ → 64³ as its box tiling),
+ *     with both engines (--engine ort: ONNX Runtime; fft: FFT convolutions, at the default
+ *     --max-fft-side and at 72, where a 72³ patch is one FFT grid);
+ *   - peak RSS painting a 512³ (0.5 GB) box with each engine, and 1024³ (4 GB) with
+ *     MOCKSMITH_BENCH_1024=1.
  * Not a test: nothing here asserts on time.
  */
 import { execFileSync } from "node:child_process";
@@ -70,6 +73,7 @@ function paintOnce(
   tile: number,
   workers: number,
   out: string,
+  engine: string[],
 ): PaintRun {
   const args = [
     "paint",
@@ -85,6 +89,7 @@ function paintOnce(
     String(workers),
     "-o",
     out,
+    ...engine,
   ];
   const script = `import { main } from ${JSON.stringify(pathToFileURL(cli).href)};
 const t0 = performance.now();
@@ -110,11 +115,19 @@ export async function benchPaint(): Promise<Record<string, number>> {
     const model = writeModel(dir);
     const small = path.join(dir, "box128.npy");
     writeInput(small, 128);
-    for (const tile of [50, 64, 40]) {
-      const r = paintOnce(small, 128, model, tile, 2, path.join(dir, "out128.npy"));
-      result[`box128_tile${tile}_voxels_per_s`] = r.voxels_per_s;
-      result[`box128_tile${tile}_wall_s`] = r.wall_s;
-      result[`box128_tile${tile}_peak_rss_mb`] = r.peak_rss_mb;
+    const runs: Array<[name: string, tile: number, engine: string[]]> = [
+      ["ort", 50, ["--engine", "ort"]],
+      ["ort", 64, ["--engine", "ort"]],
+      ["ort", 40, ["--engine", "ort"]],
+      ["fft", 64, ["--engine", "fft"]],
+      ["fft72", 64, ["--engine", "fft", "--max-fft-side", "72"]],
+      ["fft", 32, ["--engine", "fft"]],
+    ];
+    for (const [name, tile, engine] of runs) {
+      const r = paintOnce(small, 128, model, tile, 2, path.join(dir, "out128.npy"), engine);
+      result[`box128_tile${tile}_${name}_voxels_per_s`] = r.voxels_per_s;
+      result[`box128_tile${tile}_${name}_wall_s`] = r.wall_s;
+      result[`box128_tile${tile}_${name}_peak_rss_mb`] = r.peak_rss_mb;
     }
     // MOCKSMITH_BENCH_512=0 skips the on-disk 512³ box (minutes on 2 cores); MOCKSMITH_BENCH_1024=1 adds 1024³ (4 GB).
     const sides = [
@@ -124,12 +137,18 @@ export async function benchPaint(): Promise<Record<string, number>> {
     for (const side of sides) {
       const big = path.join(dir, `box${side}.npy`);
       writeInput(big, side);
-      const r = paintOnce(big, side, model, 50, 2, path.join(dir, `out${side}.npy`));
-      fs.rmSync(big, { force: true });
-      result[`box${side}_tile50_peak_rss_mb`] = r.peak_rss_mb;
       result[`box${side}_input_mb`] = (side ** 3 * 4) / 2 ** 20;
-      result[`box${side}_tile50_voxels_per_s`] = r.voxels_per_s;
-      result[`box${side}_tile50_wall_s`] = r.wall_s;
+      const bigRuns: Array<[name: string, tile: number, engine: string[]]> = [
+        ["ort", 50, ["--engine", "ort"]],
+        ["fft", 64, ["--engine", "fft"]],
+      ];
+      for (const [name, tile, engine] of bigRuns) {
+        const r = paintOnce(big, side, model, tile, 2, path.join(dir, `out${side}.npy`), engine);
+        result[`box${side}_tile${tile}_${name}_peak_rss_mb`] = r.peak_rss_mb;
+        result[`box${side}_tile${tile}_${name}_voxels_per_s`] = r.voxels_per_s;
+        result[`box${side}_tile${tile}_${name}_wall_s`] = r.wall_s;
+      }
+      fs.rmSync(big, { force: true });
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
