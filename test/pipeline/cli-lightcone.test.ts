@@ -79,4 +79,31 @@ describe("mocksmith lightcone", () => {
     expect(deep.stderr).toMatch(/--z-max/);
     expect(fs.existsSync(path.join(dir, "bad1"))).toBe(false);
   });
+
+  it("shards the sky with --shard i/n; merge gives the unsharded files byte for byte", () => {
+    const cat = path.join(box, "catalog");
+    const args = ["lightcone", "--catalog", cat, "--chi-max", "100", "--nside", "8"];
+    const whole = run(...args, "-o", path.join(dir, "lc-whole"));
+    expect(whole.status, whole.stderr).toBe(0);
+    const shards = [0, 1].map((i) => path.join(dir, `lc-shard-${i}`));
+    for (const [i, out] of shards.entries()) {
+      const r = run(...args, "--shard", `${i}/2`, "-o", out);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`shard ${i}/2 .*sky pixels ${384 * i}…${384 * i + 383} of 768`));
+    }
+    const missing = run("merge", shards[1], "-o", path.join(dir, "lc-bad"));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/missing shard\(s\) of 2: 0/);
+    const merged = run("merge", ...shards, "-o", path.join(dir, "lc-merged"));
+    expect(merged.status, merged.stderr).toBe(0);
+    const files = fs.readdirSync(path.join(dir, "lc-whole")).sort();
+    expect(files.filter((f) => f.endsWith(".parquet")).length).toBeGreaterThan(0);
+    for (const f of files)
+      expect(
+        fs
+          .readFileSync(path.join(dir, "lc-merged", f))
+          .equals(fs.readFileSync(path.join(dir, "lc-whole", f))),
+        f,
+      ).toBe(true);
+  });
 });
