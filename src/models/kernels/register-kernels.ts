@@ -20,6 +20,8 @@ import {
   type FastKernel,
   type KernelArgs,
 } from "./block-copy-kernels.js";
+import { elementwiseKernels } from "./elementwise-kernels.js";
+import { wasmElementwise } from "./elementwise-wasm.js";
 
 type Kernel = ReturnType<typeof tf.getKernel>;
 type Strides = number | [number, number, number];
@@ -99,7 +101,9 @@ function usable(g: Conv3dGeometry & { outShape: number[]; inShape: number[] }): 
 function override(name: string, fast: FastKernel): void {
   const stock = tf.getKernel(name, "cpu");
   if (stock === undefined) return;
-  originals.set(name, stock);
+  // The first override of a name keeps the true stock kernel; later ones fall back to the one
+  // they replace (an earlier fast path), which falls back to the stock one in turn.
+  if (!originals.has(name)) originals.set(name, stock);
   tf.unregisterKernel(name, "cpu");
   tf.registerKernel({
     ...stock,
@@ -108,8 +112,9 @@ function override(name: string, fast: FastKernel): void {
 }
 
 /**
- * Routes the CPU backend's 3D convolutions to the WebAssembly kernels, and its block copies
- * and bias broadcasts to block-copy-kernels.ts. Returns false (and changes nothing but the
+ * Routes the CPU backend's 3D convolutions to the WebAssembly kernels, its block copies and
+ * bias broadcasts to block-copy-kernels.ts, and its hot elementwise ops and sums to the
+ * WebAssembly ones of elementwise-kernels.ts (falling back to block-copy-kernels.ts). Returns false (and changes nothing but the
  * gradients) where this runtime cannot run the WebAssembly kernels. Idempotent.
  * @param options.threads threads per convolution, the calling thread included (default: all cores)
  */
@@ -121,6 +126,9 @@ export function enableFastKernels(options: { threads?: number } = {}): boolean {
   const wasm = new WasmConv3d(module, Math.max(1, options.threads ?? availableParallelism()));
   for (const name of CONV3D_KERNELS) override(name, (args) => fast(name, args, wasm));
   for (const [name, kernel] of Object.entries(BLOCK_COPY_KERNELS)) override(name, kernel);
+  const elementwise = wasmElementwise();
+  if (elementwise !== null)
+    for (const [name, kernel] of Object.entries(elementwiseKernels(elementwise))) override(name, kernel);
   engine = wasm;
   return true;
 }
