@@ -3,7 +3,7 @@
  * (src/models/kernels/elementwise-wasm.ts): the activations, their gradients' masks, binary
  * arithmetic with the broadcasts the painter and critic use (equal shapes, a repeating trailing
  * block such as a bias, a scalar), sums over a contiguous block of axes, and the strided row
- * copies of channel concatenation and splitting. Profiling a WGAN-GP step showed these
+ * copies of channel splitting. Profiling a WGAN-GP step showed these
  * memory-bound ops, run by the stock pure-JavaScript kernels, costing as much as the
  * convolutions.
  *
@@ -177,7 +177,7 @@ void reduce_sum(float *out, const float *x, int outer, int mid, int inner, doubl
   }
 }
 
-/* dst[r * ds + k] = src[r * ss + k] for r < rows, k < run (concatenation and split along an axis). */
+/* dst[r * ds + k] = src[r * ss + k] for r < rows, k < run (a split along an axis). */
 void copy_rows(float *dst, int ds, const float *src, int ss, int rows, int run) {
   for (int r = 0; r < rows; r++) {
     float *d = dst + (long)r * ds;

@@ -2,10 +2,12 @@
  * TensorFlow.js CPU kernels on the WebAssembly SIMD elementwise module (elementwise-wasm.ts):
  * LeakyRelu, Relu, Step (the leaky-ReLU gradient's mask), Square, Sqrt, Add/Sub/Multiply with
  * equal shapes, a repeating trailing block (bias) or a scalar, Sum over a contiguous block of
- * axes, and Concat/SplitV. After the convolutions these were the hot kernels of a WGAN-GP step
+ * axes, and SplitV. After the convolutions these were the hot kernels of a WGAN-GP step
  * (every activation of the painter and critic passes through several of them, forward, backward
  * and in the gradient penalty's second-order graph). Each returns null where it does not apply
  * (other dtypes, other broadcasts, small tensors) and the caller runs the kernel it replaced.
+ * (Concat stays with block-copy-kernels.ts: one JavaScript pass measured no slower than the
+ * copies in and out of the module.)
  */
 import * as tf from "@tensorflow/tfjs";
 import { floatValues, type CpuBackend, type FastKernel } from "./block-copy-kernels.js";
@@ -82,26 +84,6 @@ function sumKernel(wasm: WasmElementwise): FastKernel {
   };
 }
 
-function concatKernel(wasm: WasmElementwise): FastKernel {
-  return ({ inputs, backend, attrs }) => {
-    const list = Object.values(inputs) as tf.TensorInfo[];
-    const b = backend as unknown as CpuBackend;
-    if (list.length < 2) return null;
-    const rank = list[0].shape.length;
-    if (rank === 0) return null;
-    const axis = normAxis((attrs as unknown as { axis: number }).axis, rank);
-    const values = list.map((t) => floatValues(b, t));
-    if (values.some((v) => v === null || v.length === 0)) return null;
-    const outer = size(list[0].shape.slice(0, axis));
-    if (list.some((t) => t.shape.length !== rank || size(t.shape.slice(0, axis)) !== outer)) return null;
-    const out = wasm.concatRows(values as Float32Array[], outer);
-    if (out.length < MIN_ELEMENTS) return null;
-    const shape = [...list[0].shape];
-    shape[axis] = list.reduce((s, t) => s + t.shape[axis], 0);
-    return b.makeTensorInfo(shape, "float32", out);
-  };
-}
-
 function splitKernel(wasm: WasmElementwise): FastKernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
@@ -147,7 +129,6 @@ export function elementwiseKernels(wasm: WasmElementwise): Record<string, FastKe
     Sub: binaryKernel(wasm, "sub"),
     Multiply: binaryKernel(wasm, "mul"),
     Sum: sumKernel(wasm),
-    Concat: concatKernel(wasm),
     SplitV: splitKernel(wasm),
   };
 }

@@ -105,26 +105,7 @@ export class WasmElementwise {
     return this.f32.slice(out / 4, out / 4 + outer * inner);
   }
 
-  /**
-   * Concatenation of `parts`, each viewed as (outer, runs[i]), along the second axis:
-   * (outer, Σ runs).
-   */
-  concatRows(parts: readonly Float32Array[], outer: number): Float32Array {
-    const runs = parts.map((p) => p.length / outer);
-    const total = runs.reduce((s, r) => s + r, 0);
-    const at = this.take(...parts.map((p) => p.length), outer * total);
-    const out = at[parts.length];
-    const f = this.f32;
-    parts.forEach((p, i) => f.set(p, at[i] / 4));
-    let col = 0;
-    parts.forEach((_, i) => {
-      this.exp.copy_rows(out + col * 4, total, at[i], runs[i], outer, runs[i]);
-      col += runs[i];
-    });
-    return f.slice(out / 4, out / 4 + outer * total);
-  }
-
-  /** The inverse of concatRows: x viewed as (outer, Σ runs) cut into (outer, runs[i]). */
+  /** Split along an axis: x viewed as (outer, Σ runs) cut into (outer, runs[i]). */
   splitRows(x: Float32Array, outer: number, runs: readonly number[]): Float32Array[] {
     const total = x.length / outer;
     const at = this.take(x.length, ...runs.map((r) => outer * r));

@@ -2,7 +2,7 @@
  * The WebAssembly elementwise kernels (activations, step masks, broadcast arithmetic, sums,
  * concatenation and split) against TensorFlow.js's stock CPU kernels on random shapes, forward
  * and backward: bit for bit where the stock kernel's float64-then-round arithmetic is correctly
- * rounded (everything but sums), ≤ 1e-6 relative for sums.
+ * rounded (everything but sums), ≤ 1e-6 relative for sums. (Concat is the block-copy one.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
