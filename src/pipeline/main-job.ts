@@ -160,7 +160,7 @@ async function paintedHalos(
     c.halos.massBins,
   );
   const bins = painter.massEdges.length - 1;
-  const counts = await paintLptDensity(painter, lpt.density!, voxels, { ...c.halos, progress });
+  const counts = await paintLptDensity(painter, lpt.density!, { ...c.halos, progress });
   const modelName = path.basename(painter.modelPath);
   const written = await writeCatalog(
     arrayGridSource(counts, voxels, bins, "painted counts"),

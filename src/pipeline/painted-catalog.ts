@@ -48,8 +48,8 @@ export interface PaintedBox {
   size: number;
   /** 2LPT particles per side. */
   particles: number;
-  /** Voxels per side of the painted grid. */
-  voxels: number;
+  /** Voxels per side of the painted grid (default: box size / the card's voxel size, rounded). */
+  voxels?: number;
 }
 
 export interface Painter {
@@ -57,13 +57,15 @@ export interface Painter {
   card: ModelCard;
   /** Mass bin edges of the painted channels, Msun/h (channels + 1 entries). */
   massEdges: number[];
+  /** Voxels per side of the painted grid. */
+  voxels: number;
 }
 
 /** Refuses a painter that does not fit the box (see the module comment). */
 export function checkPainterCompatibility(
   card: ModelCard,
   modelPath: string,
-  box: PaintedBox,
+  box: Required<PaintedBox>,
   keys: PainterKeys,
 ): void {
   const voxel = box.size / box.voxels;
@@ -142,11 +144,12 @@ export async function loadPainter(
 ): Promise<Painter> {
   const modelPath = resolveModelPath(model, keys.model);
   const { card } = await loadModel(modelPath);
-  checkPainterCompatibility(card, modelPath, box, keys);
-  return { modelPath, card, massEdges: paintedMassEdges(card, modelPath, fallbackBins, keys) };
+  const voxels = box.voxels ?? Math.max(1, Math.round(box.size / card.voxelSize));
+  checkPainterCompatibility(card, modelPath, { ...box, voxels }, keys);
+  return { modelPath, card, voxels, massEdges: paintedMassEdges(card, modelPath, fallbackBins, keys) };
 }
 
-export interface PaintSettingsLite {
+export interface PainterRunSettings {
   tile: number;
   workers: number;
   device: string;
@@ -157,9 +160,9 @@ export interface PaintSettingsLite {
 export async function paintLptDensity(
   painter: Painter,
   density: Float32Array,
-  voxels: number,
-  s: PaintSettingsLite,
+  s: PainterRunSettings,
 ): Promise<Float32Array> {
+  const voxels = painter.voxels;
   return paintToMemory(arrayGridSource(density, voxels, 1, "2LPT box"), {
     modelPath: painter.modelPath,
     card: painter.card,

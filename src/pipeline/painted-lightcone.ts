@@ -1,0 +1,197 @@
+/**
+ * `mocksmith lightcone --painted`: a light cone whose shells are painted, not cut from existing
+ * catalogs. For each comoving-distance shell [χ₁, χ₂) (stages/lightcone planPaintedLightcone):
+ *   1. the 2LPT field of the run's phases (one seed for every shell) at z(χ_eff), with
+ *      χ_eff = (3/4)(χ₂⁴ − χ₁⁴)/(χ₂³ − χ₁³) the shell's volume-weighted mean distance;
+ *   2. painted by the model into expected halo counts per mass bin (pipeline/painted-catalog.ts,
+ *      the main job's path);
+ *   3. a catalog sampled from those counts with the shell's own seed (paintedShellSeed), so the
+ *      shells are independent Poisson draws and the light cone is deterministic;
+ *   4. its haloes placed in the shell by the light-cone stage (replication, RSD, HEALPix, cone).
+ * Each shell is one input part of the light-cone writers, so `--shard` (sky pixels) and
+ * `mocksmith merge` work as for catalog light cones; every shard paints every shell.
+ *
+ * Redshift range: a shell spans z(χ₁)…z(χ₂) around its painted redshift, and a painter whose card
+ * gives its training redshift is trusted only near it; both distances are bounded by
+ * --max-redshift-gap (the gap the catalog mode allows between a halo and its snapshot).
+ */
+import path from "node:path";
+import type { Cosmology } from "../cosmo/cosmology.js";
+import { redshiftAtComovingDistance } from "../cosmo/distance.js";
+import { runLpt } from "../cosmo/lpt.js";
+import { InputError } from "../io/atomic-file.js";
+import { arrayGridSource } from "../io/grid-reader.js";
+import { sampleCatalog } from "../stages/catalog.js";
+import {
+  LightconePartWriter,
+  lightconeMetadata,
+  planPaintedLightcone,
+  type Cone,
+  type LightconeGeometry,
+  type LightconePlan,
+} from "../stages/lightcone.js";
+import { LightconeShardWriter } from "./lightcone-shard.js";
+import { loadPainter, paintedSampling, paintLptDensity, type Painter } from "./painted-catalog.js";
+import { silentProgress, type Progress } from "./progress.js";
+import type { Shard } from "./shard.js";
+
+export interface PaintedLightconeSpec {
+  /** Model path or "default". */
+  model: string;
+  cosmology: Cosmology;
+  /** Box side, Mpc/h, and 2LPT particles per side. */
+  boxSize: number;
+  particles: number;
+  /** Phases of the 2LPT fields (all shells) and root of the shells' sampling seeds. */
+  seed: number;
+  /** Shell edges in comoving distance, Mpc/h, increasing. */
+  edges: number[];
+  observer: readonly [number, number, number];
+  cone?: Cone;
+  nside: number;
+  maxRedshiftGap: number;
+  /** Flag that set the shells, for errors ("--shell-width" or "--shell-edges"). */
+  shellKey: string;
+  /** Mass bins [min, max, count] for a card without massBins. */
+  massBins?: [number, number, number];
+  tile: number;
+  workers: number;
+  device: string;
+}
+
+export interface PaintedLightconeWrite {
+  outDir: string;
+  shard?: Shard;
+  progress?: Progress;
+  /** Extra provenance for the metadata. */
+  extra?: Record<string, unknown>;
+}
+
+export interface PaintedLightconeResult {
+  rows: number;
+  plan: LightconePlan;
+  painter: Painter;
+  /** Unsharded: the Parquet parts and the IPC stream. */
+  parts?: string[];
+  ipc?: string;
+  /** Sharded: the sky units made and the files written. */
+  units?: { total: number; start: number; end: number };
+  files?: number;
+}
+
+/** The catalog seed of shell `shell` (murmur3's 32-bit finaliser of seed and shell): distinct per shell. */
+export function paintedShellSeed(seed: number, shell: number): number {
+  let h = (seed ^ Math.imul(shell + 1, 0x9e3779b9)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Refuses shells wider than the allowed redshift gap, or far from the painter's training redshift. */
+function checkShellRedshifts(spec: PaintedLightconeSpec, plan: LightconePlan, painter: Painter): void {
+  const gap = spec.maxRedshiftGap;
+  const trained = painter.card.training?.redshift;
+  plan.shells.forEach((s, i) => {
+    const zLow = redshiftAtComovingDistance(spec.cosmology, s.chiLow);
+    const zHigh = redshiftAtComovingDistance(spec.cosmology, s.chiHigh);
+    const span = Math.max(zHigh - s.redshift, s.redshift - zLow);
+    if (span > gap + 1e-12)
+      throw new InputError(
+        spec.shellKey,
+        `shell ${i} (χ ${s.chiLow}…${s.chiHigh} Mpc/h, z ${zLow.toFixed(4)}…${zHigh.toFixed(4)}) reaches ${span.toFixed(4)} from its painted redshift ${s.redshift.toFixed(4)}; use narrower shells (max redshift gap ${gap})`,
+      );
+    if (trained !== undefined && Math.abs(s.redshift - trained) > gap + 1e-12)
+      throw new InputError(
+        "--max-redshift-gap",
+        `shell ${i} (χ ${s.chiLow}…${s.chiHigh} Mpc/h) is painted at z = ${s.redshift.toFixed(4)}, beyond the redshift range of the model ${painter.modelPath}: trained at z = ${trained}, usable to ±${gap}; lower --chi-max/--z-max or widen the gap knowingly`,
+      );
+  });
+}
+
+/** Paints, samples and places every shell; writes the light cone (or one shard of it). */
+export async function writePaintedLightcone(
+  spec: PaintedLightconeSpec,
+  write: PaintedLightconeWrite,
+): Promise<PaintedLightconeResult> {
+  const painter = await loadPainter(
+    spec.model,
+    { size: spec.boxSize, particles: spec.particles },
+    { model: "--model", voxel: "--box", particles: "--particles", massBins: "--mass-bins" },
+    spec.massBins,
+  );
+  const edges = spec.edges;
+  const geometry: LightconeGeometry = {
+    boxSize: spec.boxSize,
+    cosmology: spec.cosmology,
+    observer: spec.observer,
+    chiMin: edges[0],
+    chiMax: edges[edges.length - 1],
+    cone: spec.cone,
+    nside: spec.nside,
+    rangeKey: spec.shellKey,
+  };
+  const plan = planPaintedLightcone(geometry, edges);
+  checkShellRedshifts(spec, plan, painter);
+  const seeds = plan.shells.map((_, i) => paintedShellSeed(spec.seed, i));
+  const modelName = path.basename(painter.modelPath);
+  const metadata = lightconeMetadata(
+    geometry,
+    plan,
+    plan.shells.map((s, i) => ({ source: `painted (catalog seed ${seeds[i]})`, redshift: s.redshift })),
+    {
+      ...write.extra,
+      seed: spec.seed,
+      painted: {
+        model: modelName,
+        modelSha256: painter.card.sha256,
+        particles: spec.particles,
+        voxels: painter.voxels,
+        massBinEdges: painter.massEdges,
+        shellRedshift: "z(chi_eff), chi_eff = (3/4)(chi2^4 - chi1^4)/(chi2^3 - chi1^3)",
+        shellSeeds: seeds,
+      },
+    },
+  );
+  const progress = write.progress ?? silentProgress;
+  const shardWriter = write.shard
+    ? new LightconeShardWriter(geometry, plan, metadata, write.shard, plan.shells.length, {
+        outDir: write.outDir,
+      })
+    : undefined;
+  const partWriter = shardWriter
+    ? undefined
+    : new LightconePartWriter(geometry, plan, metadata, { outDir: write.outDir });
+  let rows = 0;
+  progress.start("shells", plan.shells.length);
+  for (let i = 0; i < plan.shells.length; i++) {
+    if (shardWriter && !shardWriter.ownsUnits) {
+      shardWriter.skip();
+    } else {
+      const z = plan.shells[i].redshift;
+      const lpt = runLpt({
+        gridSide: spec.particles,
+        boxSize: spec.boxSize,
+        redshift: z,
+        seed: spec.seed,
+        cosmology: spec.cosmology,
+        want: { density: true, particles: true },
+        densityGridSide: painter.voxels,
+      });
+      const counts = await paintLptDensity(painter, lpt.density!, spec);
+      const bins = painter.massEdges.length - 1;
+      const halos = await sampleCatalog(
+        arrayGridSource(counts, painter.voxels, bins, `painted counts of shell ${i}`),
+        paintedSampling(painter, spec.cosmology, z, spec.boxSize, seeds[i], lpt),
+      );
+      rows += shardWriter ? shardWriter.add(halos, i) : partWriter!.add(halos, i);
+    }
+    progress.advance("shells", i + 1);
+  }
+  progress.finish("shells", `${rows} haloes in ${plan.shells.length} painted shell(s)`);
+  if (shardWriter) {
+    const r = shardWriter.finish();
+    return { rows, plan, painter, units: r.units, files: r.files.length };
+  }
+  const r = partWriter!.finish();
+  return { rows, plan, painter, parts: r.parts, ipc: r.ipc };
+}
