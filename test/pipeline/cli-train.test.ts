@@ -51,6 +51,8 @@ describe("mocksmith train painter", () => {
     expect(card.inputNormalisation).toBe("rho-over-mean");
     expect(card.massBins).toEqual([expect.objectContaining({ channel: 0, massBin: null })]);
     expect(card.training?.steps).toBe(2);
+    // nbody-set's 16³ particles over 64 Mpc/h, from the simulations' sidecars.
+    expect(card.training?.inputParticleSpacing).toBe(4);
     expect(card.training?.warmStartSteps).toBe(1);
     expect(card.training?.data.map((d) => [path.basename(d.directory), d.role])).toEqual([
       ["sim-000", "train"],
