@@ -8,7 +8,8 @@
  *   3. a catalog sampled from those counts with the shell's own seed (paintedShellSeed), so the
  *      shells are independent Poisson draws and the light cone is deterministic;
  *   4. its haloes placed in the shell by the light-cone stage (replication, RSD, HEALPix, cone).
- * Each shell is one input part of the light-cone writers, so `--shard` (sky pixels) and
+ * Halo ids are the catalog's (voxel·2^24 + bin·2^16 + k) plus shell·2^56, unique over the light
+ * cone (voxels < 2^32, so at most 256 shells). Each shell is one input part of the light-cone writers, so `--shard` (sky pixels) and
  * `mocksmith merge` work as for catalog light cones; every shard paints every shell.
  *
  * Redshift range: a shell spans z(χ₁)…z(χ₂) around its painted redshift, and a painter whose card
@@ -87,6 +88,9 @@ export function paintedShellSeed(seed: number, shell: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** Shells a light cone may have: the shell index takes the top 8 bits of the halo ids. */
+export const MAX_PAINTED_SHELLS = 256;
+
 /** Refuses shells wider than the allowed redshift gap, or far from the painter's training redshift. */
 function checkShellRedshifts(spec: PaintedLightconeSpec, plan: LightconePlan, painter: Painter): void {
   const gap = spec.maxRedshiftGap;
@@ -131,6 +135,13 @@ export async function writePaintedLightcone(
     rangeKey: spec.shellKey,
   };
   const plan = planPaintedLightcone(geometry, edges);
+  if (plan.shells.length > MAX_PAINTED_SHELLS)
+    throw new InputError(
+      spec.shellKey,
+      `${plan.shells.length} shells; at most ${MAX_PAINTED_SHELLS} (the shell index is part of the halo ids)`,
+    );
+  if (painter.voxels ** 3 > 2 ** 32)
+    throw new InputError("--box", `${painter.voxels}³ voxels; at most 2^32 for unique halo ids`);
   checkShellRedshifts(spec, plan, painter);
   const seeds = plan.shells.map((_, i) => paintedShellSeed(spec.seed, i));
   const modelName = path.basename(painter.modelPath);
@@ -149,6 +160,7 @@ export async function writePaintedLightcone(
         massBinEdges: painter.massEdges,
         shellRedshift: "z(chi_eff), chi_eff = (3/4)(chi2^4 - chi1^4)/(chi2^3 - chi1^3)",
         shellSeeds: seeds,
+        idLayout: "shell*2^56 + voxel*2^24 + mass_bin*2^16 + k",
       },
     },
   );
@@ -183,6 +195,8 @@ export async function writePaintedLightcone(
         arrayGridSource(counts, painter.voxels, bins, `painted counts of shell ${i}`),
         paintedSampling(painter, spec.cosmology, z, spec.boxSize, seeds[i], lpt),
       );
+      const shellBits = BigInt(i) << 56n;
+      for (let h = 0; h < halos.id.length; h++) halos.id[h] |= shellBits;
       rows += shardWriter ? shardWriter.add(halos, i) : partWriter!.add(halos, i);
     }
     progress.advance("shells", i + 1);

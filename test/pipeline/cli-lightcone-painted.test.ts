@@ -96,6 +96,8 @@ describe("mocksmith lightcone --painted", () => {
       );
       const replicas = JSON.parse(metadata["mocksmith.replicas"]) as number[][];
       expect(x.length).toBeGreaterThan(0);
+      // Ids carry the shell in their top 8 bits.
+      for (const id of table.getChild("id")!.toArray() as BigUint64Array) expect(id >> 56n).toBe(BigInt(s));
       total += x.length;
       for (let i = 0; i < x.length; i++) {
         // χ recomputed in double from the stored float32 position and replica, as the stage does.
