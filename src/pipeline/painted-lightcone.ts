@@ -12,16 +12,21 @@
  * cone (voxels < 2^32, so at most 256 shells). Each shell is one input part of the light-cone writers, so `--shard` (sky pixels) and
  * `mocksmith merge` work as for catalog light cones; every shard paints every shell.
  *
+ * Output: the whole light cone is written into a temporary directory beside `outDir` and renamed
+ * into place when complete (a shard's directory is committed by its manifest, written last).
+ *
  * Redshift range: a shell spans z(χ₁)…z(χ₂) around its painted redshift, and a painter whose card
  * gives its training redshift is trusted only near it; both distances are bounded by
  * --max-redshift-gap (the gap the catalog mode allows between a halo and its snapshot).
  */
+import fs from "node:fs";
 import path from "node:path";
 import type { Cosmology } from "../cosmo/cosmology.js";
 import { redshiftAtComovingDistance } from "../cosmo/distance.js";
 import { runLpt } from "../cosmo/lpt.js";
-import { InputError } from "../io/atomic-file.js";
+import { InputError, temporaryPathFor } from "../io/atomic-file.js";
 import { arrayGridSource } from "../io/grid-reader.js";
+import type { CatalogColumns } from "../io/halo-catalog.js";
 import { sampleCatalog } from "../stages/catalog.js";
 import {
   LightconePartWriter,
@@ -165,19 +170,62 @@ export async function writePaintedLightcone(
     },
   );
   const progress = write.progress ?? silentProgress;
-  const shardWriter = write.shard
-    ? new LightconeShardWriter(geometry, plan, metadata, write.shard, plan.shells.length, {
-        outDir: write.outDir,
-      })
-    : undefined;
-  const partWriter = shardWriter
-    ? undefined
-    : new LightconePartWriter(geometry, plan, metadata, { outDir: write.outDir });
+  if (write.shard) {
+    const shardWriter = new LightconeShardWriter(geometry, plan, metadata, write.shard, plan.shells.length, {
+      outDir: write.outDir,
+    });
+    // A shard owning no sky units (more shards than units) paints nothing.
+    const rows = await paintShells(spec, plan, painter, seeds, progress, {
+      add: (halos, i) => shardWriter.add(halos, i),
+      skip: shardWriter.ownsUnits ? undefined : () => shardWriter.skip(),
+    });
+    const r = shardWriter.finish();
+    return { rows, plan, painter, units: r.units, files: r.files.length };
+  }
+  const final = path.resolve(write.outDir);
+  if (fs.existsSync(final) && (!fs.statSync(final).isDirectory() || fs.readdirSync(final).length > 0))
+    throw new InputError(
+      write.outDir,
+      "exists and is not empty; give a new output directory (the light cone is written whole, then renamed into place)",
+    );
+  fs.mkdirSync(path.dirname(final), { recursive: true });
+  const tmp = temporaryPathFor(final);
+  try {
+    const partWriter = new LightconePartWriter(geometry, plan, metadata, { outDir: tmp });
+    const rows = await paintShells(spec, plan, painter, seeds, progress, {
+      add: (halos, i) => partWriter.add(halos, i),
+    });
+    const r = partWriter.finish();
+    if (fs.existsSync(final)) fs.rmdirSync(final);
+    fs.renameSync(tmp, final);
+    const moved = (f: string) => path.join(write.outDir, path.basename(f));
+    return { rows, plan, painter, parts: r.parts.map(moved), ipc: r.ipc && moved(r.ipc) };
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Where the shells' catalogs go, in shell order: `add` returns the rows kept; with `skip`, no work. */
+interface ShellSink {
+  add: (halos: CatalogColumns, shell: number) => number;
+  skip?: () => void;
+}
+
+/** Paints, samples and hands over each shell's catalog in order; returns the rows kept. */
+async function paintShells(
+  spec: PaintedLightconeSpec,
+  plan: LightconePlan,
+  painter: Painter,
+  seeds: readonly number[],
+  progress: Progress,
+  sink: ShellSink,
+): Promise<number> {
   let rows = 0;
   progress.start("shells", plan.shells.length);
   for (let i = 0; i < plan.shells.length; i++) {
-    if (shardWriter && !shardWriter.ownsUnits) {
-      shardWriter.skip();
+    if (sink.skip) {
+      sink.skip();
     } else {
       const z = plan.shells[i].redshift;
       const lpt = runLpt({
@@ -197,15 +245,10 @@ export async function writePaintedLightcone(
       );
       const shellBits = BigInt(i) << 56n;
       for (let h = 0; h < halos.id.length; h++) halos.id[h] |= shellBits;
-      rows += shardWriter ? shardWriter.add(halos, i) : partWriter!.add(halos, i);
+      rows += sink.add(halos, i);
     }
     progress.advance("shells", i + 1);
   }
   progress.finish("shells", `${rows} haloes in ${plan.shells.length} painted shell(s)`);
-  if (shardWriter) {
-    const r = shardWriter.finish();
-    return { rows, plan, painter, units: r.units, files: r.files.length };
-  }
-  const r = partWriter!.finish();
-  return { rows, plan, painter, parts: r.parts, ipc: r.ipc };
+  return rows;
 }

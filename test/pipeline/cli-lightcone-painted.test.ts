@@ -159,12 +159,18 @@ describe("mocksmith lightcone --painted", () => {
       /--seed: is an option of --painted/,
     );
     // All refused before any work, so they can run side by side.
-    const runs = await Promise.all(cases.map(([args]) => runCliAsync(...args, "-o", at("bad"))));
+    // An existing light cone is not overwritten (a later -o overrides the default "bad").
+    bad([...common, "-o", at("a")], /\/a: exists and is not empty/);
+    const runs = await Promise.all(
+      cases.map(([args]) => runCliAsync(args[0], "-o", at("bad"), ...args.slice(1))),
+    );
     runs.forEach((r, i) => {
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr.trim().split("\n").at(-1)).toMatch(cases[i][1]);
     });
     expect(fs.existsSync(at("bad"))).toBe(false);
+    // Nothing half-written is left: no temporary directories beside the outputs.
+    expect(fs.readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
   }, 120_000);
 
   it("names box.particles when the main job's particle spacing differs from the card's", async () => {
