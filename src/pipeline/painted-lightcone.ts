@@ -58,6 +58,8 @@ export interface PaintedLightconeSpec {
   maxRedshiftGap: number;
   /** Flag that set the shells, for errors ("--shell-width" or "--shell-edges"). */
   shellKey: string;
+  /** Flag that set the far end of the light cone ("--chi-max", "--z-max" or "--shell-edges"). */
+  rangeKey: string;
   /** Mass bins [min, max, count] for a card without massBins. */
   massBins?: [number, number, number];
   tile: number;
@@ -111,8 +113,8 @@ function checkShellRedshifts(spec: PaintedLightconeSpec, plan: LightconePlan, pa
       );
     if (trained !== undefined && Math.abs(s.redshift - trained) > gap + 1e-12)
       throw new InputError(
-        "--max-redshift-gap",
-        `shell ${i} (χ ${s.chiLow}…${s.chiHigh} Mpc/h) is painted at z = ${s.redshift.toFixed(4)}, beyond the redshift range of the model ${painter.modelPath}: trained at z = ${trained}, usable to ±${gap}; lower --chi-max/--z-max or widen the gap knowingly`,
+        spec.rangeKey,
+        `shell ${i} (χ ${s.chiLow}…${s.chiHigh} Mpc/h) is painted at z = ${s.redshift.toFixed(4)}, beyond the redshift range of the model ${painter.modelPath} (trained at z = ${trained}, used to ±${gap}, --max-redshift-gap); end the light cone nearer`,
       );
   });
 }
@@ -137,7 +139,7 @@ export async function writePaintedLightcone(
     chiMax: edges[edges.length - 1],
     cone: spec.cone,
     nside: spec.nside,
-    rangeKey: spec.shellKey,
+    rangeKey: spec.rangeKey,
   };
   const plan = planPaintedLightcone(geometry, edges);
   if (plan.shells.length > MAX_PAINTED_SHELLS)

@@ -150,7 +150,7 @@ describe("mocksmith lightcone --painted", () => {
     // Trained at z = 0: shells out to χ = 1200 Mpc/h (z ≈ 0.45) leave its redshift range.
     bad(
       replace("--chi-max", "1200"),
-      /--max-redshift-gap: shell \d+ .*beyond the redshift range of the model/,
+      /--chi-max: shell \d+ .*beyond the redshift range of the model/,
     );
     bad([...replace("--shell-width", "120"), "--max-redshift-gap", "0.01"], /--shell-width: shell 0 /);
     bad([...without("--shell-width"), "--shell-edges", "0,50,200"], /--shell-edges: the last edge 200/);

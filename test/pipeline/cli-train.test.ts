@@ -105,7 +105,7 @@ describe("mocksmith train painter", () => {
       expect(fs.readFileSync(path.join(split, f)), f).toEqual(fs.readFileSync(path.join(full, f)));
     const changed = await train(split, "--steps", "2", "--resume", "--warm-start-steps", "0");
     expect(lastLine(changed.stderr)).toMatch(/cannot resume: settings differ .*warmStartSteps/);
-  });
+  }, 600_000); // four training runs: minutes on a loaded 2-core machine
 
   it("gives one clear error for no simulations, mixed voxel sizes and a patch too small", async () => {
     const empty = path.join(dir, "empty");
@@ -182,5 +182,5 @@ describe("mocksmith train painter", () => {
     );
     expect(lastLine(critic.stderr)).toMatch(/--patch: 20 .* needs --patch ≥ 31/);
     for (const r of [none, m, small, critic]) expect(r.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 600_000); // a simulation and three refused runs
 });

@@ -154,6 +154,7 @@ async function runPaintedLightcone(opts: LightconeOptions, global: GlobalOptions
       nside: opts.nside,
       maxRedshiftGap: opts.maxRedshiftGap,
       shellKey: key,
+      rangeKey: key === "--shell-edges" ? key : opts.zMax !== undefined ? "--z-max" : "--chi-max",
       massBins,
       tile: opts.tile,
       workers: opts.workers,
