@@ -148,10 +148,7 @@ describe("mocksmith lightcone --painted", () => {
     bad(replace("--box", "62"), /--box: 3\.875 Mpc\/h differs from the 4 Mpc\/h/);
     bad([...common, "--cone", "0,0,200"], /--cone: radius 200° is wider than the sky/);
     // Trained at z = 0: shells out to χ = 1200 Mpc/h (z ≈ 0.45) leave its redshift range.
-    bad(
-      replace("--chi-max", "1200"),
-      /--chi-max: shell \d+ .*beyond the redshift range of the model/,
-    );
+    bad(replace("--chi-max", "1200"), /--chi-max: shell \d+ .*beyond the redshift range of the model/);
     bad([...replace("--shell-width", "120"), "--max-redshift-gap", "0.01"], /--shell-width: shell 0 /);
     bad([...without("--shell-width"), "--shell-edges", "0,50,200"], /--shell-edges: the last edge 200/);
     bad(
