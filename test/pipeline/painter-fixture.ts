@@ -12,7 +12,14 @@ import type { ModelCard } from "../../src/models/model-card.js";
 
 export function writeRandomPainter(
   dir: string,
-  options: { seed?: number; outChannels?: number; voxelSize?: number; name?: string } = {},
+  options: {
+    seed?: number;
+    outChannels?: number;
+    voxelSize?: number;
+    name?: string;
+    /** Card fields a trained model would carry (mass bins, training provenance). */
+    card?: Pick<ModelCard, "massBins" | "training">;
+  } = {},
 ): { path: string; card: ModelCard; bytes: Uint8Array } {
   const arch = painterArchitecture(options.outChannels ?? 1);
   const bytes = buildPainterOnnx(arch, randomPainterWeights(arch, options.seed ?? 1));
@@ -28,6 +35,7 @@ export function writeRandomPainter(
     voxelSize: options.voxelSize ?? 2,
     inputNormalisation: "rho-over-mean",
     trained: false,
+    ...options.card,
   });
   return { path: file, card, bytes };
 }

@@ -672,6 +672,7 @@ export async function trainPainter(
           warmStartLearningRate: config.warmStartLearningRate,
         },
         engine: engine.name,
+        ...(set.inputParticleSpacing !== undefined ? { inputParticleSpacing: set.inputParticleSpacing } : {}),
         losses: history,
       },
       ...(Object.keys(validation).length > 0 ? { validation } : {}),
