@@ -80,7 +80,8 @@ export interface LocalBiasSample {
 
 /**
  * Fits n_h(δ) on `bins` bins of equal voxel count over all samples (edges at the quantiles of
- * δ; tied quantiles merge bins, so every bin holds voxels).
+ * δ; a quantile tied with the edge below moves up to the next distinct value, so every bin
+ * holds voxels and there may be fewer than `bins`).
  */
 export function fitLocalBias(samples: readonly LocalBiasSample[], bins: number): LocalBiasFunction {
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`local-bias bins must be ≥ 1, got ${bins}`);
@@ -100,8 +101,12 @@ export function fitLocalBias(samples: readonly LocalBiasSample[], bins: number):
   sorted.sort();
   const inner: number[] = [];
   for (let j = 1; j < bins; j++) {
-    const e = sorted[Math.floor((j * total) / bins)];
-    if (e > sorted[0] && (inner.length === 0 || e > inner[inner.length - 1])) inner.push(e);
+    const floor = inner.length === 0 ? sorted[0] : inner[inner.length - 1];
+    let e = sorted[Math.floor((j * total) / bins)];
+    // A quantile tied with the previous edge (e.g. many empty voxels at δ = −1): move the edge
+    // to the next larger value, so the tie forms one bin and the rest are still split.
+    if (e <= floor) e = sorted[firstAbove(sorted, floor)] ?? Infinity;
+    if (e !== Infinity) inner.push(e);
   }
   const edges = Float64Array.from(inner);
   const m = edges.length + 1;
@@ -121,6 +126,18 @@ export function fitLocalBias(samples: readonly LocalBiasSample[], bins: number):
     meanDelta: sumDelta.map((v, b) => v / voxels[b]),
     voxels,
   };
+}
+
+/** Index of the first element of ascending `a` greater than x (a.length when none). */
+function firstAbove(a: Float32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The bin of δ: the number of edges ≤ δ (binary search). */

@@ -12,10 +12,23 @@ import type { ModelCard } from "../../src/models/model-card.js";
 
 export function writeRandomPainter(
   dir: string,
-  options: { seed?: number; outChannels?: number; voxelSize?: number; name?: string } = {},
+  options: {
+    seed?: number;
+    outChannels?: number;
+    voxelSize?: number;
+    name?: string;
+    /** Output layer scaled by 0.1 with bias 1, so every channel paints positive counts (ReLU). */
+    positiveOutput?: boolean;
+  } = {},
 ): { path: string; card: ModelCard; bytes: Uint8Array } {
   const arch = painterArchitecture(options.outChannels ?? 1);
-  const bytes = buildPainterOnnx(arch, randomPainterWeights(arch, options.seed ?? 1));
+  const weights = new Map(randomPainterWeights(arch, options.seed ?? 1));
+  if (options.positiveOutput) {
+    const last = arch.head[arch.head.length - 1].name;
+    const w = weights.get(last)!;
+    weights.set(last, { weight: w.weight.map((v) => 0.1 * v), bias: w.bias.map(() => 1) });
+  }
+  const bytes = buildPainterOnnx(arch, weights);
   const file = path.join(dir, `${options.name ?? "painter"}.onnx`);
   const card = writeModelWithCard(file, bytes, {
     name: "halo-painter-random",

@@ -1,12 +1,15 @@
 /**
  * A 5×7 bitmap font for raster plots (./raster-plot.ts): printable ASCII in the classic
  * HD44780 character-generator shapes plus the few symbols plot labels use (≤ ≥ ² ³ × − · δ σ √ ρ α).
- * Each glyph is seven rows of five bits, most significant bit leftmost, written as 14 hex digits.
+ * Each glyph is seven rows of five bits (eight for the descenders of g j p q y), most significant
+ * bit leftmost, written as two hex digits per row.
  * Characters without a glyph draw as "?".
  */
 
 export const GLYPH_WIDTH = 5;
-export const GLYPH_HEIGHT = 7;
+/** Rows from the top of a capital to the bottom of a descender; capitals are 7 rows high. */
+export const GLYPH_HEIGHT = 8;
+export const CAP_HEIGHT = 7;
 
 const GLYPHS = new Map<string, string>([
   [" ", "00000000000000"],
@@ -80,17 +83,17 @@ const GLYPHS = new Map<string, string>([
   ["d", "01010D1311110F"],
   ["e", "00000E111F100E"],
   ["f", "0609081C080808"],
-  ["g", "000F11110F010E"],
+  ["g", "00000F11110F010E"],
   ["h", "10101619111111"],
   ["i", "04000C0404040E"],
-  ["j", "0200060202120C"],
+  ["j", "020006020202120C"],
   ["k", "10101214181412"],
   ["l", "0C04040404040E"],
   ["m", "00001A15151111"],
   ["n", "00001619111111"],
   ["o", "00000E1111110E"],
-  ["p", "00001E111E1010"],
-  ["q", "00000D130F0101"],
+  ["p", "00001E11111E1010"],
+  ["q", "00000F11110F0101"],
   ["r", "00001619101010"],
   ["s", "00000E100E011E"],
   ["t", "08081C08080906"],
@@ -98,7 +101,7 @@ const GLYPHS = new Map<string, string>([
   ["v", "00001111110A04"],
   ["w", "0000111115150A"],
   ["x", "0000110A040A11"],
-  ["y", "000011110F010E"],
+  ["y", "00001111110F010E"],
   ["z", "00001F0204081F"],
   ["{", "02040408040402"],
   ["|", "04040404040404"],
@@ -118,8 +121,8 @@ const GLYPHS = new Map<string, string>([
   ["α", "00000D1212120D"],
 ]);
 
-/** Seven 5-bit rows of a character (bit 4 = leftmost column). */
+/** The GLYPH_HEIGHT 5-bit rows of a character (bit 4 = leftmost column). */
 export function glyphRows(ch: string): number[] {
   const hex = GLYPHS.get(ch) ?? GLYPHS.get("?")!;
-  return Array.from({ length: GLYPH_HEIGHT }, (_, r) => parseInt(hex.slice(2 * r, 2 * r + 2), 16));
+  return Array.from({ length: GLYPH_HEIGHT }, (_, r) => parseInt(hex.slice(2 * r, 2 * r + 2) || "00", 16));
 }

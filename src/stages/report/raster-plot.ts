@@ -6,7 +6,7 @@
  * io/png.ts; no fonts or libraries outside this repository are needed.
  */
 import { encodePng } from "../../io/png.js";
-import { GLYPH_HEIGHT, GLYPH_WIDTH, glyphRows } from "./bitmap-font.js";
+import { CAP_HEIGHT, GLYPH_HEIGHT, GLYPH_WIDTH, glyphRows } from "./bitmap-font.js";
 import { makeAxis, type PlotSpec } from "./svg-plot.js";
 
 type Rgb = readonly [number, number, number];
@@ -115,7 +115,7 @@ class Raster {
           if (!((rows[r] >> (GLYPH_WIDTH - 1 - col)) & 1)) continue;
           // Offsets along the text (u) and down the glyph (v), in layout units.
           const u = start + n * advance + col;
-          const v = r - GLYPH_HEIGHT / 2;
+          const v = r - CAP_HEIGHT / 2;
           const [lx, ly] = rotate ? [x + v, y - u] : [x + u, y + v];
           for (let a = 0; a < s + (bold ? 1 : 0); a++)
             for (let b = 0; b < s; b++) this.put(Math.round(lx * s) + a, Math.round(ly * s) + b, c);

@@ -90,11 +90,17 @@ function checkValues(set: TrainingSet): void {
     const bad = sim.input.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new InputError(lpt, `value ${sim.input[bad] - 1} at voxel ${bad} is not finite`);
     sim.targets.forEach((t, c) => {
+      const file = targetFile(sim, set.redshift, set.massBins[c]);
       const i = t.findIndex((v) => !(v >= 0) || !Number.isInteger(v));
       if (i >= 0)
         throw new InputError(
-          targetFile(sim, set.redshift, set.massBins[c]),
+          file,
           `value ${t[i]} at voxel ${i} is not a halo count (a non-negative integer)`,
+        );
+      if (!t.some((v) => v > 0))
+        throw new InputError(
+          file,
+          "holds no haloes; every channel validated needs haloes in every simulation (choose mass bins that are populated, or --mass-bins total)",
         );
     });
   }
@@ -197,6 +203,13 @@ async function paintSet(
     let channels = Array.from({ length: card.outputChannels }, (_, c) =>
       painted.subarray(c * n3, (c + 1) * n3),
     );
+    channels.forEach((ch, c) => {
+      if (!ch.some((v) => v > 0))
+        throw new InputError(
+          modelPath,
+          `paints no haloes anywhere in ${name} (channel ${c}); nothing to compare (an untrained or broken model?)`,
+        );
+    });
     if (choice === "total" && channels.length > 1) {
       // A mass-binned model against the total counts: the sum of its channels.
       const sum = new Float32Array(n3);
