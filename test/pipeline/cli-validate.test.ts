@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../cli-process.js";
 import { writeRandomPainter } from "./painter-fixture.js";
 
@@ -73,6 +73,7 @@ beforeAll(async () => {
   );
   expect(r.status, r.stderr).toBe(0);
 }, 120_000);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("mocksmith validate painter", () => {
   it("writes validation.json, PNG plots and index.html for a one-channel model", async () => {

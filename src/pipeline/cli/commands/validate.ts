@@ -335,8 +335,7 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
       painter: flags.samplePainter
         ? "painted means Poisson-sampled (counter-based, seeded)"
         : "painted means as painted (not sampled)",
-      conditional:
-        "painted count per voxel grouped by the true count of the voxel: mean and 16/50/84th percentiles (linear interpolation)",
+      conditional: `painted count per voxel${flags.samplePainter ? " (after sampling)" : ""} grouped by the true count of the voxel: mean and 16/50/84th percentiles (linear interpolation), pooled over the simulations for combined`,
     },
   };
   const tmp = temporaryPathFor(path.resolve(out));
