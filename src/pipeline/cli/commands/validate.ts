@@ -462,10 +462,10 @@ local-bias baseline and, with --sample-painter, of the sampled painter. The pain
 mean field without shot noise. Without the subtraction (none) even a perfect mean painter scores
 T < 1 (|T − 1| ≈ 0.16 was measured) wherever shot noise is a sizeable part of P_hh.
 
-Baselines on the same 2LPT fields: linear bias n = n̄ max(0, 1 + bδ), b fitted on k ≤ 0.1 h/Mpc
-from P_hδ/P_δδ (--bias-k-max); local bias n_h(δ), the mean true count in bins of δ, Poisson-sampled. Both are
-fitted on the held-out simulations (in-sample, which favours them) unless --baseline-fit-data
-names other simulations.
+Baselines on the same 2LPT fields: linear bias n = n̄ max(0, 1 + bδ), b fitted from P_hδ/P_δδ
+on k ≤ 0.1 h/Mpc (--bias-k-max); local bias n_h(δ), the mean true count in bins of δ,
+Poisson-sampled. Both are fitted on the held-out simulations (in-sample, which favours them)
+unless --baseline-fit-data names other simulations.
 
 Acceptance checks (in validation.json, per channel): (i) r_c(painter) ≥ r_c of both baselines
 for every k ≤ 0.3 h/Mpc; (ii) |T − 1| ≤ --transfer-tolerance for k ≤ 0.3; (iii) s(painter) ≤
