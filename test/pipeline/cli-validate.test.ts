@@ -41,7 +41,7 @@ const coarse = writeRandomPainter(dir, { voxelSize: 2, positiveOutput: true, nam
 interface ValidationJson {
   format: string;
   passed: boolean;
-  data: { simulations: unknown[]; channels: { file: string }[]; massBins: string };
+  data: { simulations: unknown[]; channels: { file: string }[]; massBins: string; baselineFit: unknown };
   conventions: Record<string, string>;
   settings: { shotNoise: string; transferTolerance: number };
   channels: {
@@ -163,13 +163,15 @@ describe("mocksmith validate painter", () => {
     const total = path.join(dir, "two-total");
     const t = await run(
       ...["validate", "painter", "--model", two.path, "--data", data, "-o", total, "--workers", "1"],
-      ...["--mass-bins", "total", "--shot-noise", "none", "--sample-painter"],
+      ...["--mass-bins", "total", "--shot-noise", "none", "--sample-painter", "--baseline-fit-data", data],
     );
     expect(t.status, t.stderr).toBe(0);
     const vt = readJson(total);
     expect(vt.channels.map((c) => c.label)).toEqual(["all haloes"]);
     expect(vt.settings.shotNoise).toBe("none");
     expect(vt.channels[0].combined.truth.shotNoise).toBe(0);
+    expect(vt.data.baselineFit).toMatchObject({ directories: [data] });
+    expect(vt.conventions.baselineFit).toMatch(/not on the held-out simulations/);
   }, 60_000);
 
   it("documents the shot-noise convention in --help", async () => {

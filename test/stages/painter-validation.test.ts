@@ -118,6 +118,16 @@ describe("painter validation", () => {
     expect(v.checks.correlation.worst?.value).toBeLessThan(0.5);
   });
 
+  it("fits the baselines on separate boxes when given", () => {
+    const held = linearBox("held", 7, 4, 1.2, 10);
+    const fit = linearBox("fit", 8, 4, 2.0, 10);
+    const v = validatePainter([held], settings(), ["all"], [fit]).channels[0];
+    const own = validatePainter([fit], settings(), ["all"]).channels[0];
+    expect(v.baselines.linearBias.bias).toBe(own.baselines.linearBias.bias);
+    expect(v.baselines.localBias).toEqual(own.baselines.localBias);
+    expect(v.simulations.map((s) => s.name)).toEqual(["held"]);
+  });
+
   it("samples baselines deterministically from the seed and refuses boxes of different grids", () => {
     const b = linearBox("a", 6, 1, 1);
     const one = validatePainter([b], settings({ seed: 3 }), ["all"]);
