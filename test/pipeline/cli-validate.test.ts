@@ -72,7 +72,7 @@ beforeAll(async () => {
     ...["--min-members", "2", "--mass-bins", "1e13,1e15,2", "--seed", "5", "-o", data],
   );
   expect(r.status, r.stderr).toBe(0);
-}, 120_000);
+}, 300_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe("mocksmith validate painter", () => {
@@ -132,7 +132,7 @@ describe("mocksmith validate painter", () => {
     expect(html.match(/<svg /g)).toHaveLength(5);
     expect(html).toContain('href="plots/ch0-transfer.png"');
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(".one"))).toEqual([]);
-  }, 60_000);
+  }, 240_000);
 
   it("validates a two-channel model bin by bin, or summed against the total counts", async () => {
     const out = path.join(dir, "two");
@@ -172,7 +172,7 @@ describe("mocksmith validate painter", () => {
     expect(vt.channels[0].combined.truth.shotNoise).toBe(0);
     expect(vt.data.baselineFit).toMatchObject({ directories: [data] });
     expect(vt.conventions.baselineFit).toMatch(/not on the held-out simulations/);
-  }, 60_000);
+  }, 360_000);
 
   it("documents the shot-noise convention in --help", async () => {
     const r = await exec(process.execPath, [CLI, "validate", "painter", "--help"], { encoding: "utf8" });
@@ -217,7 +217,7 @@ describe("mocksmith validate painter", () => {
       expect(lastLine(r.stderr)).toMatch(message);
       expect(fs.existsSync(out)).toBe(false);
     },
-    60_000,
+    120_000,
   );
 
   it("refuses NaN in a 2LPT field, counts that are not counts, and an existing output directory", async () => {
@@ -281,5 +281,5 @@ describe("mocksmith validate painter", () => {
     );
     expect(again.status).toBe(1);
     expect(lastLine(again.stderr)).toMatch(/already exists; name a new output directory/);
-  }, 60_000);
+  }, 240_000);
 });

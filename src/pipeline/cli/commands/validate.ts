@@ -125,6 +125,12 @@ function loadSet(
 
 /** total or all, from the flag and the model's output channels. */
 function massBinChoice(flag: MassBinFlag, card: ModelCard, modelPath: string): MassBinChoice {
+  const only = card.outputChannels === 1 ? card.massBins?.[0]?.massBin : null;
+  if (only !== null && only !== undefined)
+    throw new InputError(
+      modelPath,
+      `paints mass bin ${only} alone; validating a one-bin model is not supported (train on the total counts or on all bins)`,
+    );
   if (flag === "auto") return card.outputChannels > 1 ? "all" : "total";
   if (flag === "all" && card.outputChannels === 1)
     throw new InputError(
