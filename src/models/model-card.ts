@@ -80,6 +80,11 @@ export interface ModelCardTraining {
   batch: number;
   optimiser: Record<string, number | string>;
   engine: string;
+  /**
+   * Particle spacing (box / particles per side, Mpc/h) of the 2LPT fields the painter was trained
+   * on, from the simulations' sidecars; absent on cards written before it was recorded.
+   */
+  inputParticleSpacing?: number;
   /** Mean training losses (and validation metrics) per checkpoint interval. */
   losses: Record<string, number | string>[];
 }
@@ -138,6 +143,11 @@ function optionalFieldProblems(c: Record<string, unknown>): string[] {
       !Array.isArray(t.losses)
     )
       p.push("'training' must be an object with data (array), steps, seed (integers) and losses (array)");
+    else if (
+      t.inputParticleSpacing !== undefined &&
+      !(typeof t.inputParticleSpacing === "number" && t.inputParticleSpacing > 0)
+    )
+      p.push("'training.inputParticleSpacing' must be a positive number (Mpc/h)");
   }
   if (c.validation !== undefined) {
     const v = c.validation;

@@ -17,7 +17,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Table, Vector } from "apache-arrow";
 import { InputError, temporaryPathFor, writeAtomically } from "../io/atomic-file.js";
-import { catalogColumnsOf, lightconeTable, type LightconeColumns } from "../io/halo-catalog.js";
+import {
+  catalogColumnsOf,
+  lightconeTable,
+  type CatalogColumns,
+  type LightconeColumns,
+} from "../io/halo-catalog.js";
 import { readParquet, writeParquet } from "../io/parquet-table.js";
 import {
   lightconeMetadata,
@@ -26,6 +31,7 @@ import {
   writeLightconeIpc,
   type CatalogSnapshot,
   type LightconeGeometry,
+  type LightconePlan,
 } from "../stages/lightcone.js";
 import { silentProgress, type Progress } from "./progress.js";
 import {
@@ -94,68 +100,111 @@ export function writeLightconeShard(
     snapshots.map((s) => s.redshift),
   );
   const metadata = lightconeMetadata(geometry, plan, snapshots, write.extra);
-  const unitNside = skyUnitNside(geometry.nside);
-  const total = 12 * unitNside * unitNside;
-  const { start, end } = shardRange(total, shard);
-  const keep = (pixel: number) => {
-    const u = skyUnitOf(pixel, geometry.nside, unitNside);
-    return u >= start && u < end;
-  };
-  fs.mkdirSync(write.outDir, { recursive: true });
-  const progress = write.progress ?? silentProgress;
   const inputParts = snapshots.reduce((n, s) => n + s.parts.length, 0);
-  const R = plan.replicas.length;
-  const files: ShardFileRecord[] = [];
-  let rows = 0;
+  const writer = new LightconeShardWriter(geometry, plan, metadata, shard, inputParts, write);
+  const progress = write.progress ?? silentProgress;
   let k = 0;
   progress.start("lightcone", inputParts);
   for (let s = 0; s < snapshots.length; s++) {
     for (const file of snapshots[s].parts) {
       // A shard that owns no units (more shards than units) reads nothing.
-      const { columns, source } =
-        end > start
-          ? lightconeRowsKept(
-              catalogColumnsOf(readParquet(file).table, file),
-              plan.shells[s],
-              plan,
-              geometry,
-              keep,
-            )
-          : { columns: undefined, source: new Uint32Array(0) };
-      if (columns && source.length > 0) {
-        const base = `input-${String(k).padStart(5, "0")}.shard-${String(shard.index).padStart(5, "0")}`;
-        writeParquet(path.join(write.outDir, `${base}.parquet`), lightconeTable(columns, metadata), metadata);
-        const keys = Float64Array.from(source, (h, i) => h * R + columns.replica[i]);
-        writeAtomically(path.join(write.outDir, `${base}.order`), (tmp) =>
-          fs.writeFileSync(tmp, new Uint8Array(keys.buffer)),
-        );
-        files.push(
-          fileRecord(write.outDir, `${base}.parquet`, source.length),
-          fileRecord(write.outDir, `${base}.order`),
-        );
-        rows += source.length;
-      }
+      if (writer.ownsUnits) writer.add(catalogColumnsOf(readParquet(file).table, file), s);
+      else writer.skip();
       progress.advance("lightcone", ++k);
     }
   }
-  const config: LightconeShardConfig = {
-    metadata,
-    inputParts,
-    replicas: R,
-    nside: geometry.nside,
-    unitNside,
-    ipc: write.ipc !== false,
-  };
-  writeShardManifest(write.outDir, {
-    command: "lightcone",
-    unit: SKY_UNIT,
-    config,
-    shard,
-    units: { total, start, end },
-    files,
-  });
-  progress.finish("lightcone", `${rows} haloes in sky units ${start}…${end - 1} of ${total}`);
-  return { rows, files, units: { total, start, end } };
+  const result = writer.finish();
+  const { start, end, total } = result.units;
+  progress.finish("lightcone", `${result.rows} haloes in sky units ${start}…${end - 1} of ${total}`);
+  return result;
+}
+
+/**
+ * Writes one shard of a light cone input part by input part (a catalog part, or a painted
+ * shell's catalog; `inputParts` of them, added or skipped in order), then its shard manifest.
+ */
+export class LightconeShardWriter {
+  private readonly files: ShardFileRecord[] = [];
+  private rows = 0;
+  private k = 0;
+  private readonly units: { total: number; start: number; end: number };
+  private readonly keep: (pixel: number) => boolean;
+  private readonly unitNside: number;
+
+  constructor(
+    private readonly geometry: LightconeGeometry,
+    private readonly plan: LightconePlan,
+    private readonly metadata: Record<string, string>,
+    private readonly shard: Shard,
+    private readonly inputParts: number,
+    private readonly write: LightconeShardOptions,
+  ) {
+    this.unitNside = skyUnitNside(geometry.nside);
+    const total = 12 * this.unitNside * this.unitNside;
+    const { start, end } = shardRange(total, shard);
+    this.units = { total, start, end };
+    this.keep = (pixel: number) => {
+      const u = skyUnitOf(pixel, geometry.nside, this.unitNside);
+      return u >= start && u < end;
+    };
+    fs.mkdirSync(write.outDir, { recursive: true });
+  }
+
+  /** Whether this shard owns any sky units (with none, every input part can be skipped). */
+  get ownsUnits(): boolean {
+    return this.units.end > this.units.start;
+  }
+
+  /** Passes over the next input part without reading it (a shard owning no units). */
+  skip(): void {
+    this.k++;
+  }
+
+  /** The shard's rows of the next input part, taken for shell `shell`; returns how many. */
+  add(halos: CatalogColumns, shell: number): number {
+    const k = this.k++;
+    const { columns, source } = lightconeRowsKept(
+      halos,
+      this.plan.shells[shell],
+      this.plan,
+      this.geometry,
+      this.keep,
+    );
+    if (source.length === 0) return 0;
+    const R = this.plan.replicas.length;
+    const dir = this.write.outDir;
+    const base = `input-${String(k).padStart(5, "0")}.shard-${String(this.shard.index).padStart(5, "0")}`;
+    writeParquet(path.join(dir, `${base}.parquet`), lightconeTable(columns, this.metadata), this.metadata);
+    const keys = Float64Array.from(source, (h, i) => h * R + columns.replica[i]);
+    writeAtomically(path.join(dir, `${base}.order`), (tmp) =>
+      fs.writeFileSync(tmp, new Uint8Array(keys.buffer)),
+    );
+    this.files.push(fileRecord(dir, `${base}.parquet`, source.length), fileRecord(dir, `${base}.order`));
+    this.rows += source.length;
+    return source.length;
+  }
+
+  finish(): LightconeShardResult {
+    if (this.k !== this.inputParts)
+      throw new Error(`internal: ${this.k} of ${this.inputParts} light-cone input parts were given`);
+    const config: LightconeShardConfig = {
+      metadata: this.metadata,
+      inputParts: this.inputParts,
+      replicas: this.plan.replicas.length,
+      nside: this.geometry.nside,
+      unitNside: this.unitNside,
+      ipc: this.write.ipc !== false,
+    };
+    writeShardManifest(this.write.outDir, {
+      command: "lightcone",
+      unit: SKY_UNIT,
+      config,
+      shard: this.shard,
+      units: this.units,
+      files: this.files,
+    });
+    return { rows: this.rows, files: this.files, units: this.units };
+  }
 }
 
 function lightconeColumnsOf(table: Table, source: string): LightconeColumns {

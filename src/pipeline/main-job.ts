@@ -18,22 +18,18 @@ import { writeAtomically } from "../io/atomic-file.js";
 import { arrayGridSource } from "../io/grid-reader.js";
 import { makeGridMetadata, sidecarPathFor, writeGridMetadata } from "../io/grid-metadata.js";
 import { haloTable, writeHaloCatalog } from "../io/halo-catalog.js";
-import { loadModel } from "../io/model-file.js";
 import { writeNpyFloat32 } from "../io/npy.js";
 import { readParquet } from "../io/parquet-table.js";
-import { resolveModelPath } from "../models/default-model.js";
-import { inputOffset } from "../models/model-card.js";
-import { fitMassFunction, writeCatalog } from "../stages/catalog.js";
+import { writeCatalog } from "../stages/catalog.js";
 import { reportImages, writeReport } from "../stages/report.js";
 import { runStatistics, type GridInput, type StatsInputs } from "../stages/stats.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
 import { ConfigError } from "./config-schema.js";
-import { paintToMemory } from "./paint-run.js";
+import { loadPainter, paintedProvenance, paintedSampling, paintLptDensity } from "./painted-catalog.js";
 import type { Progress } from "./progress.js";
 import type { RunConfig } from "./run-config.js";
 import { shardIpcName, writeRunShardManifest } from "./run-shard.js";
 import { shardRange, type Shard } from "./shard.js";
-import { parseDevice } from "./worker-pool.js";
 
 export interface MainJobResult {
   outDir: string;
@@ -52,7 +48,13 @@ export interface MainJobOptions {
   shard?: Shard;
 }
 
-const VOXEL_TOLERANCE = 1e-6;
+/** The config keys the painter checks name. */
+const RUN_PAINTER_KEYS = {
+  model: "halos.model",
+  voxel: "box.voxel",
+  particles: "box.particles",
+  massBins: "halos.massBins",
+};
 
 function cosmologyOf(c: RunConfig): Cosmology {
   return makeCosmology(c.cosmology);
@@ -151,48 +153,18 @@ async function paintedHalos(
   progress: Progress,
   parts: { planesPerPart: number; start: number; end: number },
 ): Promise<HaloProducts> {
-  const modelPath = resolveModelPath(c.halos.model, "halos.model");
-  const { card } = await loadModel(modelPath);
-  const voxel = c.box.size / voxels;
-  if (Math.abs(voxel - card.voxelSize) > VOXEL_TOLERANCE * card.voxelSize) {
-    throw new ConfigError(
-      "box.voxel",
-      `${voxel} Mpc/h differs from the ${card.voxelSize} Mpc/h the model ${modelPath} was trained at`,
-    );
-  }
-  if (card.inputChannels !== 1)
-    throw new ConfigError(
-      "halos.model",
-      `${modelPath} expects ${card.inputChannels} input channels; the 2LPT source has 1`,
-    );
-  const bins = c.halos.massBins[2];
-  if (card.outputChannels !== bins) {
-    throw new ConfigError(
-      "halos.massBins",
-      `${bins} bins, but the model ${modelPath} paints ${card.outputChannels} channel(s)`,
-    );
-  }
-  const counts = await paintToMemory(arrayGridSource(lpt.density!, voxels, 1, "2LPT box"), {
-    modelPath,
-    card,
-    tile: Math.min(c.halos.tile, voxels),
-    boundary: "periodic",
-    tilesPerBatch: 1,
-    workers: c.halos.workers,
-    device: parseDevice(c.halos.device),
-    inputOffset: inputOffset(card, false),
-    progress,
-  });
-  const edges = logMassEdges(...c.halos.massBins);
+  const painter = await loadPainter(
+    c.halos.model,
+    { size: c.box.size, particles: c.box.particles, voxels },
+    RUN_PAINTER_KEYS,
+    c.halos.massBins,
+  );
+  const bins = painter.massEdges.length - 1;
+  const counts = await paintLptDensity(painter, lpt.density!, { ...c.halos, progress });
+  const modelName = path.basename(painter.modelPath);
   const written = await writeCatalog(
     arrayGridSource(counts, voxels, bins, "painted counts"),
-    {
-      boxSize: c.box.size,
-      massEdges: edges,
-      dndlnm: fitMassFunction(cosmology, c.box.redshift, edges),
-      seed: c.seed,
-      particles: { positions: lpt.positions!, velocities: lpt.velocities },
-    },
+    paintedSampling(painter, cosmology, c.box.redshift, c.box.size, c.seed, lpt),
     {
       outDir: catalogDir,
       planesPerPart: parts.planesPerPart,
@@ -200,7 +172,7 @@ async function paintedHalos(
       metadata: {
         redshift: c.box.redshift,
         cosmology: { ...c.cosmology },
-        extra: { source: "painter", model: path.basename(modelPath), modelSha256: card.sha256 },
+        extra: paintedProvenance(painter, modelName),
       },
       progress,
     },
@@ -226,7 +198,7 @@ async function paintedHalos(
     ipc: written.ipc,
     haloes: written.rows,
     provenance: {
-      haloes: `painted by ${path.basename(modelPath)} (sha256 ${card.sha256.slice(0, 12)}…), Poisson-sampled`,
+      haloes: `painted by ${modelName} (sha256 ${painter.card.sha256.slice(0, 12)}…), Poisson-sampled`,
     },
   };
 }

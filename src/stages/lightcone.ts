@@ -83,8 +83,8 @@ function unitVector(ra: number, dec: number): [number, number, number] {
   ];
 }
 
-/** Validates the geometry and works out replicas and shells; errors name the offending key. */
-export function planLightcone(g: LightconeGeometry, snapshotRedshifts: readonly number[]): LightconePlan {
+/** Validates the geometry; errors name the offending key. */
+export function checkLightconeGeometry(g: LightconeGeometry): void {
   const L = g.boxSize;
   if (!(L > 0) || !Number.isFinite(L)) throw new InputError("box size", `must be > 0 Mpc/h, got ${L}`);
   g.observer.forEach((v, c) => {
@@ -112,6 +112,13 @@ export function planLightcone(g: LightconeGeometry, snapshotRedshifts: readonly 
   } catch (err) {
     throw new InputError("--nside", (err as Error).message);
   }
+}
+
+/** Validates the geometry and works out replicas and shells; errors name the offending key. */
+export function planLightcone(g: LightconeGeometry, snapshotRedshifts: readonly number[]): LightconePlan {
+  checkLightconeGeometry(g);
+  const chiMin = g.chiMin ?? 0;
+  const rangeKey = g.rangeKey ?? "--chi-max";
   if (snapshotRedshifts.length === 0) throw new InputError("--catalog", "no catalog given");
   const zs = [...snapshotRedshifts];
   const sorted = [...new Set(zs)].sort((a, b) => a - b);
@@ -144,6 +151,35 @@ export function planLightcone(g: LightconeGeometry, snapshotRedshifts: readonly 
     }
     return { redshift: z, chiLow, chiHigh };
   });
+  return { replicas: lightconeReplicas(g), shells };
+}
+
+/**
+ * Shells of a painted light cone: [edges[i], edges[i+1]) in comoving distance, each painted at the
+ * redshift of its volume-weighted mean distance χ_eff = (3/4)(χ₂⁴ − χ₁⁴)/(χ₂³ − χ₁³) (the mean of
+ * χ over the shell's volume, ∝ χ² dχ), z = z(χ_eff). The geometry's χ range must be the edges'.
+ */
+export function planPaintedLightcone(g: LightconeGeometry, edges: readonly number[]): LightconePlan {
+  checkLightconeGeometry(g);
+  if (
+    edges.length < 2 ||
+    edges.some((e, i) => !Number.isFinite(e) || e < 0 || (i > 0 && !(e > edges[i - 1])))
+  )
+    throw new InputError("--shell-edges", `need increasing distances ≥ 0 Mpc/h, got ${edges.join(", ")}`);
+  if (edges[0] !== (g.chiMin ?? 0) || edges[edges.length - 1] !== g.chiMax)
+    throw new Error("internal: the geometry's distance range must be the shell edges' range");
+  const shells = edges.slice(1).map((chiHigh, i) => {
+    const chiLow = edges[i];
+    const chiEff = (0.75 * (chiHigh ** 4 - chiLow ** 4)) / (chiHigh ** 3 - chiLow ** 3);
+    return { redshift: redshiftAtComovingDistance(g.cosmology, chiEff), chiLow, chiHigh };
+  });
+  return { replicas: lightconeReplicas(g), shells };
+}
+
+/** Replicas of the box (offsets in box units) that reach the distance range and the cone. */
+export function lightconeReplicas(g: LightconeGeometry): [number, number, number][] {
+  const L = g.boxSize;
+  const chiMin = g.chiMin ?? 0;
   const replicas: [number, number, number][] = [];
   const reach = Math.ceil(g.chiMax / L) + 1;
   const axis = g.cone ? unitVector(g.cone.ra, g.cone.dec) : undefined;
@@ -173,7 +209,7 @@ export function planLightcone(g: LightconeGeometry, snapshotRedshifts: readonly 
         }
         replicas.push([i, j, k]);
       }
-  return { replicas, shells };
+  return replicas;
 }
 
 /** Growable light-cone columns. */
@@ -420,36 +456,61 @@ export async function writeLightcone(
     snapshots.map((s) => s.redshift),
   );
   const metadata = lightconeMetadata(geometry, plan, snapshots, write.extra);
-  fs.mkdirSync(write.outDir, { recursive: true });
   const progress = write.progress ?? silentProgress;
+  const writer = new LightconePartWriter(geometry, plan, metadata, write);
   const totalParts = snapshots.reduce((n, s) => n + s.parts.length, 0);
-  const tables: Table[] = [];
-  const parts: string[] = [];
-  let rows = 0;
   let done = 0;
   progress.start("lightcone", totalParts);
   for (let s = 0; s < snapshots.length; s++) {
     for (const file of snapshots[s].parts) {
-      const { table } = readParquet(file);
-      const columns = lightconeRows(catalogColumnsOf(table, file), plan.shells[s], plan, geometry);
-      if (columns.id.length > 0) {
-        const t = lightconeTable(columns, metadata);
-        const out = path.join(write.outDir, `part-${String(parts.length).padStart(5, "0")}.parquet`);
-        writeParquet(out, t, metadata);
-        parts.push(out);
-        if (write.ipc !== false) tables.push(t);
-        rows += columns.id.length;
-      }
+      writer.add(catalogColumnsOf(readParquet(file).table, file), s);
       progress.advance("lightcone", ++done);
     }
   }
-  let ipc: string | undefined;
-  if (write.ipc !== false) {
-    ipc = path.join(write.outDir, "lightcone.arrows");
-    writeLightconeIpc(ipc, tables, metadata);
+  const result = writer.finish();
+  progress.finish("lightcone", `${result.rows} haloes from ${plan.replicas.length} replica(s)`);
+  return result;
+}
+
+/**
+ * Writes a light cone input part by input part (a catalog part, or a painted shell's catalog):
+ * one Parquet part per input part that contributes rows, then the Arrow IPC stream.
+ */
+export class LightconePartWriter {
+  private readonly tables: Table[] = [];
+  private readonly parts: string[] = [];
+  private rows = 0;
+
+  constructor(
+    private readonly geometry: LightconeGeometry,
+    private readonly plan: LightconePlan,
+    private readonly metadata: Record<string, string>,
+    private readonly write: LightconeWriteOptions,
+  ) {
+    fs.mkdirSync(write.outDir, { recursive: true });
   }
-  progress.finish("lightcone", `${rows} haloes from ${plan.replicas.length} replica(s)`);
-  return { parts, ipc, rows, plan, metadata };
+
+  /** Places the haloes of one input part taken for shell `shell`; returns the rows it gave. */
+  add(halos: CatalogColumns, shell: number): number {
+    const columns = lightconeRows(halos, this.plan.shells[shell], this.plan, this.geometry);
+    if (columns.id.length === 0) return 0;
+    const t = lightconeTable(columns, this.metadata);
+    const out = path.join(this.write.outDir, `part-${String(this.parts.length).padStart(5, "0")}.parquet`);
+    writeParquet(out, t, this.metadata);
+    this.parts.push(out);
+    if (this.write.ipc !== false) this.tables.push(t);
+    this.rows += columns.id.length;
+    return columns.id.length;
+  }
+
+  finish(): LightconeWriteResult {
+    let ipc: string | undefined;
+    if (this.write.ipc !== false) {
+      ipc = path.join(this.write.outDir, "lightcone.arrows");
+      writeLightconeIpc(ipc, this.tables, this.metadata);
+    }
+    return { parts: this.parts, ipc, rows: this.rows, plan: this.plan, metadata: this.metadata };
+  }
 }
 
 /** The whole light cone as one Arrow IPC stream (held in memory: light cones are a small subset of the box). */

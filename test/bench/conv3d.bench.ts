@@ -6,7 +6,12 @@
  *   wgan.*     one WGAN-GP step of the halo painter (batch 1, 58³ input: 5 critic updates with
  *              gradient penalty λ = 10, one painter update, Adam) next to train_step_torch.py;
  *   gan.*      the DCGAN generator of issue 8 (batch 16, transposed convolutions 1³ → 64³)
- *              next to gan_torch.py, both forward only (the peer measures sampling).
+ *              next to gan_torch.py, both forward only (the peer measures sampling);
+ *   kernels.*  each fast elementwise kernel and the 1×1×1 convolutions on a painter activation
+ *              (1 × 54³ × 10), stock TensorFlow.js against ours, milliseconds per call.
+ * wgan.ours_s_per_step paints G(x) once per step for the 5 critic updates (as `mocksmith train
+ * painter` does); wgan.ours_repaint_s_per_step repaints for each, as train_step_torch.py does,
+ * for a like-for-like ratio (same numbers either way).
  * Medians of a few runs after a warm-up; load averages recorded because the machine is shared.
  */
 import os from "node:os";
@@ -19,7 +24,7 @@ import { randomPainterWeights } from "../../src/models/painter/painter-onnx.js";
 import { PainterTf } from "../../src/models/painter/painter-tf.js";
 import { CriticTf } from "../../src/models/painter/critic-tf.js";
 import { criticArchitecture } from "../../src/models/painter/critic-architecture.js";
-import { WganGpTrainer } from "../../src/models/painter/wgan-gp.js";
+import { PAPER_WGAN_GP, WganGpTrainer } from "../../src/models/painter/wgan-gp.js";
 import { uniformStream } from "../../src/models/weight-init.js";
 import { runPeer } from "./peers.js";
 
@@ -76,12 +81,68 @@ async function plainConv(results: Record<string, unknown>): Promise<void> {
   w.dispose();
 }
 
-function wganStep(results: Record<string, unknown>, steps: number): Promise<number> {
+/** Stock against fast kernels on painter-sized tensors, ms per call. */
+async function kernelTimes(results: Record<string, unknown>): Promise<void> {
+  const s: [number, number, number, number, number] = [1, 54, 54, 54, 10];
+  const n = s.reduce((a, b) => a * b, 1);
+  const a = tf.tensor5d(randomArray(n, 6, "a"), s);
+  const b = tf.tensor5d(randomArray(n, 6, "b"), s);
+  const bias = tf.tensor1d(randomArray(10, 6, "bias"));
+  const w = tf.tensor5d(randomArray(100, 6, "w"), [1, 1, 1, 10, 10]);
+  const abc = tf.concat([a, b, a], 4);
+  const cases: [string, () => tf.Tensor | tf.Tensor[]][] = [
+    ["leaky_relu", () => tf.leakyRelu(a, 0.1)],
+    ["step", () => tf.step(a, 0.1)],
+    ["add", () => tf.add(a, b)],
+    ["add_bias", () => tf.add(a, bias)],
+    ["multiply", () => tf.mul(a, b)],
+    ["sum_bias_grad", () => tf.sum(a, [0, 1, 2, 3])],
+    ["split_channels", () => tf.split(abc, 3, 4)],
+    ["conv1x1x1_forward", () => tf.conv3d(a, w, 1, "valid")],
+    [
+      "conv1x1x1_input_grad",
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            "Conv3DBackpropInputV2",
+            { dy: b, filter: w },
+            { strides: 1, pad: "valid", inputShape: s },
+          ) as tf.Tensor,
+    ],
+    [
+      "conv1x1x1_filter_grad",
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            "Conv3DBackpropFilterV2",
+            { x: a, dy: b },
+            { strides: 1, pad: "valid", filterShape: w.shape },
+          ) as tf.Tensor,
+    ],
+  ];
+  for (const [name, fn] of cases) {
+    const call = (): void => tf.tidy(() => void [fn()].flat().forEach((t) => t.dataSync()));
+    disableFastKernels();
+    const stock = await timeIt(call, 3);
+    enableFastKernels({ threads: 2 });
+    const ours = await timeIt(call, 5);
+    disableFastKernels();
+    results[`kernels.${name}`] = { stock_ms: stock * 1e3, ours_ms: ours * 1e3, speedup: stock / ours };
+  }
+  for (const t of [a, b, abc, bias, w]) t.dispose();
+}
+
+function wganStep(results: Record<string, unknown>, steps: number, repaint = false): Promise<number> {
   const side = 58;
   const arch = painterArchitecture(1);
   const painter = new PainterTf(tf, arch, randomPainterWeights(arch, 1));
   const critic = new CriticTf(tf, criticArchitecture(side - 2 * arch.padding), 2);
-  const trainer = new WganGpTrainer(tf, painter, critic);
+  const trainer = new WganGpTrainer(tf, painter, critic, {
+    ...PAPER_WGAN_GP,
+    repaintPerCriticUpdate: repaint,
+  });
   const ux = uniformStream(3, "density");
   const x = tf.tensor5d(
     Float32Array.from({ length: side ** 3 }, () => 2 * ux()),
@@ -139,9 +200,14 @@ export async function benchConv3d(): Promise<Record<string, unknown>> {
   enableFastKernels({ threads: 2 });
   const ours = await wganStep(results, 2);
   results["wgan.ours_s_per_step"] = ours;
+  const repaint = await wganStep(results, 2, true);
+  results["wgan.ours_repaint_s_per_step"] = repaint;
   const peer = runPeer("train_step_torch.py", ["--steps", "3", "--threads", "2"]);
   results["wgan.torch"] = peer;
-  if (typeof peer.s_per_step === "number") results["wgan.speed_vs_torch"] = peer.s_per_step / ours;
+  if (typeof peer.s_per_step === "number") {
+    results["wgan.speed_vs_torch"] = peer.s_per_step / ours;
+    results["wgan.speed_vs_torch_like_for_like"] = peer.s_per_step / repaint;
+  }
 
   const batch = 16;
   const gen = ganGenerator(batch);
@@ -149,7 +215,8 @@ export async function benchConv3d(): Promise<Record<string, unknown>> {
   results["gan.ours_batch16_samples_per_s"] = batch / tg;
   const ganPeer = runPeer("gan_torch.py", ["--batches", "16", "--threads", "2", "--repeats", "3", "--quiet"]);
   results["gan.torch"] = ganPeer;
-  results["conv3d.loadavg_end"] = os.loadavg();
   disableFastKernels();
+  await kernelTimes(results);
+  results["conv3d.loadavg_end"] = os.loadavg();
   return results;
 }

@@ -52,3 +52,11 @@ test("malformed optional fields are each named", () => {
   for (const k of ["massBins", "weights", "training", "validation", "parity"]) expect(p).toContain(`'${k}'`);
   expect(modelCardProblems(bad)).toHaveLength(5);
 });
+
+test("training.inputParticleSpacing, when present, must be a positive number of Mpc/h", () => {
+  expect(modelCardProblems({ ...full, training: { ...full.training, inputParticleSpacing: 2 } })).toEqual([]);
+  for (const v of [0, -1, "2"])
+    expect(modelCardProblems({ ...full, training: { ...full.training, inputParticleSpacing: v } })).toEqual([
+      "'training.inputParticleSpacing' must be a positive number (Mpc/h)",
+    ]);
+});

@@ -4,27 +4,30 @@
  * paint` accept, a run interrupted and resumed equals the uninterrupted one bit for bit, and bad
  * inputs give one clear line.
  */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../../src/io/model-file.js";
 import { readNpyFloat32 } from "../../src/io/npy.js";
 import { painterArchitecture } from "../../src/models/painter/architecture.js";
 import { buildPainterOnnx } from "../../src/models/painter/painter-onnx.js";
 import { parsePainterWeightsJson } from "../../src/models/painter/painter-weights-json.js";
 import { modelCardProblems } from "../../src/models/model-card.js";
+import { runCliAsync, type CliResult } from "../cli-process.js";
 
-const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-train-"));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: "utf8" });
+// Asynchronous subprocesses: a long synchronous spawn starves vitest's worker RPC.
+const run = runCliAsync;
 const data = path.join(dir, "data");
-const made = run(
-  "nbody-set",
-  ...["--sims", "2", "--grid", "16", "--box", "64", "--voxel", "4", "--steps", "2", "--min-members", "2"],
-  ...["-o", data],
-);
+let made: CliResult;
+let trained: CliResult;
+const makeData = () =>
+  run(
+    "nbody-set",
+    ...["--sims", "2", "--grid", "16", "--box", "64", "--voxel", "4", "--steps", "2", "--min-members", "2"],
+    ...["-o", data],
+  );
 const train = (out: string, ...extra: string[]) =>
   run(
     "train",
@@ -34,7 +37,10 @@ const train = (out: string, ...extra: string[]) =>
     ...["-o", out, ...extra],
   );
 const full = path.join(dir, "full");
-const trained = train(full, "--steps", "2");
+beforeAll(async () => {
+  made = await makeData();
+  trained = await train(full, "--steps", "2");
+}, 600_000);
 /** The last stderr line (a one-line error), without TensorFlow.js's banner. */
 const lastLine = (s: string) => s.trim().split("\n").at(-1) ?? "";
 
@@ -51,6 +57,8 @@ describe("mocksmith train painter", () => {
     expect(card.inputNormalisation).toBe("rho-over-mean");
     expect(card.massBins).toEqual([expect.objectContaining({ channel: 0, massBin: null })]);
     expect(card.training?.steps).toBe(2);
+    // nbody-set's 16³ particles over 64 Mpc/h, from the simulations' sidecars.
+    expect(card.training?.inputParticleSpacing).toBe(4);
     expect(card.training?.warmStartSteps).toBe(1);
     expect(card.training?.data.map((d) => [path.basename(d.directory), d.role])).toEqual([
       ["sim-000", "train"],
@@ -69,9 +77,9 @@ describe("mocksmith train painter", () => {
     );
   });
 
-  it("paints a 2LPT box with the trained model", () => {
+  it("paints a 2LPT box with the trained model", async () => {
     const out = path.join(dir, "painted.npy");
-    const r = run(
+    const r = await run(
       "paint",
       ...["--input", path.join(data, "sim-001", "lpt_delta_z0.000.npy")],
       ...["--model", path.join(full, "painter.onnx"), "--tile", "8", "--workers", "1", "-o", out],
@@ -82,33 +90,33 @@ describe("mocksmith train painter", () => {
     expect(painted.data.every((v) => v >= 0)).toBe(true);
   });
 
-  it("resumed after an interruption (and on another thread count) equals the uninterrupted run bit for bit", () => {
+  it("resumed after an interruption (and on another thread count) equals the uninterrupted run bit for bit", async () => {
     const split = path.join(dir, "split");
     // The split run also uses two threads per convolution: results must not depend on it.
-    const first = train(split, "--steps", "1", "--threads", "2");
+    const first = await train(split, "--steps", "1", "--threads", "2");
     expect(first.status, first.stderr).toBe(0);
-    const again = train(split, "--steps", "1");
+    const again = await train(split, "--steps", "1");
     expect(again.status).not.toBe(0);
     expect(lastLine(again.stderr)).toMatch(/holds checkpoints of an earlier run: pass --resume/);
-    const second = train(split, "--steps", "2", "--resume", "--threads", "2");
+    const second = await train(split, "--steps", "2", "--resume", "--threads", "2");
     expect(second.status, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/resumed from step-00000002\.ckpt/);
     for (const f of ["painter.onnx", "painter.weights.json", "painter.card.json"])
       expect(fs.readFileSync(path.join(split, f)), f).toEqual(fs.readFileSync(path.join(full, f)));
-    const changed = train(split, "--steps", "2", "--resume", "--warm-start-steps", "0");
+    const changed = await train(split, "--steps", "2", "--resume", "--warm-start-steps", "0");
     expect(lastLine(changed.stderr)).toMatch(/cannot resume: settings differ .*warmStartSteps/);
-  });
+  }, 600_000); // four training runs: minutes on a loaded 2-core machine
 
-  it("gives one clear error for no simulations, mixed voxel sizes and a patch too small", () => {
+  it("gives one clear error for no simulations, mixed voxel sizes and a patch too small", async () => {
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);
-    const none = run("train", "painter", "--data", empty, "--steps", "1", "-o", path.join(dir, "o1"));
+    const none = await run("train", "painter", "--data", empty, "--steps", "1", "-o", path.join(dir, "o1"));
     expect(none.status).not.toBe(0);
     expect(lastLine(none.stderr)).toMatch(/empty: no simulations found/);
 
     // A third simulation at 2 Mpc/h voxels beside the 4 Mpc/h ones.
     const fine = path.join(dir, "fine");
-    const f = run(
+    const f = await run(
       "nbody-set",
       ...[
         "--sims",
@@ -132,7 +140,7 @@ describe("mocksmith train painter", () => {
     fs.mkdirSync(mixed);
     fs.cpSync(path.join(data, "sim-000"), path.join(mixed, "sim-000"), { recursive: true });
     fs.cpSync(path.join(fine, "sim-000"), path.join(mixed, "sim-001"), { recursive: true });
-    const m = run(
+    const m = await run(
       "train",
       "painter",
       "--data",
@@ -147,7 +155,7 @@ describe("mocksmith train painter", () => {
     expect(m.status).not.toBe(0);
     expect(lastLine(m.stderr)).toMatch(/sim-001: voxel size 2 Mpc\/h .* differs from 4 Mpc\/h/);
 
-    const small = run(
+    const small = await run(
       "train",
       "painter",
       "--data",
@@ -160,7 +168,7 @@ describe("mocksmith train painter", () => {
       path.join(dir, "o3"),
     );
     expect(lastLine(small.stderr)).toMatch(/--patch: 8 leaves no output: .*must be ≥ 9/);
-    const critic = run(
+    const critic = await run(
       "train",
       "painter",
       "--data",
@@ -174,5 +182,5 @@ describe("mocksmith train painter", () => {
     );
     expect(lastLine(critic.stderr)).toMatch(/--patch: 20 .* needs --patch ≥ 31/);
     for (const r of [none, m, small, critic]) expect(r.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 600_000); // a simulation and three refused runs
 });

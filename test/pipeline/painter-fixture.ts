@@ -19,6 +19,8 @@ export function writeRandomPainter(
     name?: string;
     /** Output layer scaled by 0.1 with bias 1, so every channel paints positive counts (ReLU). */
     positiveOutput?: boolean;
+    /** Card fields a trained model would carry (mass bins, training provenance). */
+    card?: Pick<ModelCard, "massBins" | "training">;
   } = {},
 ): { path: string; card: ModelCard; bytes: Uint8Array } {
   const arch = painterArchitecture(options.outChannels ?? 1);
@@ -41,6 +43,7 @@ export function writeRandomPainter(
     voxelSize: options.voxelSize ?? 2,
     inputNormalisation: "rho-over-mean",
     trained: false,
+    ...options.card,
   });
   return { path: file, card, bytes };
 }

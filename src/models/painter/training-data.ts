@@ -32,6 +32,8 @@ export interface TrainingSimulation {
   /** One grid per output channel, C order. */
   targets: Float32Array[];
   manifestSha256: string;
+  /** Spacing of the 2LPT particles (box / particles per side, Mpc/h), when the sidecar says. */
+  particleSpacing?: number;
 }
 
 export interface TrainingSet {
@@ -40,6 +42,8 @@ export interface TrainingSet {
   redshift: number;
   channels: number;
   massBins: ModelCardMassBin[];
+  /** The simulations' 2LPT particle spacing, Mpc/h (absent when a sidecar does not say). */
+  inputParticleSpacing?: number;
   train: TrainingSimulation[];
   validation: TrainingSimulation[];
 }
@@ -69,7 +73,12 @@ function simulationDirectories(root: string): string[] {
     .map((e) => path.join(root, e));
 }
 
-function readGrid(file: string): { data: Float32Array; side: number; boxSize: number } {
+function readGrid(file: string): {
+  data: Float32Array;
+  side: number;
+  boxSize: number;
+  provenance?: Record<string, unknown>;
+} {
   if (!fs.existsSync(file)) throw new InputError(file, "missing (expected from `mocksmith nbody`)");
   const { data, shape } = readNpyFloat32(file);
   const side = requireCubicGrid(file, shape);
@@ -77,7 +86,7 @@ function readGrid(file: string): { data: Float32Array; side: number; boxSize: nu
   if (!meta) throw new InputError(file, "has no sidecar (.json) giving its box size");
   if (meta.shape.some((v) => v !== side))
     throw new InputError(file, `sidecar shape (${meta.shape.join(", ")}) differs from the array's`);
-  return { data, side, boxSize: meta.boxSize };
+  return { data, side, boxSize: meta.boxSize, provenance: meta.provenance };
 }
 
 interface BinFile {
@@ -115,6 +124,8 @@ function loadSimulation(
   bins: ModelCardMassBin[];
 } {
   const lpt = readGrid(path.join(dir, `lpt_delta_${tag}.npy`));
+  // `mocksmith nbody` records the particle grid side in the sidecar's provenance.
+  const particles = lpt.provenance?.gridSide;
   const input = lpt.data;
   for (let i = 0; i < input.length; i++) input[i] += 1;
   const files = targetFiles(dir, tag, choice);
@@ -135,6 +146,7 @@ function loadSimulation(
       input,
       targets,
       manifestSha256: sha256File(path.join(dir, "manifest.json")),
+      ...(typeof particles === "number" && particles > 0 ? { particleSpacing: lpt.boxSize / particles } : {}),
     },
     bins: files.map((f, c) => massBinOf(f.file, c, f.bin)),
   };
@@ -184,6 +196,15 @@ export function loadTrainingSet(options: TrainingSetOptions): TrainingSet {
       );
     if (b.length !== bins.length || b.some((x, i) => x.massBin !== bins[i].massBin))
       throw new InputError(dir, `mass bins differ from those of ${first.directory}`);
+    const s0 = first.particleSpacing;
+    if (
+      (sim.particleSpacing === undefined) !== (s0 === undefined) ||
+      (s0 !== undefined && Math.abs(sim.particleSpacing! - s0) > VOXEL_TOLERANCE * s0)
+    )
+      throw new InputError(
+        dir,
+        `2LPT particle spacing ${sim.particleSpacing ?? "(not recorded)"} Mpc/h differs from ${s0 ?? "(not recorded)"} Mpc/h of ${first.directory}; all simulations must share one particle spacing`,
+      );
     sims.push(sim);
   }
   const first = sims[0];
@@ -192,6 +213,7 @@ export function loadTrainingSet(options: TrainingSetOptions): TrainingSet {
     redshift: options.redshift,
     channels: bins.length,
     massBins: bins,
+    ...(first.particleSpacing !== undefined ? { inputParticleSpacing: first.particleSpacing } : {}),
     train: sims.slice(0, sims.length - k),
     validation: sims.slice(sims.length - k),
   };

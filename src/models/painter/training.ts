@@ -331,8 +331,10 @@ function wganStep(state: TrainingState, x: Tensor5D, y: Tensor5D, step: number):
   const stream = new VoxelStream();
   let criticLoss = NaN;
   let penalty = NaN;
+  // Painted once: only the critic's variables change between the n_critic updates and they all
+  // use this batch, so G(x) is the same tensor each time (bitwise; see wgan-gp.ts).
+  const fake = tf.tidy(() => state.painter.apply(x));
   for (let k = 0; k < o.nCritic; k++) {
-    const fake = tf.tidy(() => state.painter.apply(x));
     const eps = tf.tensor5d(
       Float32Array.from({ length: batch }, (_, b) =>
         stream.reset(state.config.seed, STREAM_CRITIC_EPSILON, (step * o.nCritic + k) * batch + b).uniform(),
@@ -345,9 +347,9 @@ function wganStep(state: TrainingState, x: Tensor5D, y: Tensor5D, step: number):
       return critic.apply(fake).mean().sub(critic.apply(y).mean()).add(p.mul(o.lambda)) as Scalar;
     }, critic.variables());
     criticLoss = applyGradients(state.criticAdam as CheckpointableAdam, value, grads);
-    fake.dispose();
     eps.dispose();
   }
+  fake.dispose();
   const { value, grads } = tf.variableGrads(
     () => critic.apply(state.painter.apply(x)).mean().neg() as Scalar,
     state.painter.variables(),
@@ -670,6 +672,7 @@ export async function trainPainter(
           warmStartLearningRate: config.warmStartLearningRate,
         },
         engine: engine.name,
+        ...(set.inputParticleSpacing !== undefined ? { inputParticleSpacing: set.inputParticleSpacing } : {}),
         losses: history,
       },
       ...(Object.keys(validation).length > 0 ? { validation } : {}),

@@ -3,6 +3,10 @@
  * Gulrajani et al. 2017): n_critic critic updates on
  *   L_D = E[D(G(x))] − E[D(y)] + λ E[(‖∇ D(x̂)‖ − 1)²],  x̂ = ε y + (1 − ε) G(x),
  * then one painter update on L_G = −E[D(G(x))], both with Adam.
+ *
+ * G(x) is painted once per step and shared by the n_critic critic updates: they all use the same
+ * batch and only change the critic, so every repaint would give the same tensor bit for bit (the
+ * painter is deterministic); the painter update then paints again, differentiably.
  */
 import type { Scalar, Tensor5D } from "@tensorflow/tfjs";
 import type { TensorFlow } from "../kernels/tf-engine.js";
@@ -14,6 +18,13 @@ export interface WganGpOptions {
   lambda: number;
   /** Critic updates per painter update (5). */
   nCritic: number;
+  /**
+   * Paint G(x) again for every critic update (as the PyTorch peer does) instead of once per
+   * step. Both give the same numbers: the painter's weights do not change during the critic
+   * updates and every update uses the same batch, so repainting only costs time; it exists for
+   * like-for-like benchmarks. Default false.
+   */
+  repaintPerCriticUpdate?: boolean;
   learningRate: number;
   beta1: number;
   beta2: number;
@@ -57,16 +68,22 @@ export class WganGpTrainer {
     const batch = x.shape[0];
     let critic = 0;
     let penalty = 0;
+    const repaint = this.options.repaintPerCriticUpdate === true;
+    let fake: Tensor5D | null = null;
     for (let k = 0; k < this.options.nCritic; k++) {
-      const fake = tf.tidy(() => this.painter.apply(x));
+      if (fake === null || repaint) {
+        fake?.dispose();
+        fake = tf.tidy(() => this.painter.apply(x));
+      }
+      const painted: Tensor5D = fake;
       const eps = tf.tensor5d(Float32Array.from({ length: batch }, uniform), [batch, 1, 1, 1, 1]);
       let gp = 0;
       const loss = this.criticOpt.minimize(
         () => {
-          const p = this.critic.gradientPenalty(y, fake, eps);
+          const p = this.critic.gradientPenalty(y, painted, eps);
           gp = p.dataSync()[0];
           return this.critic
-            .apply(fake)
+            .apply(painted)
             .mean()
             .sub(this.critic.apply(y).mean())
             .add(p.mul(this.options.lambda)) as Scalar;
@@ -77,9 +94,9 @@ export class WganGpTrainer {
       critic = loss?.dataSync()[0] ?? NaN;
       penalty = gp;
       loss?.dispose();
-      fake.dispose();
       eps.dispose();
     }
+    fake?.dispose();
     const g = this.painterOpt.minimize(
       () => this.critic.apply(this.painter.apply(x)).mean().neg() as Scalar,
       true,

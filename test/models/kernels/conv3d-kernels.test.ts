@@ -10,6 +10,7 @@ import {
   disableFastKernels,
   enableFastKernels,
   fastKernelsEnabled,
+  pointwise,
   registerSecondOrderGradients,
 } from "../../../src/models/kernels/register-kernels.js";
 import { WasmConv3d, conv3dWasmModule } from "../../../src/models/kernels/conv3d-wasm.js";
@@ -67,6 +68,17 @@ describe("fast conv3d kernels equal the stock kernels", () => {
     const f: Shape5 = [k[0], k[1], k[2], x[4], int(1, 12)];
     return { x, f, strides, pad };
   });
+  // 1×1×1 kernels with unit strides take the single-GEMM path (register-kernels.ts pointwise);
+  // with larger strides, the general one.
+  const pointwise = Array.from({ length: 6 }, (_, i) => {
+    const pad: "valid" | "same" = i % 2 === 0 ? "valid" : "same";
+    const s = i < 4 ? 1 : 2;
+    const strides: [number, number, number] = [s, s, s];
+    const x: Shape5 = [int(1, 3), int(1, 9), int(1, 9), int(1, 9), int(1, 33)];
+    const f: Shape5 = [1, 1, 1, x[4], int(1, 33)];
+    return { x, f, strides, pad };
+  });
+  configs.push(...pointwise);
 
   test.each(configs)("x $x filter $f strides $strides $pad", ({ x, f, strides, pad }) => {
     const xt = randomTensor(x, next);
@@ -108,6 +120,30 @@ test("results are bitwise identical for 1 and 3 threads", () => {
   const three = run(3);
   for (let i = 0; i < 3; i++)
     expect(Buffer.from(three[i].buffer).equals(Buffer.from(one[i].buffer))).toBe(true);
+});
+
+test("the 1×1×1 single-GEMM path gives the general path's results bit for bit", () => {
+  const module = conv3dWasmModule();
+  expect(module).not.toBeNull();
+  if (module === null) return;
+  const next = uniformStream(9, "pointwise");
+  const g = tf.backend_util.computeConv3DInfo([2, 7, 6, 5, 10], [1, 1, 1, 10, 13], 1, 1, "valid");
+  const flat = pointwise(g);
+  expect(flat.inWidth).toBe(2 * 7 * 6 * 5);
+  const x = Float32Array.from({ length: 2 * 7 * 6 * 5 * 10 }, () => next() - 0.5);
+  const w = Float32Array.from({ length: 10 * 13 }, () => next() - 0.5);
+  const dy = Float32Array.from({ length: 2 * 7 * 6 * 5 * 13 }, () => next() - 0.5);
+  const k = new WasmConv3d(module, 2);
+  const run = (geom: typeof g): Float32Array[] => [
+    k.forward(x, w, geom),
+    k.inputGrad(dy, w, geom),
+    k.filterGrad(x, dy, geom),
+  ];
+  const general = run(g);
+  const single = run(flat);
+  k.dispose();
+  for (let i = 0; i < 3; i++)
+    expect(Buffer.from(single[i].buffer).equals(Buffer.from(general[i].buffer))).toBe(true);
 });
 
 describe("second-order gradients through conv3d (gradient penalty)", () => {
