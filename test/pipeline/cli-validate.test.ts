@@ -37,6 +37,27 @@ const two = writeRandomPainter(dir, {
   seed: 3,
 });
 const coarse = writeRandomPainter(dir, { voxelSize: 2, positiveOutput: true, name: "coarse" });
+const otherSpacing = writeRandomPainter(dir, {
+  voxelSize: 4,
+  positiveOutput: true,
+  name: "spacing",
+  card: {
+    training: {
+      method: "test",
+      data: [],
+      redshift: 0,
+      steps: 0,
+      warmStartSteps: 0,
+      seed: 1,
+      patch: 31,
+      batch: 1,
+      optimiser: {},
+      engine: "none",
+      losses: [],
+      inputParticleSpacing: 2,
+    },
+  },
+});
 
 interface ValidationJson {
   format: string;
@@ -193,9 +214,14 @@ describe("mocksmith validate painter", () => {
       /voxel size 4 Mpc\/h differs from the 2 Mpc\/h the model coarse.onnx was trained at/,
     ],
     [
-      "a model whose card lacks",
+      "a missing model file",
       () => ["--model", path.join(dir, "missing.onnx"), "--data", data],
       /missing.onnx: cannot read model/,
+    ],
+    [
+      "a model trained on another particle spacing",
+      () => ["--model", otherSpacing.path, "--data", data],
+      /2LPT particle spacing 4 Mpc\/h differs from the 2 Mpc\/h the model spacing.onnx was trained on/,
     ],
     [
       "--mass-bins all with a one-channel model",

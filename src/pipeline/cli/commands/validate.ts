@@ -39,6 +39,7 @@ import {
   ENGINE_CHOICES,
   type EngineChoice,
 } from "../../paint-engine.js";
+import { PARTICLE_SPACING_TOLERANCE } from "../../painted-catalog.js";
 import { paintToMemory } from "../../paint-run.js";
 import { parseDevice } from "../../worker-pool.js";
 import type { Progress } from "../../progress.js";
@@ -118,6 +119,18 @@ function loadSet(
     throw new InputError(
       dirs.join(", "),
       `voxel size ${set.voxelSize} Mpc/h differs from the ${card.voxelSize} Mpc/h the model ${path.basename(modelPath)} was trained at`,
+    );
+  // As for `run`: fields CIC-deposited from other particle spacings differ on voxel scales.
+  const trained = card.training?.inputParticleSpacing;
+  const spacing = set.inputParticleSpacing;
+  if (
+    trained !== undefined &&
+    spacing !== undefined &&
+    Math.abs(spacing - trained) > PARTICLE_SPACING_TOLERANCE * trained
+  )
+    throw new InputError(
+      dirs.join(", "),
+      `2LPT particle spacing ${spacing} Mpc/h differs from the ${trained} Mpc/h the model ${path.basename(modelPath)} was trained on`,
     );
   checkValues(set);
   return set;
