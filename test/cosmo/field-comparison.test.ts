@@ -38,3 +38,32 @@ describe("field comparison: T(k), r_c(k), s(k)", () => {
     expect(checked).toBeGreaterThan(5);
   });
 });
+
+describe("field comparison with shot noise on one side", () => {
+  const n = 16;
+  const box = 64;
+  const shape = [n, n, n] as const;
+  const ref = gaussianField(n, box, (k) => 300 * Math.pow(k / 0.2, -1), 3);
+  const pred = gaussianField(n, box, (k) => 300 * Math.pow(k / 0.2, -1), 4).map((v, i) => v + ref[i]);
+
+  it("subtracts shotNoisePredicted and shotNoiseReference from their own autos only", () => {
+    const raw = compareFields(pred, ref, shape, { boxSize: box, threads: 1 });
+    const c = compareFields(pred, ref, shape, {
+      boxSize: box,
+      threads: 1,
+      shotNoisePredicted: 10,
+      shotNoiseReference: 25,
+    });
+    for (let i = 0; i < c.k.length; i++) {
+      const pp = raw.powerPredicted[i] - 10;
+      const pr = raw.powerReference[i] - 25;
+      expect(c.powerPredicted[i]).toBeCloseTo(pp, 6);
+      expect(c.powerReference[i]).toBeCloseTo(pr, 6);
+      expect(c.cross[i]).toBe(raw.cross[i]);
+      expect(c.transfer[i]).toBeCloseTo(Math.sqrt(pp / pr), 9);
+      const r = raw.cross[i] / Math.sqrt(pp * pr);
+      expect(c.correlation[i]).toBeCloseTo(r, 9);
+      expect(c.stochasticity[i]).toBeCloseTo(pr * (1 - r * r), 6);
+    }
+  });
+});

@@ -41,7 +41,7 @@ export function escapeXml(s: string): string {
   );
 }
 
-interface Axis {
+export interface Axis {
   toPixel(v: number): number;
   ticks: { value: number; label: string }[];
   valid(v: number): boolean;
@@ -58,7 +58,7 @@ function formatTick(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
-function makeAxis(values: number[], log: boolean, p0: number, p1: number): Axis {
+export function makeAxis(values: number[], log: boolean, p0: number, p1: number): Axis {
   const valid = (v: number) => Number.isFinite(v) && (!log || v > 0);
   const vs = values.filter(valid);
   let lo = vs.length ? Math.min(...vs) : log ? 1 : 0;

@@ -9,6 +9,7 @@ import { registerPaint } from "./paint.js";
 import { registerLightcone } from "./lightcone.js";
 import { registerMerge } from "./merge.js";
 import { registerTrain } from "./train.js";
+import { registerValidate } from "./validate.js";
 
 export function registerCommands(program: Command): void {
   registerRun(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerLightcone(program);
   registerMerge(program);
   registerTrain(program);
+  registerValidate(program);
 }
