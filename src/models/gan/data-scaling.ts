@@ -1,0 +1,43 @@
+/**
+ * The GAN's data scaling (Feder et al. 2020, eq. 1, after Rodríguez et al. 2018):
+ *   c = 2ρ/(ρ + κ) − 1 = (ρ − κ)/(ρ + κ),   inverse ρ = κ (1 + c)/(1 − c),
+ * which maps ρ ∈ [0, ∞) onto c ∈ [−1, 1) (ρ = κ ↦ 0), the range of the generator's tanh,
+ * compressing the long high-density tail. κ = 45 is the paper's value at z = 0 for its density
+ * units; here ρ is ρ/ρ̄ = 1 + δ of our grids, and κ is configurable (recorded in the model card).
+ */
+
+export const DEFAULT_KAPPA = 45;
+
+/**
+ * The largest c the inverse accepts: a tanh saturated in float32 gives exactly 1, which would
+ * map to ρ = ∞; clamping at 1 − 1e-6 (as the PyTorch peer does) caps ρ at about 2·10⁶ κ.
+ */
+export const MAX_SCALED = 1 - 1e-6;
+
+function checkKappa(kappa: number): void {
+  if (!(kappa > 0) || !Number.isFinite(kappa))
+    throw new RangeError(`κ must be a positive number, got ${kappa}`);
+}
+
+export function scaleDensity(rho: number, kappa = DEFAULT_KAPPA): number {
+  return (rho - kappa) / (rho + kappa);
+}
+
+export function unscaleDensity(c: number, kappa = DEFAULT_KAPPA): number {
+  const x = Math.min(c, MAX_SCALED);
+  return (kappa * (1 + x)) / (1 - x);
+}
+
+/** In place: ρ (≥ 0) → c. */
+export function scaleDensityArray(values: Float32Array, kappa = DEFAULT_KAPPA): Float32Array {
+  checkKappa(kappa);
+  for (let i = 0; i < values.length; i++) values[i] = scaleDensity(values[i], kappa);
+  return values;
+}
+
+/** In place: c → ρ, or δ = ρ − 1 with `offset` −1. */
+export function unscaleDensityArray(values: Float32Array, kappa = DEFAULT_KAPPA, offset = 0): Float32Array {
+  checkKappa(kappa);
+  for (let i = 0; i < values.length; i++) values[i] = unscaleDensity(values[i], kappa) + offset;
+  return values;
+}

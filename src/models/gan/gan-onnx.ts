@@ -1,0 +1,150 @@
+/**
+ * The GAN as ONNX graphs for inference, batch norm folded into the convolutions with the moving
+ * statistics (inference mode): for a layer with output channel o,
+ *   BN(y)_o = γ_o (y_o − μ_o)/√(σ²_o + ε) + β_o = s_o y_o + (β_o − s_o μ_o),  s_o = γ_o/√(σ²_o + ε),
+ * so the weights feeding channel o are multiplied by s_o and the bias is β_o − s_o μ_o.
+ *
+ * Generator: input "latent" (batch, L [+1 for z], 1, 1, 1) → output "scaled_density"
+ * (batch, 1, S, S, S), the tanh output c (./data-scaling.ts inverts it).
+ * Discriminator: input "field" (batch, 1 [+1 for z], S, S, S) → "probability" (batch, 1, 1, 1, 1).
+ */
+import { encodeOnnxModel, type OnnxNode, type OnnxTensor } from "../onnx/onnx-model.js";
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../../version.js";
+import {
+  GAN_BATCH_NORM_EPSILON,
+  GAN_LEAKY_SLOPE,
+  type GanArchitecture,
+  type GanLayer,
+} from "./architecture.js";
+import { checkGanWeights, type GanLayerWeights, type GanWeights } from "./gan-weights.js";
+
+export const GAN_LATENT_INPUT = "latent";
+export const GAN_OUTPUT = "scaled_density";
+export const GAN_DISCRIMINATOR_INPUT = "field";
+export const GAN_DISCRIMINATOR_OUTPUT = "probability";
+
+/** Weight and bias of a layer with its batch norm folded in (inference mode). */
+export function foldBatchNorm(
+  l: GanLayer,
+  w: GanLayerWeights,
+  transposed: boolean,
+): { weight: Float32Array; bias: Float32Array } {
+  const c = l.outChannels;
+  if (!l.batchNorm) return { weight: w.weight, bias: w.bias ?? new Float32Array(c) };
+  const gamma = w.gamma as Float32Array;
+  const beta = w.beta as Float32Array;
+  const mean = w.movingMean as Float32Array;
+  const variance = w.movingVariance as Float32Array;
+  // Folded in double precision, rounded once to float32.
+  const s = Array.from({ length: c }, (_, o) => gamma[o] / Math.sqrt(variance[o] + GAN_BATCH_NORM_EPSILON));
+  const bias = Float32Array.from({ length: c }, (_, o) => beta[o] - s[o] * mean[o]);
+  const weight = new Float32Array(w.weight.length);
+  const k3 = l.kernel ** 3;
+  for (let a = 0; a < (transposed ? l.inChannels : c); a++)
+    for (let b = 0; b < (transposed ? c : l.inChannels); b++) {
+      const o = transposed ? b : a;
+      const base = (a * (transposed ? c : l.inChannels) + b) * k3;
+      for (let t = 0; t < k3; t++) weight[base + t] = w.weight[base + t] * s[o];
+    }
+  return { weight, bias };
+}
+
+function buildNetwork(
+  arch: GanArchitecture,
+  weights: GanWeights,
+  layers: readonly GanLayer[],
+  transposed: boolean,
+  input: string,
+  output: string,
+  finalActivation: "Tanh" | "Sigmoid",
+): { nodes: OnnxNode[]; initializers: OnnxTensor[] } {
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxTensor[] = [];
+  let x = input;
+  layers.forEach((l, i) => {
+    const w = weights.get(l.name) as GanLayerWeights;
+    const f = foldBatchNorm(l, w, transposed);
+    const k = l.kernel;
+    initializers.push({
+      name: `${l.name}.weight`,
+      dims: transposed ? [l.inChannels, l.outChannels, k, k, k] : [l.outChannels, l.inChannels, k, k, k],
+      data: f.weight,
+    });
+    initializers.push({ name: `${l.name}.bias`, dims: [l.outChannels], data: f.bias });
+    const y = `${l.name}.conv`;
+    nodes.push({
+      opType: transposed ? "ConvTranspose" : "Conv",
+      name: l.name,
+      inputs: [x, `${l.name}.weight`, `${l.name}.bias`],
+      outputs: [y],
+      attributes: [
+        { name: "kernel_shape", type: "ints", value: [k, k, k] },
+        { name: "pads", type: "ints", value: Array(6).fill(l.pad) as number[] },
+        { name: "strides", type: "ints", value: [l.stride, l.stride, l.stride] },
+      ],
+    });
+    const last = i === layers.length - 1;
+    x = last ? output : `${l.name}.act`;
+    if (l.activation === "relu")
+      nodes.push({ opType: "Relu", name: `${l.name}.relu`, inputs: [y], outputs: [x] });
+    else if (l.activation === "leaky-relu")
+      nodes.push({
+        opType: "LeakyRelu",
+        name: `${l.name}.lrelu`,
+        inputs: [y],
+        outputs: [x],
+        attributes: [{ name: "alpha", type: "float", value: GAN_LEAKY_SLOPE }],
+      });
+    else if (l.activation === "tanh" || last)
+      nodes.push({ opType: finalActivation, name: `${l.name}.out`, inputs: [y], outputs: [x] });
+    else throw new RangeError(`GAN layer ${l.name}: no activation is only allowed last`);
+  });
+  void arch;
+  return { nodes, initializers };
+}
+
+/** The generator as ONNX bytes. */
+export function buildGeneratorOnnx(arch: GanArchitecture, weights: GanWeights): Uint8Array {
+  checkGanWeights(arch, weights);
+  const g = buildNetwork(arch, weights, arch.generator, true, GAN_LATENT_INPUT, GAN_OUTPUT, "Tanh");
+  const s = arch.side;
+  return encodeOnnxModel({
+    producerName: SOFTWARE_NAME,
+    producerVersion: SOFTWARE_VERSION,
+    docString: `3D DCGAN generator (Feder et al. 2020), preset ${arch.preset}, filters ${arch.filters.join("-")}, latent ${arch.latentDim}${arch.conditional ? " + z" : ""}, batch norm folded`,
+    graph: {
+      name: "gan-generator",
+      nodes: g.nodes,
+      initializers: g.initializers,
+      inputs: [{ name: GAN_LATENT_INPUT, dims: ["batch", arch.generator[0].inChannels, 1, 1, 1] }],
+      outputs: [{ name: GAN_OUTPUT, dims: ["batch", 1, s, s, s] }],
+    },
+  });
+}
+
+/** The discriminator (with its sigmoid) as ONNX bytes. */
+export function buildDiscriminatorOnnx(arch: GanArchitecture, weights: GanWeights): Uint8Array {
+  checkGanWeights(arch, weights);
+  const d = buildNetwork(
+    arch,
+    weights,
+    arch.discriminator,
+    false,
+    GAN_DISCRIMINATOR_INPUT,
+    GAN_DISCRIMINATOR_OUTPUT,
+    "Sigmoid",
+  );
+  const s = arch.side;
+  return encodeOnnxModel({
+    producerName: SOFTWARE_NAME,
+    producerVersion: SOFTWARE_VERSION,
+    docString: `3D DCGAN discriminator (Feder et al. 2020), preset ${arch.preset}, batch norm folded`,
+    graph: {
+      name: "gan-discriminator",
+      nodes: d.nodes,
+      initializers: d.initializers,
+      inputs: [{ name: GAN_DISCRIMINATOR_INPUT, dims: ["batch", arch.discriminator[0].inChannels, s, s, s] }],
+      outputs: [{ name: GAN_DISCRIMINATOR_OUTPUT, dims: ["batch", 1, 1, 1, 1] }],
+    },
+  });
+}
