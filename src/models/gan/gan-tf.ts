@@ -63,7 +63,7 @@ let instances = 0;
 export class GanTf {
   private readonly vars = new Map<string, LayerVariables>();
   /** Batch statistics of the last training-mode passes, by layer, awaiting commitStatistics. */
-  private readonly pending = new Map<string, { mean: Float32Array; variance: Float32Array }>();
+  private readonly pending = new Map<string, { mean: Float32Array; variance: Float32Array }[]>();
 
   constructor(
     private readonly tf: TensorFlow,
@@ -132,23 +132,23 @@ export class GanTf {
     if (l.batchNorm) {
       const gamma = v.gamma as Variable as Tensor as Tensor1D;
       const beta = v.beta as Variable as Tensor as Tensor1D;
+      let mean: Tensor;
+      let variance: Tensor;
       if (training) {
-        const { mean, variance } = tf.moments(y, [0, 1, 2, 3]);
-        this.pending.set(l.name, {
+        ({ mean, variance } = tf.moments(y, [0, 1, 2, 3]));
+        const list = this.pending.get(l.name) ?? [];
+        list.push({
           mean: Float32Array.from(mean.dataSync()),
           variance: Float32Array.from(variance.dataSync()),
         });
-        y = tf.batchNorm(y, mean as Tensor1D, variance as Tensor1D, beta, gamma, GAN_BATCH_NORM_EPSILON);
+        this.pending.set(l.name, list);
       } else {
-        y = tf.batchNorm(
-          y,
-          v.movingMean as Variable as Tensor as Tensor1D,
-          v.movingVariance as Variable as Tensor as Tensor1D,
-          beta,
-          gamma,
-          GAN_BATCH_NORM_EPSILON,
-        );
+        mean = v.movingMean as Variable;
+        variance = v.movingVariance as Variable;
       }
+      // Written out with broadcasting ops: tf.batchNorm's gradient fails on rank-5 inputs.
+      const scale = gamma.mul(tf.rsqrt(variance.add(GAN_BATCH_NORM_EPSILON)));
+      y = y.sub(mean).mul(scale).add(beta);
     }
     if (l.activation === "relu") return tf.relu(y);
     if (l.activation === "leaky-relu") return tf.leakyRelu(y, GAN_LEAKY_SLOPE);
@@ -187,21 +187,24 @@ export class GanTf {
     const m = momentum;
     tf.tidy(() => {
       for (const l of layers) {
-        const s = this.pending.get(l.name);
-        if (!s) continue;
         const v = this.layerVars(l.name);
-        (v.movingMean as Variable).assign(v.movingMean!.mul(m).add(tf.tensor1d(s.mean).mul(1 - m)));
-        (v.movingVariance as Variable).assign(
-          v.movingVariance!.mul(m).add(tf.tensor1d(s.variance).mul(1 - m)),
-        );
+        // In the order the passes ran (e.g. the discriminator's real, then fake batch).
+        for (const s of this.pending.get(l.name) ?? []) {
+          (v.movingMean as Variable).assign(v.movingMean!.mul(m).add(tf.tensor1d(s.mean).mul(1 - m)));
+          (v.movingVariance as Variable).assign(
+            v.movingVariance!.mul(m).add(tf.tensor1d(s.variance).mul(1 - m)),
+          );
+        }
         this.pending.delete(l.name);
       }
     });
   }
 
-  /** Drops recorded batch statistics without using them. */
-  discardStatistics(): void {
-    this.pending.clear();
+  /** Drops the recorded batch statistics of one network (or both) without using them. */
+  discardStatistics(network?: GanNetwork): void {
+    if (network === undefined) return this.pending.clear();
+    for (const l of network === "generator" ? this.arch.generator : this.arch.discriminator)
+      this.pending.delete(l.name);
   }
 
   /** Trainable variables of one network, in layer order. */

@@ -29,16 +29,23 @@ export class CheckpointableAdam {
   private readonly m: Variable[];
   private readonly v: Variable[];
   private readonly epsilon: number;
+  readonly options: AdamOptions;
 
   constructor(
     private readonly tf: TensorFlow,
     readonly variables: readonly Variable[],
-    readonly options: AdamOptions,
+    options: AdamOptions,
   ) {
+    this.options = { ...options };
     this.epsilon = options.epsilon ?? 1e-7;
     // Inside tidy so the zeros the variables are made from are released.
     this.m = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
     this.v = variables.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
+  }
+
+  /** Changes the learning rate of later updates (schedules; the moments are kept). */
+  setLearningRate(learningRate: number): void {
+    this.options.learningRate = learningRate;
   }
 
   /** One update from gradients keyed by variable name (variableGrads' output). */

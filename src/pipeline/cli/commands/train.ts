@@ -15,6 +15,7 @@ import {
 import type { MassBinChoice } from "../../../models/painter/training-data.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
+import { registerTrainGan } from "./train-gan.js";
 
 interface TrainPainterFlags {
   data: string[];
@@ -43,7 +44,10 @@ function parseValidationSims(v: string): number {
 }
 
 export function registerTrain(program: Command): void {
-  const train = program.command("train").description("train a model (see `mocksmith train painter --help`)");
+  const train = program
+    .command("train")
+    .description("train a model (see `mocksmith train painter --help`, `mocksmith train gan --help`)");
+  registerTrainGan(train);
   train
     .command("painter")
     .description(

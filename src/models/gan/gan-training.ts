@@ -1,0 +1,437 @@
+/**
+ * Training the density GAN (Feder et al. 2020, §III) as a DCGAN with the non-saturating loss:
+ *   L_D = −⟨ln D(x)⟩ − ⟨ln(1 − D(G(u)))⟩,   L_G = −⟨ln D(G(u))⟩,
+ * computed from logits (softplus) for stability. The paper's schedule is the default: Adam
+ * (β1 = 0.5, β2 = 0.999), learning rates 1e-4 for G and 5e-5 for D, halved every 1000 generator
+ * steps; the discriminator is updated only while its accuracy on the current batch (real logit
+ * > 0, fake logit < 0) is below 80%, so it cannot overpower the generator. Each step draws one
+ * real batch and two latent batches (one for D, one for G).
+ *
+ * Batch norm runs in training mode (batch statistics) during steps; the moving statistics
+ * that the exported ONNX graph folds in are updated from the generator's update pass and, when
+ * D is updated, from D's real and fake passes (./gan-tf.ts).
+ *
+ * Randomness is counter-based: real cubes keyed by (seed, step·B + b) (./gan-training-data.ts),
+ * latents by (seed, training stream, (2·step + k)·B + b) (./latent.ts), so a run is deterministic
+ * per seed and a resumed run repeats the uninterrupted one bit for bit (checkpoints hold weights,
+ * moving statistics, Adam moments and step counts: ../painter/training-checkpoint.ts).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { NamedTensorMap, Scalar, Tensor1D, Tensor5D, Variable } from "@tensorflow/tfjs";
+import { InputError } from "../../io/atomic-file.js";
+import { SOFTWARE_VERSION } from "../../version.js";
+import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
+import { CheckpointableAdam } from "../painter/checkpointable-adam.js";
+import {
+  checkpointDirectory,
+  latestCheckpoint,
+  writeCheckpoint,
+  type Checkpoint,
+} from "../painter/training-checkpoint.js";
+import type { TrainingProgress } from "../painter/training.js";
+import {
+  ganArchitecture,
+  type GanArchitecture,
+  type GanArchitectureOptions,
+  type GanPreset,
+} from "./architecture.js";
+import type { GanCard } from "./gan-card.js";
+import { exportGan } from "./gan-export.js";
+import { GanTf, type GanNetwork } from "./gan-tf.js";
+import { loadGanDataSet, realBatch, type GanDataSet } from "./gan-training-data.js";
+import { initialGanWeights } from "./gan-weights.js";
+import { checkLatentPrior, latentComponent, LATENT_STREAM_TRAINING, type LatentPrior } from "./latent.js";
+
+export interface GanSchedule {
+  learningRateGenerator: number;
+  learningRateDiscriminator: number;
+  beta1: number;
+  beta2: number;
+  /** D is updated only while its batch accuracy is below this. */
+  accuracyThreshold: number;
+  /** Learning rates halve every this many generator steps (0: never). */
+  halveEvery: number;
+}
+
+export const PAPER_GAN_SCHEDULE: GanSchedule = {
+  learningRateGenerator: 1e-4,
+  learningRateDiscriminator: 5e-5,
+  beta1: 0.5,
+  beta2: 0.999,
+  accuracyThreshold: 0.8,
+  halveEvery: 1000,
+};
+
+export interface GanTrainingConfig {
+  data: string[];
+  /** One redshift (unconditional) or several (a conditional GAN needs ≥ 1; z is its input). */
+  redshifts: number[];
+  preset: GanPreset | "custom";
+  architecture: GanArchitectureOptions;
+  latentPrior: LatentPrior;
+  kappa: number;
+  batch: number;
+  /** Generator steps. */
+  steps: number;
+  seed: number;
+  checkpointEvery: number;
+  schedule: GanSchedule;
+  output: string;
+}
+
+export interface GanTrainingOutcome {
+  onnxPath: string;
+  card: GanCard;
+  stepsRun: number;
+  resumedFromStep: number | null;
+  /** Mean wall time of the steps this process ran, s. */
+  secondsPerStep: number | null;
+  engine: string;
+}
+
+const RNG_ALGORITHM = "triple32-counter-v1 (VoxelStream; cubes, symmetries, latents)";
+
+function fingerprint(c: GanTrainingConfig, set: GanDataSet): Record<string, unknown> {
+  return {
+    data: set.sims.map((s) => s.manifestSha256),
+    redshifts: c.redshifts,
+    architecture: c.architecture,
+    latentPrior: c.latentPrior,
+    kappa: c.kappa,
+    batch: c.batch,
+    seed: c.seed,
+    schedule: c.schedule,
+  };
+}
+
+function describeDifference(a: Record<string, unknown>, b: Record<string, unknown>): string {
+  return Object.keys(a)
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k} (checkpoint ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])})`)
+    .join("; ");
+}
+
+/** Latent rows (B × width) of stream block `block`, z appended per row for a cGAN. */
+function latentRows(
+  arch: GanArchitecture,
+  c: GanTrainingConfig,
+  block: number,
+  redshifts: Float32Array,
+): Float32Array {
+  const b = c.batch;
+  const width = arch.generator[0].inChannels;
+  const out = new Float32Array(b * width);
+  for (let r = 0; r < b; r++) {
+    for (let j = 0; j < arch.latentDim; j++)
+      out[r * width + j] = latentComponent(c.seed, LATENT_STREAM_TRAINING, block * b + r, j, c.latentPrior);
+    if (arch.conditional) out[r * width + arch.latentDim] = redshifts[r];
+  }
+  return out;
+}
+
+class GanTrainingState {
+  readonly gan: GanTf;
+  readonly adam: Record<GanNetwork, CheckpointableAdam>;
+  private readonly keys: Record<GanNetwork, string[]>;
+
+  constructor(
+    readonly tf: TensorFlow,
+    readonly arch: GanArchitecture,
+    readonly config: GanTrainingConfig,
+  ) {
+    this.gan = new GanTf(tf, arch, initialGanWeights(arch, config.seed));
+    const s = config.schedule;
+    const named = [...this.gan.namedVariables()];
+    const keysOf = (n: GanNetwork) => {
+      const vars = new Set(this.gan.trainable(n));
+      return named.filter(([, v]) => vars.has(v)).map(([k]) => k);
+    };
+    this.keys = { generator: keysOf("generator"), discriminator: keysOf("discriminator") };
+    const opts = { beta1: s.beta1, beta2: s.beta2 };
+    this.adam = {
+      generator: new CheckpointableAdam(tf, this.gan.trainable("generator"), {
+        ...opts,
+        learningRate: s.learningRateGenerator,
+      }),
+      discriminator: new CheckpointableAdam(tf, this.gan.trainable("discriminator"), {
+        ...opts,
+        learningRate: s.learningRateDiscriminator,
+      }),
+    };
+  }
+
+  tensors(): { tensors: Map<string, Float32Array>; steps: Record<string, number> } {
+    const t = new Map<string, Float32Array>();
+    for (const [k, v] of this.gan.namedVariables()) t.set(`gan/${k}`, Float32Array.from(v.dataSync()));
+    const steps: Record<string, number> = {};
+    for (const n of ["generator", "discriminator"] as const) {
+      const s = this.adam[n].state();
+      steps[n] = s.step;
+      this.keys[n].forEach((k, i) => {
+        t.set(`adam.${n}.m/${k}`, s.m[i]);
+        t.set(`adam.${n}.v/${k}`, s.v[i]);
+      });
+    }
+    return { tensors: t, steps };
+  }
+
+  restore(ckpt: Checkpoint): void {
+    const tf = this.tf;
+    const get = (name: string): Float32Array => {
+      const d = ckpt.tensors.get(name);
+      if (!d) throw new InputError(ckpt.file, `checkpoint lacks tensor ${name}`);
+      return d;
+    };
+    tf.tidy(() => {
+      for (const [k, v] of this.gan.namedVariables()) v.assign(tf.tensor(get(`gan/${k}`), v.shape));
+    });
+    for (const n of ["generator", "discriminator"] as const)
+      this.adam[n].restore({
+        step: ckpt.header.optimiserSteps[n] ?? 0,
+        m: this.keys[n].map((k) => get(`adam.${n}.m/${k}`)),
+        v: this.keys[n].map((k) => get(`adam.${n}.v/${k}`)),
+      });
+  }
+
+  dispose(): void {
+    this.gan.dispose();
+    this.adam.generator.dispose();
+    this.adam.discriminator.dispose();
+  }
+}
+
+function applyGrads(opt: CheckpointableAdam, grads: NamedTensorMap): void {
+  opt.apply(grads);
+}
+
+function disposeGrads(value: Scalar, grads: NamedTensorMap): number {
+  const v = value.dataSync()[0];
+  value.dispose();
+  for (const g of Object.values(grads)) g.dispose();
+  return v;
+}
+
+/** One training step (≤ 1 discriminator update, 1 generator update); returns its losses. */
+function ganStep(state: GanTrainingState, set: GanDataSet, step: number): Record<string, number> {
+  const { tf, arch, config: c, gan } = state;
+  const b = c.batch;
+  const s = arch.side;
+  const width = arch.generator[0].inChannels;
+  const halvings = c.schedule.halveEvery > 0 ? Math.floor(step / c.schedule.halveEvery) : 0;
+  state.adam.generator.setLearningRate(c.schedule.learningRateGenerator * 0.5 ** halvings);
+  state.adam.discriminator.setLearningRate(c.schedule.learningRateDiscriminator * 0.5 ** halvings);
+
+  const real = realBatch(set, c.seed, step * b, b, s);
+  const x = tf.tensor5d(real.cubes, [b, s, s, s, 1]);
+  const zs = tf.tensor1d(real.redshifts);
+  const cond = arch.conditional ? (zs as Tensor1D) : undefined;
+
+  // Discriminator: fakes from latent block 2·step (no gradient to G; G's statistics unused).
+  const uD = tf.tensor2d(latentRows(arch, c, 2 * step, real.redshifts), [b, width]);
+  const fake = tf.tidy(() => gan.generate(uD, true));
+  gan.discardStatistics("generator");
+  let accuracy = 0;
+  const d = tf.variableGrads(
+    () => {
+      const lr = gan.discriminate(x, true, cond);
+      const lf = gan.discriminate(fake, true, cond);
+      const hits = lr.greater(0).sum().add(lf.less(0).sum()).dataSync()[0];
+      accuracy = hits / (2 * b);
+      return tf.softplus(lr.neg()).mean().add(tf.softplus(lf).mean()) as Scalar;
+    },
+    gan.trainable("discriminator") as Variable[],
+  );
+  const updateD = accuracy < c.schedule.accuracyThreshold;
+  if (updateD) {
+    applyGrads(state.adam.discriminator, d.grads);
+    gan.commitStatistics("discriminator");
+  } else gan.discardStatistics("discriminator");
+  const dLoss = disposeGrads(d.value, d.grads);
+  fake.dispose();
+  uD.dispose();
+
+  // Generator: latent block 2·step + 1 through D (training mode; D's statistics not kept).
+  const uG = tf.tensor2d(latentRows(arch, c, 2 * step + 1, real.redshifts), [b, width]);
+  const g = tf.variableGrads(
+    () => tf.softplus(gan.discriminate(gan.generate(uG, true), true, cond).neg()).mean() as Scalar,
+    gan.trainable("generator") as Variable[],
+  );
+  applyGrads(state.adam.generator, g.grads);
+  gan.commitStatistics("generator");
+  gan.discardStatistics("discriminator");
+  const gLoss = disposeGrads(g.value, g.grads);
+  uG.dispose();
+  x.dispose();
+  zs.dispose();
+  return {
+    discriminatorLoss: dLoss,
+    generatorLoss: gLoss,
+    discriminatorAccuracy: accuracy,
+    discriminatorUpdated: updateD ? 1 : 0,
+  };
+}
+
+export function checkGanTrainingConfig(c: GanTrainingConfig): GanArchitecture {
+  let arch: GanArchitecture;
+  try {
+    arch = ganArchitecture(c.architecture, c.preset);
+  } catch (err) {
+    throw new InputError("--filters", (err as Error).message);
+  }
+  try {
+    checkLatentPrior(c.latentPrior);
+  } catch (err) {
+    throw new InputError("--latent", (err as Error).message);
+  }
+  if (c.redshifts.length === 0) throw new InputError("--redshift", "give at least one redshift");
+  if (!arch.conditional && c.redshifts.length > 1)
+    throw new InputError(
+      "--redshift",
+      `${c.redshifts.length} redshifts need --conditional (a cGAN); an unconditional GAN learns one`,
+    );
+  if (!(c.kappa > 0)) throw new InputError("--kappa", `must be > 0, got ${c.kappa}`);
+  if (c.steps < 1) throw new InputError("--steps", "nothing to train: --steps must be ≥ 1");
+  return arch;
+}
+
+/** Trains, checkpoints, and exports OUT/gan.onnx, OUT/gan.card.json and OUT/gan.weights.json. */
+export async function trainGan(
+  config: GanTrainingConfig,
+  options: {
+    resume?: boolean;
+    progress: TrainingProgress;
+    threads?: number;
+    onLosses?: (entry: Readonly<Record<string, number | string>>) => void;
+  },
+): Promise<GanTrainingOutcome> {
+  const arch = checkGanTrainingConfig(config);
+  const progress = options.progress;
+  const set = loadGanDataSet({
+    data: config.data,
+    redshifts: config.redshifts,
+    kappa: config.kappa,
+    side: arch.side,
+  });
+  fs.mkdirSync(config.output, { recursive: true });
+  const fp = fingerprint(config, set);
+  const ckptDir = checkpointDirectory(config.output);
+  let ckpt: Checkpoint | undefined;
+  if (options.resume) {
+    ckpt = latestCheckpoint(config.output);
+    if (ckpt) {
+      const why = describeDifference(fp, ckpt.header.fingerprint);
+      if (why)
+        throw new InputError(ckpt.file, `cannot resume: settings differ from the checkpoint's: ${why}`);
+      if (ckpt.header.step > config.steps)
+        throw new InputError(
+          "--steps",
+          `the checkpoint is at step ${ckpt.header.step}, beyond the ${config.steps} asked for`,
+        );
+    } else progress.info(`no checkpoint in ${ckptDir}; starting from step 0`);
+  } else if (latestCheckpoint(config.output)) {
+    throw new InputError(
+      ckptDir,
+      "holds checkpoints of an earlier run: pass --resume to continue it, or choose another output",
+    );
+  }
+
+  const engine = await loadTensorFlowEngine(
+    options.threads === undefined ? {} : { threads: options.threads },
+  );
+  const tf = engine.tf;
+  const state = new GanTrainingState(tf, arch, config);
+  try {
+    const history: Record<string, number | string>[] = ckpt ? [...ckpt.header.history] : [];
+    let step = 0;
+    if (ckpt) {
+      state.restore(ckpt);
+      step = ckpt.header.step;
+      progress.info(`resumed from ${path.basename(ckpt.file)} (step ${step})`);
+    }
+    const resumedFromStep = ckpt ? step : null;
+    const sums = new Map<string, number>(Object.entries(ckpt?.header.interval.sums ?? {}));
+    let inInterval = ckpt?.header.interval.count ?? 0;
+    const entry = (): Record<string, number | string> => {
+      const e: Record<string, number | string> = { step };
+      for (const [k, v] of sums) e[k] = v / inInterval;
+      if (options.onLosses) options.onLosses(e);
+      return e;
+    };
+    const save = () => {
+      const { tensors, steps } = state.tensors();
+      writeCheckpoint(
+        ckptDir,
+        {
+          step,
+          fingerprint: fp,
+          rng: { algorithm: RNG_ALGORITHM, seed: config.seed, nextStep: step },
+          optimiserSteps: steps,
+          history,
+          interval: { count: inInterval, sums: Object.fromEntries(sums) },
+        },
+        tensors,
+      );
+    };
+    progress.start("train gan", config.steps);
+    progress.advance("train gan", step);
+    const stepsAtStart = step;
+    let seconds = 0;
+    while (step < config.steps) {
+      const t0 = performance.now();
+      const losses = ganStep(state, set, step);
+      seconds += (performance.now() - t0) / 1000;
+      for (const [k, v] of Object.entries(losses)) {
+        if (!Number.isFinite(v))
+          throw new InputError(config.output, `training diverged at step ${step + 1}: ${k} is ${v}`);
+        sums.set(k, (sums.get(k) ?? 0) + v);
+      }
+      inInterval++;
+      step++;
+      progress.advance("train gan", step);
+      if (step % config.checkpointEvery === 0) {
+        history.push(entry());
+        sums.clear();
+        inInterval = 0;
+      }
+      if (step % config.checkpointEvery === 0 || step === config.steps) save();
+    }
+    if (inInterval > 0) history.push(entry());
+    progress.finish("train gan");
+
+    const onnxPath = path.join(config.output, "gan.onnx");
+    const zs = config.redshifts;
+    const card = await exportGan(tf, state.gan, onnxPath, {
+      name: "density-gan",
+      latentPrior: config.latentPrior,
+      kappa: config.kappa,
+      voxelSize: set.voxelSize,
+      redshift: arch.conditional ? null : zs[0],
+      ...(arch.conditional ? { redshiftRange: [Math.min(...zs), Math.max(...zs)] as [number, number] } : {}),
+      trained: true,
+      description: `3D DCGAN (Feder et al. 2020), preset ${arch.preset}, trained by mocksmith ${SOFTWARE_VERSION} for ${config.steps} generator steps`,
+      training: {
+        method: "dcgan-nonsaturating",
+        preset: arch.preset,
+        data: set.sims.map((s) => ({ directory: s.directory, manifestSha256: s.manifestSha256 })),
+        redshifts: zs,
+        steps: config.steps,
+        seed: config.seed,
+        batch: config.batch,
+        optimiser: { name: "adam", ...config.schedule },
+        engine: engine.name,
+        losses: history,
+      },
+    });
+    return {
+      onnxPath,
+      card,
+      stepsRun: step - stepsAtStart,
+      resumedFromStep,
+      secondsPerStep: step > stepsAtStart ? seconds / (step - stepsAtStart) : null,
+      engine: engine.name,
+    };
+  } finally {
+    state.dispose();
+  }
+}

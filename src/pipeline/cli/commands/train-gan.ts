@@ -1,0 +1,192 @@
+/**
+ * `mocksmith train gan`: trains the density GAN (models/gan/gan-training.ts) on N-body density
+ * sub-volumes from `mocksmith nbody-set`, with checkpoints and resume, and exports the ONNX
+ * generator, its card and the TF.js weights.
+ */
+import { Option, type Command } from "commander";
+import { InputError } from "../../../io/atomic-file.js";
+import { GAN_PRESETS, PRESET_OPTIONS, type GanPreset } from "../../../models/gan/architecture.js";
+import { DEFAULT_KAPPA } from "../../../models/gan/data-scaling.js";
+import { PAPER_GAN_SCHEDULE, trainGan } from "../../../models/gan/gan-training.js";
+import { LATENT_KINDS, type LatentKind } from "../../../models/gan/latent.js";
+import { summaryLine } from "../../../models/painter/training.js";
+import { makeContext, type GlobalOptions } from "../command-context.js";
+import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
+
+interface TrainGanFlags {
+  data: string[];
+  steps: number;
+  preset: GanPreset;
+  filters?: number[];
+  latentDim?: number;
+  conditional?: boolean;
+  redshift: number[];
+  kappa: number;
+  latent: LatentKind;
+  nu: number;
+  batch: number;
+  seed: number;
+  lrG: number;
+  lrD: number;
+  beta1: number;
+  accuracyThreshold: number;
+  halveEvery: number;
+  checkpointEvery: number;
+  resume?: boolean;
+  threads?: number;
+  output: string;
+}
+
+export function registerTrainGan(train: Command): void {
+  train
+    .command("gan")
+    .description(
+      "train the 3D density GAN (DCGAN of Feder et al. 2020) on N-body density sub-volumes from `mocksmith nbody-set`",
+    )
+    .requiredOption("--data <dirs...>", "data directories holding sim-NNN/ simulations (nbody_delta_zZ.npy)")
+    .requiredOption("--steps <n>", "generator steps", parseInteger(1))
+    .addOption(
+      new Option(
+        "--preset <name>",
+        "architecture: paper (Table I, 256-128-64-32-1) or reduced (64-32-16-8-1, for CPUs)",
+      )
+        .choices(GAN_PRESETS as string[])
+        .default("reduced")
+        .argParser(parseChoice(GAN_PRESETS)),
+    )
+    .option(
+      "--filters <list>",
+      "custom generator filters ending in 1 (side 4·2^(n−1)), e.g. 32,16,8,1 for 32³",
+      parseNumberList(parseInteger(1, 4096)),
+    )
+    .option("--latent-dim <L>", "latent dimension (default: the preset's, 100)", parseInteger(1, 1024))
+    .option(
+      "--conditional",
+      "redshift-conditional GAN (cGAN): z is a generator input and a discriminator channel",
+    )
+    .option(
+      "--redshift <z,...>",
+      "snapshot redshift(s) of the data (several need --conditional)",
+      parseNumberList(parseNumber({ min: 0 })),
+      [0],
+    )
+    .option(
+      "--kappa <κ>",
+      "data scaling c = 2ρ/(ρ + κ) − 1, ρ = ρ/ρ̄",
+      parseNumber({ minExclusive: 0 }),
+      DEFAULT_KAPPA,
+    )
+    .addOption(
+      new Option("--latent <prior>", "latent prior")
+        .choices(LATENT_KINDS as string[])
+        .default("student-t")
+        .argParser(parseChoice(LATENT_KINDS)),
+    )
+    .option("--nu <ν>", "Student-t degrees of freedom", parseNumber({ minExclusive: 0 }), 10)
+    .option("--batch <B>", "sub-volumes per step", parseInteger(1, 1024), 8)
+    .option(
+      "--seed <s>",
+      "seed of weights, sub-volumes, symmetries and latents",
+      parseInteger(0, 0xffffffff),
+      1,
+    )
+    .option(
+      "--lr-g <rate>",
+      "generator Adam learning rate",
+      parseNumber({ minExclusive: 0 }),
+      PAPER_GAN_SCHEDULE.learningRateGenerator,
+    )
+    .option(
+      "--lr-d <rate>",
+      "discriminator Adam learning rate",
+      parseNumber({ minExclusive: 0 }),
+      PAPER_GAN_SCHEDULE.learningRateDiscriminator,
+    )
+    .option("--beta1 <β1>", "Adam β1", parseNumber({ min: 0, max: 0.999999 }), PAPER_GAN_SCHEDULE.beta1)
+    .option(
+      "--accuracy-threshold <a>",
+      "update the discriminator only while its batch accuracy is below a",
+      parseNumber({ minExclusive: 0, max: 1 }),
+      PAPER_GAN_SCHEDULE.accuracyThreshold,
+    )
+    .option(
+      "--halve-every <n>",
+      "halve both learning rates every n generator steps (0: never)",
+      parseInteger(0),
+      PAPER_GAN_SCHEDULE.halveEvery,
+    )
+    .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
+    .option("--resume", "continue from the newest checkpoint in OUT/checkpoints/")
+    .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
+    .requiredOption(
+      "-o, --output <dir>",
+      "output directory: gan.onnx, gan.card.json, gan.weights.json, checkpoints/",
+    )
+    .addHelpText(
+      "after",
+      `
+Data: periodic sub-cubes of the generator's side (64 for the presets) at random corners of the
+simulations' nbody_delta_zZ.npy, each under one of the 48 cube symmetries, scaled to
+c = 2ρ/(ρ + κ) − 1 with ρ = 1 + δ. Loss: DCGAN non-saturating (softplus of logits). Schedule
+(Feder et al. 2020): Adam β1 0.5, lr 1e-4 (G) and 5e-5 (D), D updated only while its batch
+accuracy < 80%, learning rates halved every 1000 G steps. Checkpoints (weights, batch-norm
+statistics, Adam state, step) every K steps; --resume continues bitwise identically.`,
+    )
+    .action(async (flags: TrainGanFlags, command: Command) => {
+      const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
+      if (flags.data.length === 0) throw new InputError("--data", "name at least one data directory");
+      const preset = PRESET_OPTIONS[flags.preset];
+      const architecture = {
+        filters: flags.filters ?? preset.filters,
+        latentDim: flags.latentDim ?? preset.latentDim,
+        conditional: flags.conditional === true,
+      };
+      const custom = flags.filters !== undefined || flags.latentDim !== undefined;
+      const t0 = performance.now();
+      const result = await trainGan(
+        {
+          data: flags.data,
+          redshifts: flags.redshift,
+          preset: custom ? "custom" : flags.preset,
+          architecture,
+          latentPrior: { kind: flags.latent, nu: flags.nu, scale: 1 },
+          kappa: flags.kappa,
+          batch: flags.batch,
+          steps: flags.steps,
+          seed: flags.seed,
+          checkpointEvery: flags.checkpointEvery,
+          schedule: {
+            learningRateGenerator: flags.lrG,
+            learningRateDiscriminator: flags.lrD,
+            beta1: flags.beta1,
+            beta2: PAPER_GAN_SCHEDULE.beta2,
+            accuracyThreshold: flags.accuracyThreshold,
+            halveEvery: flags.halveEvery,
+          },
+          output: flags.output,
+        },
+        {
+          resume: flags.resume,
+          progress: ctx.progress,
+          threads: flags.threads,
+          onLosses: (entry) =>
+            ctx.log === "json"
+              ? process.stderr.write(JSON.stringify({ event: "losses", task: "train gan", ...entry }) + "\n")
+              : ctx.progress.info(`train gan: ${summaryLine(entry)}`),
+        },
+      );
+      const per = result.secondsPerStep === null ? "" : ` (${result.secondsPerStep.toFixed(3)} s/step)`;
+      ctx.summary(
+        `trained ${result.stepsRun} GAN step(s)${result.resumedFromStep === null ? "" : ` after resuming at step ${result.resumedFromStep}`} on ${result.engine}${per}; wrote ${result.onnxPath}, its card and weights in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        {
+          output: flags.output,
+          model: result.onnxPath,
+          steps: result.stepsRun,
+          resumedFromStep: result.resumedFromStep,
+          secondsPerStep: result.secondsPerStep,
+          engine: result.engine,
+          parity: result.card.parity,
+        },
+      );
+    });
+}
