@@ -18,7 +18,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { NamedTensorMap, Scalar, Tensor1D, Tensor5D, Variable } from "@tensorflow/tfjs";
+import type { NamedTensorMap, Scalar, Tensor1D, Variable } from "@tensorflow/tfjs";
 import { InputError } from "../../io/atomic-file.js";
 import { SOFTWARE_VERSION } from "../../version.js";
 import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
