@@ -3,6 +3,7 @@
 // from the TypeScript sources (tests) and from dist/ (tsc copies it through allowJs).
 //
 // workerData: { modelPath, inputName, outputName, inputChannels, outputChannels, padding,
+//   outputSide (null: side − 2·padding; a generator's fixed output side otherwise),
 //   inputOffset, intraOpNumThreads, device: { kind: "cpu" | "cuda" | "webgpu", ids: number[] },
 //   slots: SharedArrayBuffer (Int32 counter handing each worker its device slot) }
 import * as ort from "onnxruntime-node";
@@ -49,7 +50,7 @@ export default async function infer(task) {
   const input = new ort.Tensor("float32", values, [rows, workerData.inputChannels, side, side, side]);
   const result = await s.run({ [workerData.inputName]: input });
   const out = result[workerData.outputName];
-  const core = side - 2 * workerData.padding;
+  const core = workerData.outputSide ?? side - 2 * workerData.padding;
   const expected = [rows, workerData.outputChannels, core, core, core];
   if (out.dims.length !== 5 || out.dims.some((d, i) => d !== expected[i])) {
     throw new Error(`model output has shape (${out.dims.join(", ")}), expected (${expected.join(", ")})`);

@@ -17,6 +17,8 @@ import { batchCount, ownedStart, tileLayout, tileOrigin, type Boundary } from ".
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
 import { commitLightcone, SKY_UNIT } from "./lightcone-shard.js";
 import { commitRunShards, RUN_SHARD_UNIT } from "./run-shard.js";
+import { commitGanSamples } from "./gan-sample-merge.js";
+import { GAN_SAMPLE_UNIT } from "./gan-sampling.js";
 import {
   fileRecord,
   SHARD_MANIFEST,
@@ -210,7 +212,12 @@ export function mergeShards(dirs: readonly string[], output: string): MergeResul
   else if (ref.unit === SKY_UNIT || ref.unit === RUN_SHARD_UNIT) {
     const commit = ref.unit === SKY_UNIT ? commitLightcone : commitRunShards;
     files = commit(shards, output, { name: DATASET_MANIFEST, text: (f) => datasetManifest(ref, f) });
-  } else throw new ShardSetError([`${label(shards[0])}: units of kind "${ref.unit}" cannot be merged`]);
+  } else if (ref.unit === GAN_SAMPLE_UNIT)
+    files = commitGanSamples(shards, output, {
+      name: DATASET_MANIFEST,
+      text: (f) => datasetManifest(ref, f),
+    });
+  else throw new ShardSetError([`${label(shards[0])}: units of kind "${ref.unit}" cannot be merged`]);
   return {
     output,
     shards: ref.shard.count,

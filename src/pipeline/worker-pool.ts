@@ -42,9 +42,17 @@ export function threadsPerWorker(workers: number, cores = os.availableParallelis
   return Math.max(1, Math.floor(cores / workers));
 }
 
+/** What the pool needs of a model's card (a painter's ModelCard fits; the GAN sampler builds one). */
+export type PoolModelCard = Pick<
+  ModelCard,
+  "inputName" | "outputName" | "inputChannels" | "outputChannels" | "padding"
+>;
+
 export interface InferencePoolOptions {
   modelPath: string;
-  card: ModelCard;
+  card: PoolModelCard;
+  /** Output side when it is not input side − 2·padding (a generator: latent 1³ → S³). */
+  outputSide?: number;
   workers: number;
   device: DeviceSpec;
   /** Added to every input value before inference (the card's input normalisation). */
@@ -88,6 +96,7 @@ export class InferencePool implements PatchInference {
         inputChannels: card.inputChannels,
         outputChannels: card.outputChannels,
         padding: card.padding,
+        outputSide: options.outputSide ?? null,
         inputOffset: options.inputOffset,
         intraOpNumThreads: this.intraOpNumThreads,
         device: options.device,

@@ -10,6 +10,7 @@ import { registerLightcone } from "./lightcone.js";
 import { registerMerge } from "./merge.js";
 import { registerTrain } from "./train.js";
 import { registerValidate } from "./validate.js";
+import { registerSampleGan } from "./sample-gan.js";
 
 export function registerCommands(program: Command): void {
   registerRun(program);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerMerge(program);
   registerTrain(program);
   registerValidate(program);
+  registerSampleGan(program);
 }

@@ -1,0 +1,203 @@
+/**
+ * Sampling an ensemble of density sub-volumes from a GAN through the ONNX worker pool
+ * (./worker-pool.ts: one ONNX Runtime session and one intra-op thread per worker thread).
+ *
+ * Sample i is generated from the latent vector keyed by (seed, i) (models/gan/latent.ts) and
+ * inverted from c to ρ/ρ̄ (or δ) with the card's κ (models/gan/data-scaling.ts). Work is cut
+ * into batches of `batch` samples (batch k holds samples kB … kB + B − 1), the units that
+ * --shard divides, so every sample is computed in the same batch whatever the worker count or
+ * sharding, and outputs are bitwise identical across them. Batches are written by positional
+ * writes into a preallocated .npy under a temporary name, renamed when complete.
+ *
+ * Output: DIR/samples.npy, float32 (count, S, S, S) C order ([sample][x][y][z]), and
+ * DIR/samples.json (what the values are, the model, seed, latent, κ, voxel and box size).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { InputError, temporaryPathFor } from "../io/atomic-file.js";
+import { float32NpyHeader } from "../io/npy.js";
+import type { LoadedGanModel } from "../io/gan-model-file.js";
+import { unscaleDensityArray } from "../models/gan/data-scaling.js";
+import { latentBatch, LATENT_ALGORITHM, LATENT_STREAM_SAMPLING } from "../models/gan/latent.js";
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
+import { shardRange, type Shard } from "./shard.js";
+import { InferencePool, type DeviceSpec } from "./worker-pool.js";
+
+export type SampleQuantity = "density" | "delta";
+export const SAMPLE_QUANTITIES: readonly SampleQuantity[] = ["density", "delta"];
+
+export const SAMPLES_FILE = "samples.npy";
+export const SAMPLES_SIDECAR = "samples.json";
+export const GAN_SAMPLE_UNIT = "gan-sample-batch";
+
+export interface GanSamplingOptions {
+  model: LoadedGanModel;
+  count: number;
+  seed: number;
+  /** Conditioning redshift (cGAN), or the unconditional model's own. */
+  redshift: number;
+  quantity: SampleQuantity;
+  batch: number;
+  workers: number;
+  device: DeviceSpec;
+  output: string;
+  shard?: Shard;
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface GanSamplesSidecar {
+  format: "mocksmith-gan-samples";
+  formatVersion: 1;
+  /** "density": ρ/ρ̄; "delta": ρ/ρ̄ − 1. */
+  quantity: SampleQuantity;
+  /** Shape of the .npy beside it: (samples, S, S, S). */
+  shape: [number, number, number, number];
+  /** Index of the file's first sample in the ensemble (non-zero only in a shard). */
+  firstSample: number;
+  samples: number;
+  seed: number;
+  redshift: number;
+  voxelSize: number;
+  boxSize: number;
+  kappa: number;
+  latent: { prior: LoadedGanModel["card"]["latentPrior"]; algorithm: string; dimension: number };
+  model: { name: string; sha256: string; trained: boolean; preset: string };
+  batch: number;
+  software: { name: string; version: string };
+}
+
+export interface GanSamplingResult {
+  file: string;
+  sidecar: string;
+  first: number;
+  count: number;
+  batches: { total: number; start: number; end: number };
+}
+
+/** Checks the redshift against the card: inside a cGAN's trained range, or the unconditional model's own. */
+export function checkSamplingRedshift(model: LoadedGanModel, z: number | undefined): number {
+  const c = model.card;
+  if (c.architecture.conditional) {
+    const [lo, hi] = c.redshiftRange as [number, number];
+    if (z === undefined)
+      throw new InputError("--z", `the conditional GAN ${model.path} needs a redshift in [${lo}, ${hi}]`);
+    if (z < lo || z > hi)
+      throw new InputError(
+        "--z",
+        `${z} is outside the redshift range [${lo}, ${hi}] the conditional GAN was trained on`,
+      );
+    return z;
+  }
+  const own = c.redshift ?? 0;
+  if (z !== undefined && Math.abs(z - own) > 1e-9)
+    throw new InputError(
+      "--z",
+      `${model.path} is an unconditional GAN trained at z = ${own}; --z ${z} needs a conditional GAN`,
+    );
+  return own;
+}
+
+export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResult> {
+  const card = o.model.card;
+  const a = card.architecture;
+  const s = a.side;
+  const s3 = s ** 3;
+  const totalBatches = Math.ceil(o.count / o.batch);
+  const range = o.shard ? shardRange(totalBatches, o.shard) : { start: 0, end: totalBatches };
+  const first = range.start * o.batch;
+  const last = Math.min(o.count, range.end * o.batch);
+  const count = Math.max(0, last - first);
+  fs.mkdirSync(o.output, { recursive: true });
+  const file = path.join(o.output, SAMPLES_FILE);
+  const sidecar = path.join(o.output, SAMPLES_SIDECAR);
+  for (const f of [file, sidecar])
+    if (fs.existsSync(f))
+      throw new InputError(f, "already exists; sample-gan never overwrites (remove it or choose another -o)");
+  const width = a.latentDim + (a.conditional ? 1 : 0);
+  const header = float32NpyHeader([count, s, s, s]);
+  const tmp = temporaryPathFor(file);
+  const fd = fs.openSync(tmp, "w+");
+  const pool = new InferencePool({
+    modelPath: o.model.path,
+    card: {
+      inputName: card.inputName,
+      outputName: card.outputName,
+      inputChannels: width,
+      outputChannels: 1,
+      padding: 0,
+    },
+    outputSide: s,
+    workers: o.workers,
+    device: o.device,
+    inputOffset: 0,
+  });
+  try {
+    fs.writeSync(fd, header, 0, header.length, 0);
+    fs.ftruncateSync(fd, header.length + count * s3 * 4);
+    const offset = o.quantity === "delta" ? -1 : 0;
+    let next = range.start;
+    let done = 0;
+    const worker = async () => {
+      while (next < range.end) {
+        const k = next++;
+        const i0 = k * o.batch;
+        const rows = Math.min(o.batch, o.count - i0);
+        const z = latentBatch(
+          o.seed,
+          LATENT_STREAM_SAMPLING,
+          i0,
+          rows,
+          a.latentDim,
+          card.latentPrior,
+          a.conditional ? o.redshift : undefined,
+        );
+        const c = await pool.infer(z, rows, 1);
+        const values = unscaleDensityArray(c, card.kappa, offset);
+        const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+        const position = header.length + (i0 - first) * s3 * 4;
+        let w = 0;
+        while (w < bytes.length) w += fs.writeSync(fd, bytes, w, bytes.length - w, position + w);
+        o.onBatch?.(++done, range.end - range.start);
+      }
+    };
+    // Two batches in flight per worker keep every worker busy while the main thread writes.
+    await Promise.all(
+      Array.from({ length: Math.min(2 * o.workers, Math.max(1, range.end - range.start)) }, worker),
+    );
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    const meta: GanSamplesSidecar = {
+      format: "mocksmith-gan-samples",
+      formatVersion: 1,
+      quantity: o.quantity,
+      shape: [count, s, s, s],
+      firstSample: first,
+      samples: o.count,
+      seed: o.seed,
+      redshift: o.redshift,
+      voxelSize: card.voxelSize,
+      boxSize: card.voxelSize * s,
+      kappa: card.kappa,
+      latent: { prior: card.latentPrior, algorithm: LATENT_ALGORITHM, dimension: a.latentDim },
+      model: { name: card.name, sha256: card.sha256, trained: card.trained, preset: a.preset },
+      batch: o.batch,
+      software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION },
+    };
+    const sidecarTmp = temporaryPathFor(sidecar);
+    fs.writeFileSync(sidecarTmp, JSON.stringify(meta, null, 2) + "\n");
+    fs.renameSync(tmp, file);
+    fs.renameSync(sidecarTmp, sidecar);
+  } catch (err) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(tmp, { force: true });
+
+    throw err;
+  } finally {
+    await pool.close();
+  }
+  return { file, sidecar, first, count, batches: { total: totalBatches, ...range } };
+}
