@@ -32,6 +32,7 @@ const data = path.join(dir, "data");
 const full = path.join(dir, "full");
 const part = path.join(dir, "part");
 const model = path.join(full, "gan.onnx");
+const cgan = path.join(dir, "cgan");
 const train = (out: string, ...extra: string[]) =>
   run(
     "train",
@@ -45,13 +46,33 @@ const sample = (out: string, ...extra: string[]) =>
 beforeAll(async () => {
   const made = await run(
     "nbody-set",
-    ...["--sims", "2", "--grid", "16", "--box", "64", "--voxel", "4", "--steps", "2", "--min-members", "2"],
+    ...[
+      "--sims",
+      "2",
+      "--grid",
+      "16",
+      "--box",
+      "64",
+      "--voxel",
+      "4",
+      "--steps",
+      "2",
+      "--min-members",
+      "2",
+      "--z",
+      "0,0.5",
+    ],
     ...["-o", data],
   );
   expect(made.status, made.stderr).toBe(0);
-  const [a, b] = await Promise.all([train(full, "--steps", "4"), train(part, "--steps", "2")]);
+  const [a, b, c] = await Promise.all([
+    train(full, "--steps", "4"),
+    train(part, "--steps", "2"),
+    train(cgan, "--steps", "1", "--conditional", "--redshift", "0,0.5"),
+  ]);
   expect(a.status, a.stderr).toBe(0);
   expect(b.status, b.stderr).toBe(0);
+  expect(c.status, c.stderr).toBe(0);
 }, 300_000);
 
 describe("mocksmith train gan", () => {
@@ -102,9 +123,37 @@ describe("mocksmith train gan", () => {
     expect(lastLine(r1.stderr)).toMatch(/--redshift: 2 redshifts need --conditional/);
     const r2 = await train(path.join(dir, "x2"), "--steps", "1", "--filters", "8,4,2,1");
     expect(lastLine(r2.stderr)).toMatch(/grid side 16 is smaller than the generator's output side 32/);
-    const r3 = await train(path.join(dir, "x3"), "--steps", "1", "--redshift", "0.5");
-    expect(lastLine(r3.stderr)).toMatch(/nbody_delta_z0\.500\.npy: missing/);
+    const r3 = await train(path.join(dir, "x3"), "--steps", "1", "--redshift", "1");
+    expect(lastLine(r3.stderr)).toMatch(/nbody_delta_z1\.000\.npy: missing/);
   });
+});
+
+describe("conditional GAN", () => {
+  it("records its redshift range; sampling needs --z inside it", async () => {
+    const onnx = path.join(cgan, "gan.onnx");
+    const { card } = await loadGanModel(onnx);
+    expect(card.architecture.conditional).toBe(true);
+    expect(card.redshift).toBeNull();
+    expect(card.redshiftRange).toEqual([0, 0.5]);
+    const cs = (out: string, ...extra: string[]) =>
+      run("sample-gan", "--model", onnx, "--n", "2", "--workers", "1", "-o", path.join(dir, out), ...extra);
+    const ok = await cs("c1", "--z", "0.25");
+    expect(ok.status, ok.stderr).toBe(0);
+    const other = await cs("c2", "--z", "0.5");
+    expect(other.status, other.stderr).toBe(0);
+    // The redshift input changes the output.
+    expect(
+      fs
+        .readFileSync(path.join(dir, "c1", "samples.npy"))
+        .equals(fs.readFileSync(path.join(dir, "c2", "samples.npy"))),
+    ).toBe(false);
+    expect(lastLine((await cs("c3", "--z", "1")).stderr)).toMatch(
+      /--z: 1 is outside the redshift range \[0, 0.5\]/,
+    );
+    expect(lastLine((await cs("c4")).stderr)).toMatch(
+      /--z: the conditional GAN .* needs a redshift in \[0, 0.5\]/,
+    );
+  }, 60_000);
 });
 
 describe("mocksmith sample-gan", () => {
