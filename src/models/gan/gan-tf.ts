@@ -132,23 +132,34 @@ export class GanTf {
     if (l.batchNorm) {
       const gamma = v.gamma as Variable as Tensor as Tensor1D;
       const beta = v.beta as Variable as Tensor as Tensor1D;
-      let mean: Tensor;
-      let variance: Tensor;
       if (training) {
-        ({ mean, variance } = tf.moments(y, [0, 1, 2, 3]));
+        // Batch moments over (batch, x, y, z) per channel as matrix products with a row of
+        // 1/N: TF.js's CPU reductions over leading axes transpose the whole tensor first,
+        // which made them the slowest part of a step. Two passes (mean, then the mean
+        // square deviation) avoid the cancellation of E[y²] − E[y]².
+        const c = l.outChannels;
+        const n = y.size / c;
+        const rows = y.reshape([n, c]);
+        const w = tf.fill([1, n], 1 / n);
+        const mean = tf.matMul(w, rows).reshape([c]);
+        const d = rows.sub(mean);
+        const variance = tf.matMul(w, d.square()).reshape([c]);
         const list = this.pending.get(l.name) ?? [];
         list.push({
           mean: Float32Array.from(mean.dataSync()),
           variance: Float32Array.from(variance.dataSync()),
         });
         this.pending.set(l.name, list);
+        const scale = gamma.mul(tf.rsqrt(variance.add(GAN_BATCH_NORM_EPSILON)));
+        y = d.mul(scale).add(beta).reshape(y.shape) as Tensor5D;
       } else {
-        mean = v.movingMean as Variable;
-        variance = v.movingVariance as Variable;
+        // Written out with broadcasting ops (tf.batchNorm's gradient fails on rank-5 inputs).
+        const scale = gamma.mul(tf.rsqrt((v.movingVariance as Variable).add(GAN_BATCH_NORM_EPSILON)));
+        y = y
+          .sub(v.movingMean as Variable)
+          .mul(scale)
+          .add(beta);
       }
-      // Written out with broadcasting ops: tf.batchNorm's gradient fails on rank-5 inputs.
-      const scale = gamma.mul(tf.rsqrt(variance.add(GAN_BATCH_NORM_EPSILON)));
-      y = y.sub(mean).mul(scale).add(beta);
     }
     if (l.activation === "relu") return tf.relu(y);
     if (l.activation === "leaky-relu") return tf.leakyRelu(y, GAN_LEAKY_SLOPE);
