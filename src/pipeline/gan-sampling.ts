@@ -42,6 +42,8 @@ export interface GanSamplingOptions {
   device: DeviceSpec;
   output: string;
   shard?: Shard;
+  /** Called once with the number of batches this run computes, then after each batch. */
+  onStart?: (batches: number) => void;
   onBatch?: (done: number, total: number) => void;
 }
 
@@ -134,6 +136,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
   try {
     fs.writeSync(fd, header, 0, header.length, 0);
     fs.ftruncateSync(fd, header.length + count * s3 * 4);
+    o.onStart?.(range.end - range.start);
     const offset = o.quantity === "delta" ? -1 : 0;
     let next = range.start;
     let done = 0;

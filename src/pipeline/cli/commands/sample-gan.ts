@@ -98,7 +98,6 @@ latent keyed by (seed, i): outputs do not depend on --workers or --shard.`,
       const model = await loadGanModel(flags.model);
       const redshift = checkSamplingRedshift(model, flags.z);
       const t0 = performance.now();
-      ctx.progress.start("sample-gan", 1);
       const result = await sampleGan({
         model,
         count: flags.n,
@@ -110,10 +109,8 @@ latent keyed by (seed, i): outputs do not depend on --workers or --shard.`,
         device,
         output: flags.output,
         shard: flags.shard,
-        onBatch: (done, total) => {
-          if (done === 1) ctx.progress.start("sample-gan", total);
-          ctx.progress.advance("sample-gan", done);
-        },
+        onStart: (batches) => ctx.progress.start("sample-gan", batches),
+        onBatch: (done) => ctx.progress.advance("sample-gan", done),
       });
       ctx.progress.finish("sample-gan");
       if (flags.shard) {
