@@ -66,6 +66,9 @@ function perturbed(arch: ReturnType<typeof ganPreset>, seed: number): Map<string
   return w;
 }
 
+/** Lets the test worker answer vitest's RPC between long synchronous TF.js passes. */
+const breathe = () => new Promise((r) => setImmediate(r));
+
 async function parity(conditional: boolean): Promise<void> {
   const arch = ganPreset("reduced", { conditional });
   const initial = perturbed(arch, 3);
@@ -82,6 +85,7 @@ async function parity(conditional: boolean): Promise<void> {
     const c = warm.generate(zz, true);
     warm.discriminate(c, true, conditional ? (tf.fill([4], 0.5) as tf.Tensor1D) : undefined);
   });
+  await breathe();
   warm.commitStatistics("generator", 0);
   warm.commitStatistics("discriminator", 0);
   const weights = warm.weights();
@@ -89,6 +93,7 @@ async function parity(conditional: boolean): Promise<void> {
   expect(Math.abs((weights.get("g1")?.movingVariance ?? [1])[0] - 1)).toBeGreaterThan(0.1);
   const gan = new GanTf(tf, arch, weights);
   const ours = tf.tidy(() => gan.generate(tf.tensor2d(z, [b, width]), false).dataSync());
+  await breathe();
   const session = await ort.InferenceSession.create(buildGeneratorOnnx(arch, weights));
   const out = await session.run({ [GAN_LATENT_INPUT]: new ort.Tensor("float32", z, [b, width, 1, 1, 1]) });
   const ref = out[GAN_OUTPUT].data as Float32Array;
@@ -116,6 +121,7 @@ async function parity(conditional: boolean): Promise<void> {
     [GAN_DISCRIMINATOR_INPUT]: new ort.Tensor("float32", field, [b, conditional ? 2 : 1, s, s, s]),
   });
   const p = dout[GAN_DISCRIMINATOR_OUTPUT].data as Float32Array;
+  await breathe();
   const logits = tf.tidy(() =>
     gan
       .discriminate(
