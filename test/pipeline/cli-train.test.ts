@@ -107,6 +107,20 @@ describe("mocksmith train painter", () => {
     expect(lastLine(changed.stderr)).toMatch(/cannot resume: settings differ .*warmStartSteps/);
   }, 600_000); // four training runs: minutes on a loaded 2-core machine
 
+  it("continues a warm-start-only run into WGAN-GP with --resume --steps K, equal to asking for K steps from the start", async () => {
+    const warm = path.join(dir, "warm-only");
+    const first = await train(warm, "--steps", "0");
+    expect(first.status, first.stderr).toBe(0);
+    const more = await train(warm, "--steps", "2", "--resume");
+    expect(more.status, more.stderr).toBe(0);
+    expect(more.stderr).toMatch(/resumed from step-00000001\.ckpt/);
+    // The warm-only checkpoint has no critic: it starts from its seeded initial weights, as in
+    // the uninterrupted run. (The cards differ only in the warm-only run's history entries, which
+    // lack the critic's validation distance.)
+    for (const f of ["painter.onnx", "painter.weights.json"])
+      expect(fs.readFileSync(path.join(warm, f)), f).toEqual(fs.readFileSync(path.join(full, f)));
+  }, 600_000);
+
   it("gives one clear error for no simulations, mixed voxel sizes and a patch too small", async () => {
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);

@@ -260,19 +260,32 @@ class TrainingState {
     return { tensors: t, steps };
   }
 
-  restore(ckpt: Checkpoint): void {
+  /**
+   * Loads a checkpoint. One written by a warm-start-only run (`--steps 0`) has no critic and no
+   * adversarial Adam state; when it stops inside the warm start (step ≤ warmStartSteps) those are
+   * still at their seeded initial values in an uninterrupted run, so they are kept as constructed
+   * and `--resume --steps K` continues into WGAN-GP exactly as a run asked for K steps from the
+   * start would.
+   */
+  restore(ckpt: Checkpoint, warmStartSteps: number): void {
     const tf = this.tf;
+    const adversaryMayBeFresh = ckpt.header.step <= warmStartSteps;
     const get = (name: string): Float32Array => {
       const d = ckpt.tensors.get(name);
       if (!d) throw new InputError(ckpt.file, `checkpoint lacks tensor ${name}`);
       return d;
     };
+    const freshCritic =
+      adversaryMayBeFresh &&
+      (this.critic?.variables() ?? []).every((v) => !ckpt.tensors.has(`critic/${v.name}`));
     tf.tidy(() => {
       for (const v of this.painter.variables()) v.assign(tf.tensor(get(`painter/${v.name}`), v.shape));
-      for (const v of this.critic?.variables() ?? []) v.assign(tf.tensor(get(`critic/${v.name}`), v.shape));
+      if (!freshCritic)
+        for (const v of this.critic?.variables() ?? []) v.assign(tf.tensor(get(`critic/${v.name}`), v.shape));
     });
     for (const [name, opt] of this.optimisers()) {
       if (!opt) continue;
+      if (adversaryMayBeFresh && name !== "warm" && ckpt.header.optimiserSteps[name] === undefined) continue;
       const state: AdamState = {
         step: ckpt.header.optimiserSteps[name] ?? 0,
         m: opt.variables.map((v) => get(`adam.${name}.m/${v.name}`)),
@@ -511,7 +524,7 @@ export async function trainPainter(
     const history: Record<string, number | string>[] = ckpt ? [...ckpt.header.history] : [];
     let step = 0;
     if (ckpt) {
-      state.restore(ckpt);
+      state.restore(ckpt, config.warmStartSteps);
       step = ckpt.header.step;
       progress.info(`resumed from ${path.basename(ckpt.file)} (step ${step})`);
     }
