@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cardPathFor, loadModel } from "../../src/io/model-file.js";
 import { CLI } from "../cli-process.js";
 import { writeRandomPainter } from "./painter-fixture.js";
 
@@ -79,7 +80,7 @@ interface ValidationJson {
     baselines: { linearBias: { bias: number } };
     checks: Record<
       "correlation" | "transfer" | "stochasticity",
-      { passed: boolean | null; kMax: number; shells: number }
+      { passed: boolean | null; kMax: number; shells: number; worst: { value: number; k: number } | null }
     >;
   }[];
 }
@@ -153,6 +154,46 @@ describe("mocksmith validate painter", () => {
     expect(html.match(/<svg /g)).toHaveLength(5);
     expect(html).toContain('href="plots/ch0-transfer.png"');
     expect(fs.readdirSync(dir).filter((f) => f.startsWith(".one"))).toEqual([]);
+  }, 240_000);
+
+  it("records the acceptance scores in the model card with --record-in-card, one convention at a time", async () => {
+    const rec = path.join(dir, "rec.onnx");
+    fs.copyFileSync(one.path, rec);
+    fs.copyFileSync(cardPathFor(one.path), cardPathFor(rec));
+    const validate = (out: string, ...extra: string[]) =>
+      run(
+        "validate",
+        "painter",
+        "--model",
+        rec,
+        "--data",
+        data,
+        "-o",
+        out,
+        "--workers",
+        "1",
+        "--record-in-card",
+        ...extra,
+      );
+    const first = await validate(path.join(dir, "rec-poisson"));
+    expect(first.status, first.stderr).toBe(0);
+    expect(lastLine(first.stderr)).toMatch(/and the scores into .*rec\.card\.json/);
+    const second = await validate(path.join(dir, "rec-none"), "--shot-noise", "none");
+    expect(second.status, second.stderr).toBe(0);
+    const { card } = await loadModel(rec); // still a valid card for the same graph
+    const entries = card.validation ?? {};
+    for (const [convention, out] of [
+      ["poisson", "rec-poisson"],
+      ["none", "rec-none"],
+    ] as const) {
+      const checks = readJson(path.join(dir, out)).channels[0].checks;
+      expect(entries[`heldout.${convention}.volume`]).toBe(2 * 128 ** 3);
+      for (const [name, chk] of Object.entries(checks)) {
+        expect(entries[`heldout.${convention}.ch0.${name}.passed`]).toBe(chk.passed ? 1 : 0);
+        expect(entries[`heldout.${convention}.ch0.${name}.value`]).toBe(chk.worst?.value);
+        expect(entries[`heldout.${convention}.ch0.${name}.k`]).toBe(chk.worst?.k);
+      }
+    }
   }, 240_000);
 
   it("validates a two-channel model bin by bin, or summed against the total counts", async () => {

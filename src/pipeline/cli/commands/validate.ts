@@ -8,9 +8,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
-import { assertWritableDestination, InputError, temporaryPathFor } from "../../../io/atomic-file.js";
+import {
+  assertWritableDestination,
+  InputError,
+  temporaryPathFor,
+  writeAtomically,
+} from "../../../io/atomic-file.js";
 import { arrayGridSource } from "../../../io/grid-reader.js";
-import { loadModel } from "../../../io/model-file.js";
+import { cardPathFor, loadModel } from "../../../io/model-file.js";
 import { resolveModelPath } from "../../../models/default-model.js";
 import { inputOffset, type ModelCard, type ModelCardMassBin } from "../../../models/model-card.js";
 import {
@@ -24,6 +29,7 @@ import {
   SHOT_NOISE_CONVENTIONS,
   validatePainter,
   type PaintedBox,
+  type PainterValidation,
   type ShotNoiseConvention,
   type ValidationBox,
 } from "../../../stages/painter-validation.js";
@@ -66,6 +72,7 @@ interface ValidateFlags {
   workers: number;
   engine: EngineChoice;
   threads?: number;
+  recordInCard?: boolean;
 }
 
 /** Relative tolerance on the data's voxel size against the card's (as `paint`). */
@@ -267,6 +274,54 @@ const SHOT_NOISE_TEXT = {
   none: "nothing subtracted: every auto spectrum includes its shot noise (a perfect noiseless mean painter then has T < 1 where the true haloes' shot noise matters)",
 } as const;
 
+/**
+ * The acceptance numbers as flat card entries, `heldout.<shot-noise>.ch<C>.<check>.<field>`: the
+ * statistic at its least favourable shell (value, bound, k) and whether the check passed (1/0), so
+ * a model's card states how it scored and under which shot-noise convention.
+ */
+export function cardValidationEntries(
+  validation: PainterValidation,
+  shotNoise: ShotNoiseConvention,
+  volume: number,
+  simulations: number,
+): Record<string, number> {
+  const prefix = `heldout.${shotNoise}`;
+  const out: Record<string, number> = {
+    [`${prefix}.volume`]: volume,
+    [`${prefix}.simulations`]: simulations,
+  };
+  for (const c of validation.channels) {
+    for (const [name, chk] of Object.entries(c.checks)) {
+      const key = `${prefix}.ch${c.channel}.${name}`;
+      if (chk.passed !== null) out[`${key}.passed`] = chk.passed ? 1 : 0;
+      if (chk.worst) {
+        out[`${key}.value`] = chk.worst.value;
+        out[`${key}.bound`] = chk.worst.bound;
+        out[`${key}.k`] = chk.worst.k;
+      }
+      out[`${key}.kMax`] = chk.kMax;
+    }
+  }
+  return out;
+}
+
+/** Rewrites the model's card (atomically) with the held-out entries of this convention replaced. */
+function recordInCard(
+  modelPath: string,
+  entries: Record<string, number>,
+  shotNoise: ShotNoiseConvention,
+): string {
+  const cardPath = cardPathFor(modelPath);
+  const card = JSON.parse(fs.readFileSync(cardPath, "utf8")) as ModelCard;
+  const prefix = `heldout.${shotNoise}.`;
+  const kept = Object.fromEntries(
+    Object.entries(card.validation ?? {}).filter(([k]) => !k.startsWith(prefix)),
+  );
+  const updated: ModelCard = { ...card, validation: { ...kept, ...entries } };
+  writeAtomically(cardPath, (tmp) => fs.writeFileSync(tmp, JSON.stringify(updated, null, 2) + "\n"));
+  return cardPath;
+}
+
 export async function runValidatePainter(flags: ValidateFlags, global: GlobalOptions): Promise<void> {
   const ctx = makeContext(global);
   const t0 = performance.now();
@@ -367,6 +422,14 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+  const totalVolume = set.train.reduce((a, sim) => a + sim.boxSize ** 3, 0);
+  const recordedCard = flags.recordInCard
+    ? recordInCard(
+        modelPath,
+        cardValidationEntries(validation, flags.shotNoise, totalVolume, boxes.length),
+        flags.shotNoise,
+      )
+    : null;
   const verdict = (p: boolean | null) => (p === null ? "n/a" : p ? "pass" : "FAIL");
   const checks = validation.channels
     .map(
@@ -376,7 +439,7 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
     .join("; ");
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
-    `validated ${path.basename(modelPath)} on ${boxes.length} simulation(s): ${checks}; wrote ${path.join(out, VALIDATION_JSON)}, ${VALIDATION_HTML} and ${plots} plots in ${secs.toFixed(1)} s`,
+    `validated ${path.basename(modelPath)} on ${boxes.length} simulation(s): ${checks}; wrote ${path.join(out, VALIDATION_JSON)}, ${VALIDATION_HTML} and ${plots} plots${recordedCard ? ` and the scores into ${recordedCard}` : ""} in ${secs.toFixed(1)} s`,
     {
       output: out,
       passed: validation.passed,
@@ -467,6 +530,10 @@ export function registerValidate(program: Command): void {
         .argParser(parseChoice(ENGINE_CHOICES)),
     )
     .option("--threads <t>", "FFT threads for the spectra", parseInteger(1, 256))
+    .option(
+      "--record-in-card",
+      "also write the acceptance scores into the model card's validation entries (heldout.<shot-noise>.ch<C>.<check>.value|bound|k|passed)",
+    )
     .addHelpText(
       "after",
       `
