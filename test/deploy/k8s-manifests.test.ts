@@ -4,12 +4,12 @@
  * and with deploy/Dockerfile, and their shell commands — after Kubernetes' own $(VAR) expansion —
  * run shard i as `--shard i/N -o /data/work/shard-0000i` and merge exactly shards 0 … N−1.
  */
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { spawnAsync } from "../cli-process.js";
 
 interface EnvVar {
   name: string;
@@ -52,17 +52,14 @@ function kubeExpand(s: string, env: Record<string, string>): string {
 }
 
 /** Runs a container's command with a stand-in `mocksmith` that prints its arguments, one per line. */
-function runContainer(j: JobManifest, extraEnv: Record<string, string>): string[] {
+async function runContainer(j: JobManifest, extraEnv: Record<string, string>): Promise<string[]> {
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-k8s-"));
   fs.writeFileSync(path.join(bin, "mocksmith"), '#!/bin/sh\nprintf "%s\\n" "$@"\n', { mode: 0o755 });
   fs.mkdirSync(path.join(bin, "data"));
   const env = { ...envOf(j), ...extraEnv };
   const c = container(j);
   const [exe, ...rest] = [...c.command, ...c.args].map((a) => kubeExpand(a, env));
-  const r = spawnSync(exe, rest, {
-    encoding: "utf8",
-    env: { PATH: `${bin}:${process.env.PATH}`, ...env },
-  });
+  const r = await spawnAsync(exe, rest, { env: { PATH: `${bin}:${process.env.PATH}`, ...env } });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.trim().split("\n");
 }
@@ -93,10 +90,10 @@ describe("deploy/k8s", () => {
     expect(claims(merge)).toEqual(claims(shards));
   });
 
-  it("runs shard i as --shard i/N into shard-0000i, and merges shards 0 … N−1", () => {
+  it("runs shard i as --shard i/N into shard-0000i, and merges shards 0 … N−1", async () => {
     const n = shards.spec.completions;
     for (const i of [0, 3, n - 1]) {
-      const argv = runContainer(shards, { JOB_COMPLETION_INDEX: String(i) });
+      const argv = await runContainer(shards, { JOB_COMPLETION_INDEX: String(i) });
       expect(argv[0]).toBe("nbody-set");
       expect(argv.slice(-4)).toEqual([
         "--shard",
@@ -105,7 +102,7 @@ describe("deploy/k8s", () => {
         `/data/work/shard-${String(i).padStart(5, "0")}`,
       ]);
     }
-    const argv = runContainer(merge, {
+    const argv = await runContainer(merge, {
       MOCKSMITH_OUTPUT: path.join(os.tmpdir(), "mocksmith-k8s-out", "set"),
     });
     expect(argv[0]).toBe("merge");

@@ -12,6 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHARD_MANIFEST } from "../../src/pipeline/shard.js";
 import { datasetDifferences } from "../pipeline/dataset-equality.js";
+import { spawnAsync, type ProcessResult } from "../cli-process.js";
 
 const onPath = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
 const skipReason = !["slurmctld", "slurmd", "sbatch", "munged"].every(onPath)
@@ -38,8 +39,15 @@ describe.skipIf(skipReason !== undefined)(
       SLURM_CONF: path.join(state, "slurm.conf"),
       MOCKSMITH: `${process.execPath} ${cli}`,
     };
+    /** Quick queries (squeue, scontrol, scancel): synchronous is fine, they return in milliseconds. */
     const sh = (cmd: string, args: string[], timeout = 30_000): SpawnSyncReturns<string> =>
       spawnSync(cmd, args, { env, encoding: "utf8", timeout });
+    /**
+     * Anything that may take seconds (cluster start/stop, submission, the reference run) runs
+     * asynchronously: a blocked vitest worker misses its RPC deadlines (`Timeout calling "onTaskUpdate"`).
+     */
+    const shAsync = (cmd: string, args: string[], timeoutMs = 60_000): Promise<ProcessResult> =>
+      spawnAsync(cmd, args, { env, timeoutMs });
     const jobStates = (jobId: string): Map<string, string> => {
       const r = sh("scontrol", ["-o", "show", "job", jobId]);
       const states = new Map<string, string>();
@@ -62,8 +70,8 @@ describe.skipIf(skipReason !== undefined)(
       }
     };
     const queueEmpty = () => sh("squeue", ["-h", "-o", "%i"]).stdout.trim() === "";
-    const submitSet = (work: string, output: string, only?: string) => {
-      const r = sh(submit, [
+    const submitSet = async (work: string, output: string, only?: string) => {
+      const r = await shAsync(submit, [
         "-n",
         "3",
         "-w",
@@ -79,35 +87,34 @@ describe.skipIf(skipReason !== undefined)(
       return { array, merge };
     };
 
-    beforeAll(() => {
+    beforeAll(async () => {
       fs.mkdirSync(root, { mode: 0o700 });
-      const r = sh(cluster, ["start", state], 90_000);
-      if (r.status !== 0) throw new Error(`local Slurm cluster did not start: ${r.stderr}`);
-      const ref = spawnSync(process.execPath, [cli, ...setArgs, "-o", path.join(root, "single")], {
-        encoding: "utf8",
-      });
+      const r = await shAsync(cluster, ["start", state], 90_000);
+      if (r.status !== 0)
+        throw new Error(`local Slurm cluster did not start: ${r.error?.message ?? r.stderr}`);
+      const ref = await spawnAsync(process.execPath, [cli, ...setArgs, "-o", path.join(root, "single")]);
       if (ref.status !== 0) throw new Error(`single-process reference failed: ${ref.stderr}`);
-    }, 120_000);
+    }, 600_000);
 
-    afterAll(() => {
-      const stopped = sh(cluster, ["stop", state], 60_000);
+    afterAll(async () => {
+      const stopped = await shAsync(cluster, ["stop", state], 60_000);
       if (stopped.status === 0) fs.rmSync(root, { recursive: true, force: true });
-    }, 70_000);
+    }, 120_000);
 
     it("runs a 3-shard array and its afterok merge; the merged set equals the single-process set", async () => {
       const work = path.join(root, "run1");
       const out = path.join(root, "merged1");
-      const { array, merge } = submitSet(work, out);
+      const { array, merge } = await submitSet(work, out);
       await waitFor("the array and merge jobs to finish", queueEmpty);
       expect([...jobStates(array).values()]).toEqual(["COMPLETED", "COMPLETED", "COMPLETED"]);
       expect(jobStates(merge).get("job")).toBe("COMPLETED");
       expect(datasetDifferences(path.join(root, "single"), out, ["dataset-manifest.json"])).toEqual([]);
-    }, 180_000);
+    }, 300_000);
 
     it("after a shard's job is killed, rerunning only that shard completes the dataset", async () => {
       const work = path.join(root, "run2");
       const out = path.join(root, "merged2");
-      const first = submitSet(work, out);
+      const first = await submitSet(work, out);
       // Kill shard 1 once it has started writing (its directory exists), i.e. mid-run.
       await waitFor("shard 1 to start", () => fs.existsSync(path.join(work, "shard-00001")));
       expect(sh("scancel", [`${first.array}_1`]).status).toBe(0);
@@ -120,7 +127,7 @@ describe.skipIf(skipReason !== undefined)(
       expect(fs.existsSync(out)).toBe(false);
       expect(fs.existsSync(path.join(work, "shard-00001", SHARD_MANIFEST))).toBe(false);
 
-      const rerun = submitSet(work, out, "1");
+      const rerun = await submitSet(work, out, "1");
       await waitFor("the rerun and merge to finish", queueEmpty);
       expect([...jobStates(rerun.array).values()]).toEqual(["COMPLETED"]);
       expect(jobStates(rerun.merge).get("job")).toBe("COMPLETED");
@@ -128,6 +135,6 @@ describe.skipIf(skipReason !== undefined)(
       const manifest = JSON.parse(fs.readFileSync(path.join(out, "dataset-manifest.json"), "utf8"));
       const paths: string[] = manifest.files.map((f: { path: string }) => f.path);
       expect(new Set(paths).size).toBe(paths.length);
-    }, 240_000);
+    }, 600_000);
   },
 );

@@ -2,37 +2,41 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { comovingDistance } from "../../src/cosmo/distance.js";
 import { makeCosmology } from "../../src/cosmo/cosmology.js";
 import { readParquet } from "../../src/io/parquet-table.js";
-import { runCli } from "../cli-process.js";
+import { runCliAsync, type CliResult } from "../cli-process.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-lc-"));
-const run = runCli;
+const run = runCliAsync;
 
 describe("mocksmith lightcone", () => {
   const box = path.join(dir, "box");
-  const made = run(
-    "run",
-    "--out",
-    box,
-    "--set",
-    "box.particles=32",
-    "--set",
-    "box.size=64",
-    "--set",
-    "halos.nbody.steps=3",
-    "--set",
-    "halos.massBins=[1e12,1e15,3]",
-    "--set",
-    "stats.enabled=false",
-  );
+  // Async and in a hook with a generous timeout: tiny runs take seconds alone, minutes on a loaded 2-core machine.
+  let made: CliResult;
+  beforeAll(async () => {
+    made = await run(
+      "run",
+      "--out",
+      box,
+      "--set",
+      "box.particles=32",
+      "--set",
+      "box.size=64",
+      "--set",
+      "halos.nbody.steps=3",
+      "--set",
+      "halos.massBins=[1e12,1e15,3]",
+      "--set",
+      "stats.enabled=false",
+    );
+  }, 300_000);
 
-  it("places the catalog on the light cone within the distance limit, with sky columns", () => {
+  it("places the catalog on the light cone within the distance limit, with sky columns", async () => {
     expect(made.status, made.stderr).toBe(0);
     const out = path.join(dir, "lc");
-    const r = run(
+    const r = await run(
       "lightcone",
       "--catalog",
       path.join(box, "catalog"),
@@ -57,11 +61,11 @@ describe("mocksmith lightcone", () => {
       expect(chi[i]).toBeLessThanOrEqual(100);
       expect(comovingDistance(c, zc[i])).toBeCloseTo(chi[i], 2);
     }
-  });
+  }, 300_000);
 
-  it("refuses impossible geometry, naming the option", () => {
+  it("refuses impossible geometry, naming the option", async () => {
     const cat = path.join(box, "catalog");
-    const wide = run(
+    const wide = await run(
       "lightcone",
       "--catalog",
       cat,
@@ -74,27 +78,27 @@ describe("mocksmith lightcone", () => {
     );
     expect(wide.status).not.toBe(0);
     expect(wide.stderr).toMatch(/--cone/);
-    const deep = run("lightcone", "--catalog", cat, "--z-max", "2", "-o", path.join(dir, "bad2"));
+    const deep = await run("lightcone", "--catalog", cat, "--z-max", "2", "-o", path.join(dir, "bad2"));
     expect(deep.status).not.toBe(0);
     expect(deep.stderr).toMatch(/--z-max/);
     expect(fs.existsSync(path.join(dir, "bad1"))).toBe(false);
-  });
+  }, 300_000);
 
-  it("shards the sky with --shard i/n; merge gives the unsharded files byte for byte", () => {
+  it("shards the sky with --shard i/n; merge gives the unsharded files byte for byte", async () => {
     const cat = path.join(box, "catalog");
     const args = ["lightcone", "--catalog", cat, "--chi-max", "100", "--nside", "8"];
-    const whole = run(...args, "-o", path.join(dir, "lc-whole"));
+    const whole = await run(...args, "-o", path.join(dir, "lc-whole"));
     expect(whole.status, whole.stderr).toBe(0);
     const shards = [0, 1].map((i) => path.join(dir, `lc-shard-${i}`));
     for (const [i, out] of shards.entries()) {
-      const r = run(...args, "--shard", `${i}/2`, "-o", out);
+      const r = await run(...args, "--shard", `${i}/2`, "-o", out);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toMatch(new RegExp(`shard ${i}/2 .*sky pixels ${384 * i}…${384 * i + 383} of 768`));
     }
-    const missing = run("merge", shards[1], "-o", path.join(dir, "lc-bad"));
+    const missing = await run("merge", shards[1], "-o", path.join(dir, "lc-bad"));
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/missing shard\(s\) of 2: 0/);
-    const merged = run("merge", ...shards, "-o", path.join(dir, "lc-merged"));
+    const merged = await run("merge", ...shards, "-o", path.join(dir, "lc-merged"));
     expect(merged.status, merged.stderr).toBe(0);
     const files = fs.readdirSync(path.join(dir, "lc-whole")).sort();
     expect(files.filter((f) => f.endsWith(".parquet")).length).toBeGreaterThan(0);
@@ -105,5 +109,5 @@ describe("mocksmith lightcone", () => {
           .equals(fs.readFileSync(path.join(dir, "lc-whole", f))),
         f,
       ).toBe(true);
-  });
+  }, 300_000);
 });

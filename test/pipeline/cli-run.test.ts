@@ -2,14 +2,14 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readParquet } from "../../src/io/parquet-table.js";
 import { resolveRunConfig } from "../../src/pipeline/run-config.js";
 import { writeRandomPainter } from "./painter-fixture.js";
-import { runCli } from "../cli-process.js";
+import { runCliAsync, type CliResult } from "../cli-process.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-run-"));
-const run = runCli;
+const run = runCliAsync;
 const tiny = [
   "--set",
   "box.particles=32",
@@ -23,7 +23,11 @@ const tiny = [
 
 describe("mocksmith run (reference N-body path)", () => {
   const out = path.join(dir, "nbody");
-  const r = run("run", "--out", out, ...tiny);
+  // Async and with generous timeouts: a tiny run takes seconds alone, minutes on a loaded 2-core machine.
+  let r: CliResult;
+  beforeAll(async () => {
+    r = await run("run", "--out", out, ...tiny);
+  }, 300_000);
 
   it("writes the catalog, statistics, report and the resolved config, and says where", () => {
     expect(r.status, r.stderr).toBe(0);
@@ -48,9 +52,9 @@ describe("mocksmith run (reference N-body path)", () => {
     expect(fs.readFileSync(path.join(out, "report.html"), "utf8")).toMatch(/<svg/);
   });
 
-  it("reproduces the same catalog from its saved config", () => {
+  it("reproduces the same catalog from its saved config", async () => {
     const again = path.join(dir, "again");
-    const r2 = run("run", path.join(out, "config.yaml"), "--out", again);
+    const r2 = await run("run", path.join(out, "config.yaml"), "--out", again);
     expect(r2.status, r2.stderr).toBe(0);
     const a = readParquet(path.join(out, "catalog/part-00000.parquet")).table;
     const b = readParquet(path.join(again, "catalog/part-00000.parquet")).table;
@@ -58,14 +62,14 @@ describe("mocksmith run (reference N-body path)", () => {
     expect(Array.from(b.getChild("x")!.toArray() as Float32Array)).toEqual(
       Array.from(a.getChild("x")!.toArray() as Float32Array),
     );
-  });
+  }, 300_000);
 });
 
 describe("mocksmith run (painter path)", () => {
-  it("paints with a given model, samples a catalog and reports", () => {
+  it("paints with a given model, samples a catalog and reports", async () => {
     const model = writeRandomPainter(dir, { seed: 2, outChannels: 3, voxelSize: 4 });
     const out = path.join(dir, "painter");
-    const r = run(
+    const r = await run(
       "run",
       "--out",
       out,
@@ -81,13 +85,14 @@ describe("mocksmith run (painter path)", () => {
     const { metadata } = readParquet(path.join(out, "catalog/part-00000.parquet"));
     expect(metadata["mocksmith.source"]).toBe('"painter"');
     expect(fs.existsSync(path.join(out, "report.html"))).toBe(false);
-  });
+  }, 300_000);
 
-  it("gives byte-identical catalogs and statistics for 1 and 4 painting workers", () => {
+  it("gives byte-identical catalogs and statistics for 1 and 4 painting workers", async () => {
     const model = writeRandomPainter(dir, { seed: 3, outChannels: 3, voxelSize: 4, name: "workers" });
-    const outs = [1, 4].map((w) => {
+    const outs: string[] = [];
+    for (const w of [1, 4]) {
       const out = path.join(dir, `workers-${w}`);
-      const r = run(
+      const r = await run(
         "run",
         "--out",
         out,
@@ -102,18 +107,18 @@ describe("mocksmith run (painter path)", () => {
         "stats.report=false",
       );
       expect(r.status, r.stderr).toBe(0);
-      return out;
-    });
+      outs.push(out);
+    }
     for (const f of ["catalog/part-00000.parquet", "catalog/catalog.arrows", "input_delta.npy"]) {
       expect(fs.readFileSync(path.join(outs[0], f)).equals(fs.readFileSync(path.join(outs[1], f))), f).toBe(
         true,
       );
     }
-  });
+  }, 600_000);
 
-  it("refuses a model trained at another voxel size, naming the key", () => {
+  it("refuses a model trained at another voxel size, naming the key", async () => {
     const model = writeRandomPainter(dir, { seed: 2, outChannels: 3, voxelSize: 2, name: "vox2" });
-    const r = run(
+    const r = await run(
       "run",
       "--out",
       path.join(dir, "bad-voxel"),
@@ -125,13 +130,13 @@ describe("mocksmith run (painter path)", () => {
     );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/box\.voxel: 4 Mpc\/h differs from the 2 Mpc\/h/);
-  });
+  }, 300_000);
 
-  it("says clearly that no default painter is bundled yet", () => {
-    const r = run("run", "--out", path.join(dir, "nodefault"), "--halos", "painter", ...tiny);
+  it("says clearly that no default painter is bundled yet", async () => {
+    const r = await run("run", "--out", path.join(dir, "nodefault"), "--halos", "painter", ...tiny);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/halos\.model default: no trained default painter/);
-  });
+  }, 300_000);
 });
 
 describe("run configuration", () => {
@@ -147,19 +152,19 @@ describe("run configuration", () => {
     expect(() => resolveRunConfig(doc)).toThrow(message);
   });
 
-  it("reports a bad file through the CLI in one line, with the file name", () => {
+  it("reports a bad file through the CLI in one line, with the file name", async () => {
     const bad = path.join(dir, "bad.yaml");
     fs.writeFileSync(bad, "box:\n  particles: 3.5\n");
-    const r = run("run", bad);
+    const r = await run("run", bad);
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/bad\.yaml: box\.particles: expected an integer/);
-  });
+  }, 300_000);
 
-  it("prints the resolved configuration", () => {
-    const r = run("run", "--print-config", "--seed", "5");
+  it("prints the resolved configuration", async () => {
+    const r = await run("run", "--print-config", "--seed", "5");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/seed: 5/);
     expect(r.stdout).toMatch(/source: nbody/);
-  });
+  }, 300_000);
 });

@@ -100,5 +100,5 @@ describe("sharded paint and merge", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/shard 1\/3 .*config hash .* \(different configuration\)/);
     expect(fs.readdirSync(dir).filter((f) => f.startsWith("bad") || f.includes(".tmp-"))).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 });

@@ -66,7 +66,7 @@ describe("sharded main job and merge", () => {
   beforeAll(async () => {
     haloes = (await runMainJob(config(at("single")), silentProgress)).haloes;
     three = await shardRun("three", 3);
-  }, 120_000);
+  }, 300_000);
 
   it("gives each shard its own catalog parts; shard 0 also the input box", () => {
     expect(haloes).toBeGreaterThan(0);
@@ -107,7 +107,7 @@ describe("sharded main job and merge", () => {
     expect(datasetDifferences(at("single"), at("merged-eight"), ["dataset-manifest.json"])).toEqual([
       "config.yaml: only in " + at("single"),
     ]);
-  }, 120_000);
+  }, 300_000);
 
   it("refuses missing, overlapping and mismatched shard sets, and the N-body path", async () => {
     expect(refusal([three[0], three[2]], "m1")).toMatch(/missing shard\(s\) of 3: 1/);
@@ -120,5 +120,5 @@ describe("sharded main job and merge", () => {
     await expect(runMainJob(nbody, silentProgress, { shard: { index: 0, count: 2 } })).rejects.toThrow(
       /halos\.source.*--shard needs the painter path/,
     );
-  }, 120_000);
+  }, 300_000);
 });

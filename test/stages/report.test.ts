@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +12,7 @@ import {
 import type { StatisticRow } from "../../src/stages/statistic-row.js";
 import { statistics } from "../../src/stages/stats.js";
 import { statsFixture } from "./stats-fixture.js";
+import { spawnAsync } from "../cli-process.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** Screenshots and the rendered report are kept here for people to look at (gitignored). */
@@ -62,7 +62,8 @@ describe("report.html", () => {
       writeReport(html, { title: "fixture run", rows, images, provenance: { box: "128 Mpc/h", seed: "7" } });
       const profile = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-chromium-"));
       try {
-        const run = spawnSync(
+        // Async: a blocked vitest worker misses its RPC deadlines (`Timeout calling "onTaskUpdate"`).
+        const run = await spawnAsync(
           CHROMIUM,
           [
             "--headless",
@@ -80,7 +81,7 @@ describe("report.html", () => {
             "--window-size=1200,4000",
             `file://${html}`,
           ],
-          { encoding: "utf8", timeout: 90_000 },
+          { timeoutMs: 90_000 },
         );
         expect(run.error).toBeUndefined();
         // Chromium logs every console message (log or error alike) and uncaught exceptions as CONSOLE lines.
@@ -93,5 +94,6 @@ describe("report.html", () => {
         fs.rmSync(profile, { recursive: true, force: true });
       }
     },
+    300_000,
   );
 });
