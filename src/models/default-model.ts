@@ -1,8 +1,9 @@
 /**
- * Where the bundled, trained halo painter lives. None is bundled in this version (training it
- * needs the fast training kernels of issue 5 and the training loop of issue 6); until then
- * `--model default` and `halos.model: default` fail with a clear message rather than paint with
- * untrained weights.
+ * Where the bundled, trained halo painter lives: models/painter/default/ (painter.onnx, its card
+ * and its TF.js weights), trained by `mocksmith train painter` on mocksmith's own N-body set (the
+ * README says how to reproduce it; the card records data, settings and held-out scores). A
+ * package without it (a trimmed install) fails `--model default` with a clear message rather
+ * than painting with untrained weights.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -24,7 +25,7 @@ export function resolveModelPath(model: string, key = "--model"): string {
   if (!defaultPainterAvailable()) {
     throw new InputError(
       `${key} default`,
-      "no trained default painter is bundled with this version yet; pass a model PATH.onnx (with its .card.json beside it)",
+      `no trained default painter found at ${defaultPainterPath()}; pass a model PATH.onnx (with its .card.json beside it)`,
     );
   }
   return defaultPainterPath();

@@ -40,7 +40,8 @@ export const RUN_SCHEMA: SchemaNode = {
       kind: "object",
       doc: "the 2LPT source box",
       fields: {
-        particles: num("2LPT particles per side (prime factors 2, 3, 5)", 128, {
+        // 256 over 256 Mpc/h: the 1 Mpc/h particle spacing the default painter was trained on.
+        particles: num("2LPT particles per side (prime factors 2, 3, 5)", 256, {
           integer: true,
           min: 2,
           max: 4096,
@@ -60,7 +61,7 @@ export const RUN_SCHEMA: SchemaNode = {
           kind: "string",
           doc: "painter: paint the 2LPT field with a model; nbody: the reference N-body + FoF path from the same phases",
           choices: ["nbody", "painter"],
-          default: "nbody",
+          default: "painter",
         },
         model: {
           kind: "string",
@@ -77,7 +78,7 @@ export const RUN_SCHEMA: SchemaNode = {
         device: { kind: "string", doc: "cpu | cuda:0[,1…] | webgpu", default: "cpu" },
         massBins: {
           kind: "numbers",
-          doc: "[min, max, count] logarithmic mass bins, Msun/h",
+          doc: "[min, max, count] logarithmic mass bins, Msun/h (nbody path; the painter path takes its bins from the model card when it has them)",
           default: [1e13, 1e15, 4],
           length: 3,
         },

@@ -30,6 +30,8 @@ describe("mocksmith lightcone", () => {
       "halos.massBins=[1e12,1e15,3]",
       "--set",
       "stats.enabled=false",
+      "--set",
+      "halos.source=nbody",
     );
   }, 300_000);
 

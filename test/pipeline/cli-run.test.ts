@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readParquet } from "../../src/io/parquet-table.js";
+import { defaultPainterPath } from "../../src/models/default-model.js";
 import { resolveRunConfig } from "../../src/pipeline/run-config.js";
 import { writeRandomPainter } from "./painter-fixture.js";
 import { runCliAsync, type CliResult } from "../cli-process.js";
@@ -20,13 +21,15 @@ const tiny = [
   "--set",
   "halos.massBins=[1e12,1e15,3]",
 ];
+/** The reference path is no longer the default (the bundled painter is). */
+const nbodyTiny = [...tiny, "--set", "halos.source=nbody"];
 
 describe("mocksmith run (reference N-body path)", () => {
   const out = path.join(dir, "nbody");
   // Async and with generous timeouts: a tiny run takes seconds alone, minutes on a loaded 2-core machine.
   let r: CliResult;
   beforeAll(async () => {
-    r = await run("run", "--out", out, ...tiny);
+    r = await run("run", "--out", out, ...nbodyTiny);
   }, 300_000);
 
   it("writes the catalog, statistics, report and the resolved config, and says where", () => {
@@ -132,10 +135,34 @@ describe("mocksmith run (painter path)", () => {
     expect(r.stderr).toMatch(/box\.voxel: 4 Mpc\/h differs from the 2 Mpc\/h/);
   }, 300_000);
 
-  it("says clearly that no default painter is bundled yet", async () => {
-    const r = await run("run", "--out", path.join(dir, "nodefault"), "--halos", "painter", ...tiny);
+  it("paints with the bundled default painter when nothing is said, its mass bin from the card", async () => {
+    // 64³ particles over 64 Mpc/h: the 1 Mpc/h spacing the default painter was trained on.
+    const out = path.join(dir, "default");
+    const r = await run(
+      "run",
+      "--out",
+      out,
+      ...["--set", "box.particles=64", "--set", "box.size=64", "--set", "stats.report=false"],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const { table, metadata } = readParquet(path.join(out, "catalog/part-00000.parquet"));
+    expect(metadata["mocksmith.source"]).toBe('"painter"');
+    const card = JSON.parse(
+      fs.readFileSync(defaultPainterPath().replace(/\.onnx$/, ".card.json"), "utf8"),
+    ) as {
+      massBins: { minMass: number }[];
+    };
+    const masses = table.getChild("mass")!.toArray() as Float32Array;
+    expect(masses.length).toBeGreaterThan(0);
+    // Float32 storage: compare with a relative margin.
+    for (const m of masses) expect(m).toBeGreaterThanOrEqual(card.massBins[0].minMass * (1 - 1e-6));
+  }, 300_000);
+
+  it("refuses a box whose particle spacing differs from the default painter's, naming box.particles", async () => {
+    const r = await run("run", "--out", path.join(dir, "spacing"), ...tiny);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/halos\.model default: no trained default painter/);
+    expect(r.stderr).toMatch(/box\.particles: 32 particles over 64 Mpc\/h are 2 Mpc\/h apart/);
+    expect(fs.existsSync(path.join(dir, "spacing", "catalog"))).toBe(false);
   }, 300_000);
 });
 
@@ -165,6 +192,6 @@ describe("run configuration", () => {
     const r = await run("run", "--print-config", "--seed", "5");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/seed: 5/);
-    expect(r.stdout).toMatch(/source: nbody/);
+    expect(r.stdout).toMatch(/source: painter/);
   }, 300_000);
 });

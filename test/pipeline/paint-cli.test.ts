@@ -52,6 +52,24 @@ function leftovers(output: string): string[] {
 }
 
 describe("mocksmith paint", () => {
+  it("paints with the bundled trained painter (--model default) on a 4 Mpc/h grid", async () => {
+    // A plane wave along x (one period across the box): over- and underdense halves.
+    const input = grid("default-in.npy", 16, (i) => 0.8 * Math.sin((2 * Math.PI * Math.floor(i / 256)) / 16));
+    const out = path.join(dir, "default-out.npy");
+    const r = await paint(["--input", input, "--box", "64", "--model", "default", "--tile", "8", "-o", out]);
+    expect(r.code, r.stderr).toBe(0);
+    const painted = readNpyFloat32(out);
+    expect(painted.shape).toEqual([16, 16, 16]);
+    // Expected halo counts: non-negative, not all zero, and more where the density is higher.
+    expect(painted.data.every((v) => v >= 0 && Number.isFinite(v))).toBe(true);
+    const delta = readNpyFloat32(input).data;
+    let dense = 0;
+    let sparse = 0;
+    for (let i = 0; i < delta.length; i++)
+      delta[i] > 0 ? (dense += painted.data[i]) : (sparse += painted.data[i]);
+    expect(dense).toBeGreaterThan(sparse);
+  });
+
   it("paints a box with a sidecar, writing the output, its sidecar and the run manifest", async () => {
     const input = grid("box.npy");
     writeGridMetadata(
@@ -195,9 +213,9 @@ describe("mocksmith paint", () => {
       message: /coarse\.npy: voxel size 8\.33333 Mpc\/h .* differs from the 2 Mpc\/h/,
     },
     {
-      name: "--model default (no bundled painter yet)",
+      name: "--model default on a grid of another voxel size",
       setup: () => ["--input", grid("ok4.npy"), "--box", "24", "--model", "default"],
-      message: /no trained default painter is bundled/,
+      message: /ok4\.npy: voxel size 2(\.0+)? Mpc\/h .* differs from the 4 Mpc\/h/,
     },
   ];
 

@@ -116,7 +116,11 @@ describe("sharded main job and merge", () => {
     const other = [at("other-1")];
     await runMainJob(config(other[0], { seed: 6 }), silentProgress, { shard: { index: 1, count: 3 } });
     expect(refusal([three[0], other[0], three[2]], "m3")).toMatch(/different configuration/);
-    const nbody = resolveRunConfig({ output: at("nb"), box: { particles: 16, size: 64, voxel: 4 } });
+    const nbody = resolveRunConfig({
+      output: at("nb"),
+      box: { particles: 16, size: 64, voxel: 4 },
+      halos: { source: "nbody" },
+    });
     await expect(runMainJob(nbody, silentProgress, { shard: { index: 0, count: 2 } })).rejects.toThrow(
       /halos\.source.*--shard needs the painter path/,
     );
