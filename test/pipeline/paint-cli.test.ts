@@ -65,8 +65,10 @@ describe("mocksmith paint", () => {
     const delta = readNpyFloat32(input).data;
     let dense = 0;
     let sparse = 0;
-    for (let i = 0; i < delta.length; i++)
-      delta[i] > 0 ? (dense += painted.data[i]) : (sparse += painted.data[i]);
+    for (let i = 0; i < delta.length; i++) {
+      if (delta[i] > 0) dense += painted.data[i];
+      else sparse += painted.data[i];
+    }
     expect(dense).toBeGreaterThan(sparse);
   });
 
