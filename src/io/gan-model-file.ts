@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { InputError, writeAtomically } from "./atomic-file.js";
-import { cardPathFor, sha256Hex } from "./model-file.js";
+import { cardPathFor, readCardJson, sha256Hex } from "./model-file.js";
 import { GAN_CARD_FORMAT, ganCardProblems, type GanCard } from "../models/gan/gan-card.js";
 
 export function ganWeightsPathFor(onnxPath: string): string {
@@ -48,19 +48,7 @@ export function writeGanModel(
 }
 
 function readGanCard(onnxPath: string): GanCard {
-  const file = cardPathFor(onnxPath);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    throw new InputError(onnxPath, `model card ${file} not found; every model needs a card beside it`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(file, `model card is not valid JSON (${(err as Error).message})`);
-  }
+  const { file, parsed } = readCardJson(onnxPath);
   if ((parsed as { format?: unknown })?.format === "mocksmith-model-card")
     throw new InputError(file, "is a painter model card, not a GAN's (format mocksmith-gan-card)");
   const problems = ganCardProblems(parsed);

@@ -42,7 +42,8 @@ export interface LoadedModel {
   card: ModelCard;
 }
 
-function readCard(onnxPath: string): ModelCard {
+/** The card beside an ONNX file as parsed JSON (not yet validated), or a one-line InputError. */
+export function readCardJson(onnxPath: string): { file: string; parsed: unknown } {
   const file = cardPathFor(onnxPath);
   let text: string;
   try {
@@ -50,12 +51,15 @@ function readCard(onnxPath: string): ModelCard {
   } catch {
     throw new InputError(onnxPath, `model card ${file} not found; every model needs a card beside it`);
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return { file, parsed: JSON.parse(text) as unknown };
   } catch (err) {
     throw new InputError(file, `model card is not valid JSON (${(err as Error).message})`);
   }
+}
+
+function readCard(onnxPath: string): ModelCard {
+  const { file, parsed } = readCardJson(onnxPath);
   const problems = modelCardProblems(parsed);
   if (problems.length > 0) throw new InputError(file, `invalid model card: ${problems.join("; ")}`);
   return parsed as ModelCard;

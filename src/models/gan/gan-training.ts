@@ -25,7 +25,7 @@ import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
 import { CheckpointableAdam } from "../painter/checkpointable-adam.js";
 import {
   checkpointDirectory,
-  latestCheckpoint,
+  startingCheckpoint,
   writeCheckpoint,
   type Checkpoint,
 } from "../painter/training-checkpoint.js";
@@ -105,12 +105,6 @@ function fingerprint(c: GanTrainingConfig, set: GanDataSet): Record<string, unkn
   };
 }
 
-function describeDifference(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  return Object.keys(a)
-    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `${k} (checkpoint ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])})`)
-    .join("; ");
-}
 
 /** Latent rows (B × width) of stream block `block`, z appended per row for a cGAN. */
 function latentRows(
@@ -316,25 +310,9 @@ export async function trainGan(
   fs.mkdirSync(config.output, { recursive: true });
   const fp = fingerprint(config, set);
   const ckptDir = checkpointDirectory(config.output);
-  let ckpt: Checkpoint | undefined;
-  if (options.resume) {
-    ckpt = latestCheckpoint(config.output);
-    if (ckpt) {
-      const why = describeDifference(fp, ckpt.header.fingerprint);
-      if (why)
-        throw new InputError(ckpt.file, `cannot resume: settings differ from the checkpoint's: ${why}`);
-      if (ckpt.header.step > config.steps)
-        throw new InputError(
-          "--steps",
-          `the checkpoint is at step ${ckpt.header.step}, beyond the ${config.steps} asked for`,
-        );
-    } else progress.info(`no checkpoint in ${ckptDir}; starting from step 0`);
-  } else if (latestCheckpoint(config.output)) {
-    throw new InputError(
-      ckptDir,
-      "holds checkpoints of an earlier run: pass --resume to continue it, or choose another output",
-    );
-  }
+  const ckpt = startingCheckpoint(config.output, options.resume ?? false, fp, config.steps, (m) =>
+    progress.info(m),
+  );
 
   const engine = await loadTensorFlowEngine(
     options.threads === undefined ? {} : { threads: options.threads },

@@ -130,3 +130,45 @@ export function latestCheckpoint(output: string): Checkpoint | undefined {
   const last = files.at(-1);
   return last === undefined ? undefined : readCheckpoint(last);
 }
+
+/** Fingerprint keys whose values differ, each with both values, for a one-line refusal. */
+function describeDifference(now: Record<string, unknown>, then: Record<string, unknown>): string {
+  const keys = Object.keys(now).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(then[k]));
+  return keys.map((k) => `${k} (checkpoint ${JSON.stringify(then[k])}, now ${JSON.stringify(now[k])})`).join("; ");
+}
+
+/**
+ * The checkpoint a run starts from: with `resume`, the newest one in OUT/checkpoints/ (refused
+ * when its settings fingerprint differs or it is beyond `totalSteps`), or none; without, none —
+ * and an output that already holds checkpoints is refused rather than silently overwritten.
+ */
+export function startingCheckpoint(
+  output: string,
+  resume: boolean,
+  fingerprint: Record<string, unknown>,
+  totalSteps: number,
+  info: (message: string) => void,
+): Checkpoint | undefined {
+  const dir = checkpointDirectory(output);
+  const ckpt = latestCheckpoint(output);
+  if (!resume) {
+    if (ckpt)
+      throw new InputError(
+        dir,
+        "holds checkpoints of an earlier run: pass --resume to continue it, or choose another output",
+      );
+    return undefined;
+  }
+  if (!ckpt) {
+    info(`no checkpoint in ${dir}; starting from step 0`);
+    return undefined;
+  }
+  const why = describeDifference(fingerprint, ckpt.header.fingerprint);
+  if (why) throw new InputError(ckpt.file, `cannot resume: settings differ from the checkpoint's: ${why}`);
+  if (ckpt.header.step > totalSteps)
+    throw new InputError(
+      "--steps",
+      `the checkpoint is at step ${ckpt.header.step}, beyond the ${totalSteps} asked for`,
+    );
+  return ckpt;
+}

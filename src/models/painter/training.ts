@@ -39,7 +39,7 @@ import { PainterTf } from "./painter-tf.js";
 import { painterWeightsJson, PAINTER_WEIGHTS_FORMAT } from "./painter-weights-json.js";
 import {
   checkpointDirectory,
-  latestCheckpoint,
+  startingCheckpoint,
   writeCheckpoint,
   type Checkpoint,
 } from "./training-checkpoint.js";
@@ -154,10 +154,6 @@ function fingerprint(c: PainterTrainingConfig, set: TrainingSet): Record<string,
   };
 }
 
-function describeDifference(a: Record<string, unknown>, b: Record<string, unknown>): string {
-  const keys = Object.keys(a).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  return keys.map((k) => `${k} (checkpoint ${JSON.stringify(b[k])}, now ${JSON.stringify(a[k])})`).join("; ");
-}
 
 /** Smallest initial output bias: keeps the ReLU output alive even for a set without haloes. */
 const MIN_OUTPUT_BIAS = 1e-3;
@@ -495,25 +491,9 @@ export async function trainPainter(
   fs.mkdirSync(config.output, { recursive: true });
   const fp = fingerprint(config, set);
   const ckptDir = checkpointDirectory(config.output);
-  let ckpt: Checkpoint | undefined;
-  if (options.resume) {
-    ckpt = latestCheckpoint(config.output);
-    if (ckpt) {
-      const why = describeDifference(fp, ckpt.header.fingerprint);
-      if (why)
-        throw new InputError(ckpt.file, `cannot resume: settings differ from the checkpoint's: ${why}`);
-      if (ckpt.header.step > config.warmStartSteps + config.steps)
-        throw new InputError(
-          "--steps",
-          `the checkpoint is at step ${ckpt.header.step}, beyond the ${config.warmStartSteps + config.steps} asked for`,
-        );
-    } else progress.info(`no checkpoint in ${ckptDir}; starting from step 0`);
-  } else if (latestCheckpoint(config.output)) {
-    throw new InputError(
-      ckptDir,
-      "holds checkpoints of an earlier run: pass --resume to continue it, or choose another output",
-    );
-  }
+  const ckpt = startingCheckpoint(config.output, options.resume ?? false, fp, config.warmStartSteps + config.steps, (m) =>
+    progress.info(m),
+  );
 
   const engine = await loadTensorFlowEngine(
     options.threads === undefined ? {} : { threads: options.threads },
