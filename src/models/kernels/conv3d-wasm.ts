@@ -11,7 +11,12 @@
  */
 import { conv3dWasmBase64 } from "./conv3d-wasm.generated.js";
 import { UnitPool, type UnitKernel } from "./unit-pool.js";
-import { chooseInputGradForm, scatterInputGrad, subpixelInputGrad, type InputGradForm } from "./input-grad-forms.js";
+import {
+  chooseInputGradForm,
+  scatterInputGrad,
+  subpixelInputGrad,
+  type InputGradForm,
+} from "./input-grad-forms.js";
 
 /** The subset of TensorFlow.js's Conv3DInfo the kernels need (same field names). */
 export interface Conv3dGeometry {

@@ -25,6 +25,13 @@ export type ForwardConv = (x: Float32Array, filter: Float32Array, g: Conv3dGeome
 /** Floats the scatter form may hold in its intermediate Z (256 MB). */
 const SCATTER_MAX_FLOATS = 64 * 1024 * 1024;
 
+/**
+ * Cost of one element of the scalar JavaScript passes in SIMD multiply-adds, measured on the
+ * painter critic's layers (2 threads): interleave (a copy) and overlap-add (a gather-add).
+ */
+const INTERLEAVE_COST = 8;
+const OVERLAP_ADD_COST = 32;
+
 const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 interface Axes {
@@ -53,7 +60,11 @@ function coarseRange(a: Axes, ax: number): [number, number] {
 /** Sub-kernel side of parity r on one axis. */
 const subSide = (K: number, S: number, r: number): number => Math.max(0, Math.ceil((K - r) / S));
 
-/** Multiply-adds (with channel padding) each form would execute; Infinity where it does not apply. */
+/**
+ * Multiply-adds (with channel padding) each form would execute, plus its extra scalar pass
+ * (sub-pixel interleave, scatter overlap-add) weighted per element as above; Infinity where a
+ * form does not apply.
+ */
 export function inputGradCosts(g: Conv3dGeometry): Record<InputGradForm, number> {
   const a = axes(g);
   const ci = g.inChannels;
@@ -69,17 +80,23 @@ export function inputGradCosts(g: Conv3dGeometry): Record<InputGradForm, number>
   }
   const dyVoxels = g.batchSize * a.O[0] * a.O[1] * a.O[2];
   const zFloats = dyVoxels * a.K[0] * a.K[1] * a.K[2] * ci;
-  const scatter = zFloats > SCATTER_MAX_FLOATS ? Infinity : dyVoxels * co * ceil4(zFloats / dyVoxels);
+  const dxFloats = g.batchSize * a.I[0] * a.I[1] * a.I[2] * ci;
+  subpixel += INTERLEAVE_COST * dxFloats;
+  const scatter =
+    zFloats > SCATTER_MAX_FLOATS
+      ? Infinity
+      : dyVoxels * co * ceil4(zFloats / dyVoxels) + OVERLAP_ADD_COST * zFloats;
   return { phases, subpixel, scatter };
 }
 
 /** The cheapest form for g (ties: phases, then subpixel). */
 export function chooseInputGradForm(g: Conv3dGeometry): InputGradForm {
   const c = inputGradCosts(g);
-  // The stacked forms pay an extra pass over their output; ask a margin before leaving phases.
+  // Margins before leaving the direct form, for what the rough model leaves out: on the
+  // critic's 7³ stride-2 layer (sub-pixel at 0.76 of the phases' cost) the two run alike.
   let best: InputGradForm = "phases";
-  if (c.subpixel < 0.9 * c[best]) best = "subpixel";
-  if (c.scatter < 0.9 * c[best]) best = "scatter";
+  if (c.subpixel < 0.7 * c[best]) best = "subpixel";
+  if (c.scatter < 0.7 * c[best]) best = "scatter";
   return best;
 }
 
@@ -188,16 +205,16 @@ export function scatterInputGrad(
   for (let t = 0; t < taps; t++)
     for (let c = 0; c < ci; c++)
       for (let o = 0; o < co; o++) wt[o * kc + t * ci + c] = filter[(t * ci + c) * co + o];
-  const voxels = g.batchSize * O[0] * O[1] * O[2];
+  // dy's own geometry with a 1×1×1 kernel, so the product is shared among threads by depth slice.
   const z = forward(dy, wt, {
-    batchSize: 1,
-    inDepth: 1,
-    inHeight: 1,
-    inWidth: voxels,
+    batchSize: g.batchSize,
+    inDepth: O[0],
+    inHeight: O[1],
+    inWidth: O[2],
     inChannels: co,
-    outDepth: 1,
-    outHeight: 1,
-    outWidth: voxels,
+    outDepth: O[0],
+    outHeight: O[1],
+    outWidth: O[2],
     outChannels: kc,
     filterDepth: 1,
     filterHeight: 1,
