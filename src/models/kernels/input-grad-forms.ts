@@ -32,6 +32,9 @@ const SCATTER_MAX_FLOATS = 64 * 1024 * 1024;
 const INTERLEAVE_COST = 8;
 const OVERLAP_ADD_COST = 32;
 
+/** dy voxels up to which the scatter form's GEMM runs as one row block (calling thread). */
+const SCATTER_FLAT_VOXELS = 256;
+
 const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 interface Axes {
@@ -205,16 +208,21 @@ export function scatterInputGrad(
   for (let t = 0; t < taps; t++)
     for (let c = 0; c < ci; c++)
       for (let o = 0; o < co; o++) wt[o * kc + t * ci + c] = filter[(t * ci + c) * co + o];
-  // dy's own geometry with a 1×1×1 kernel, so the product is shared among threads by depth slice.
+  // dy's own geometry with a 1×1×1 kernel, so the product is shared among threads by depth
+  // slice; a tiny dy (the GAN's 1³ latent) as one row of voxels instead, so the register tiles
+  // take 4 voxels per pass over the K³·Ci columns of W.
+  const voxels = g.batchSize * O[0] * O[1] * O[2];
+  const rows: [number, number, number, number] =
+    voxels <= SCATTER_FLAT_VOXELS ? [1, 1, 1, voxels] : [g.batchSize, O[0], O[1], O[2]];
   const z = forward(dy, wt, {
-    batchSize: g.batchSize,
-    inDepth: O[0],
-    inHeight: O[1],
-    inWidth: O[2],
+    batchSize: rows[0],
+    inDepth: rows[1],
+    inHeight: rows[2],
+    inWidth: rows[3],
     inChannels: co,
-    outDepth: O[0],
-    outHeight: O[1],
-    outWidth: O[2],
+    outDepth: rows[1],
+    outHeight: rows[2],
+    outWidth: rows[3],
     outChannels: kc,
     filterDepth: 1,
     filterHeight: 1,
