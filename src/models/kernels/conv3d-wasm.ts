@@ -11,6 +11,12 @@
  */
 import { conv3dWasmBase64 } from "./conv3d-wasm.generated.js";
 import { UnitPool, type UnitKernel } from "./unit-pool.js";
+import {
+  chooseInputGradForm,
+  scatterInputGrad,
+  subpixelInputGrad,
+  type InputGradForm,
+} from "./input-grad-forms.js";
 
 /** The subset of TensorFlow.js's Conv3DInfo the kernels need (same field names). */
 export interface Conv3dGeometry {
@@ -276,9 +282,24 @@ export class WasmConv3d {
 
   /**
    * dx = ∂(conv3d(x, filter) · dy)/∂x: dy (N, OD, OH, OW, Co), filter (KD, KH, KW, Ci, Co) →
-   * (N, D, H, W, Ci). Also the transposed convolution of dy.
+   * (N, D, H, W, Ci). Also the transposed convolution of dy. Runs the cheapest form of
+   * input-grad-forms.ts for this geometry unless `form` names one.
    */
-  inputGrad(dy: Float32Array, filter: Float32Array, g: Conv3dGeometry): Float32Array {
+  inputGrad(
+    dy: Float32Array,
+    filter: Float32Array,
+    g: Conv3dGeometry,
+    form: InputGradForm = chooseInputGradForm(g),
+  ): Float32Array {
+    const forward = (x: Float32Array, w: Float32Array, fg: Conv3dGeometry): Float32Array =>
+      this.forward(x, w, fg);
+    if (form === "subpixel") return subpixelInputGrad(dy, filter, g, forward);
+    if (form === "scatter") return scatterInputGrad(dy, filter, g, forward);
+    return this.phaseInputGrad(dy, filter, g);
+  }
+
+  /** The input gradient as one gather-form correlation per stride phase (conv3d.c input_grad_unit). */
+  private phaseInputGrad(dy: Float32Array, filter: Float32Array, g: Conv3dGeometry): Float32Array {
     this.arena.reset();
     const co = g.outChannels;
     const ci = g.inChannels;

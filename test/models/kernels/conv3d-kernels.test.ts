@@ -14,6 +14,7 @@ import {
   registerSecondOrderGradients,
 } from "../../../src/models/kernels/register-kernels.js";
 import { WasmConv3d, conv3dWasmModule } from "../../../src/models/kernels/conv3d-wasm.js";
+import { chooseInputGradForm, type InputGradForm } from "../../../src/models/kernels/input-grad-forms.js";
 import { uniformStream } from "../../../src/models/weight-init.js";
 
 type Shape5 = [number, number, number, number, number];
@@ -79,6 +80,39 @@ describe("fast conv3d kernels equal the stock kernels", () => {
     return { x, f, strides, pad };
   });
   configs.push(...pointwise);
+  // Larger kernels (2–7, strided: parities with sub-kernels of unequal sides) and the GAN
+  // generator's transposed-convolution shapes (1³ → 4³; k4 s2 'same' to one channel), which
+  // take the scatter and sub-pixel forms of input-grad-forms.ts.
+  const large = Array.from({ length: 10 }, (_, i) => {
+    const k = [int(2, 7), int(2, 7), int(2, 7)];
+    const pad: "valid" | "same" = i % 2 === 0 ? "valid" : "same";
+    const strides: [number, number, number] = [int(1, 3), int(1, 3), int(1, 3)];
+    const side = k.map((kk) => kk + int(0, 4));
+    const x: Shape5 = [int(1, 2), side[0], side[1], side[2], int(1, 9)];
+    const f: Shape5 = [k[0], k[1], k[2], x[4], int(1, 9)];
+    return { x, f, strides, pad };
+  });
+  const gan = [
+    {
+      x: [3, 4, 4, 4, 12] as Shape5,
+      f: [4, 4, 4, 12, 10] as Shape5,
+      strides: [1, 1, 1] as [number, number, number],
+      pad: "valid" as const,
+    },
+    {
+      x: [2, 8, 8, 8, 1] as Shape5,
+      f: [4, 4, 4, 1, 6] as Shape5,
+      strides: [2, 2, 2] as [number, number, number],
+      pad: "same" as const,
+    },
+    {
+      x: [1, 9, 9, 9, 2] as Shape5,
+      f: [7, 7, 7, 2, 3] as Shape5,
+      strides: [2, 2, 2] as [number, number, number],
+      pad: "same" as const,
+    },
+  ];
+  configs.push(...large, ...gan);
 
   test.each(configs)("x $x filter $f strides $strides $pad", ({ x, f, strides, pad }) => {
     const xt = randomTensor(x, next);
@@ -98,6 +132,48 @@ describe("fast conv3d kernels equal the stock kernels", () => {
     });
     for (let i = 0; i < stock.length; i++) expect(relativeError(fast[i], stock[i])).toBeLessThan(1e-4);
     expect(fastKernelsEnabled()).toBe(true);
+  });
+});
+
+describe("every input-gradient form equals the stock transposed convolution", () => {
+  const module = conv3dWasmModule();
+  const next = uniformStream(13, "input-grad-forms");
+  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
+  const configs = Array.from({ length: 16 }, (_, i) => {
+    const k = [int(2, 7), int(2, 7), int(2, 7)];
+    const pad: "valid" | "same" = i % 2 === 0 ? "valid" : "same";
+    const strides: [number, number, number] = [int(1, 3), int(1, 3), int(1, 3)];
+    const x: Shape5 = [int(1, 2), k[0] + int(0, 5), k[1] + int(0, 5), k[2] + int(0, 5), int(1, 9)];
+    const f: Shape5 = [k[0], k[1], k[2], x[4], int(1, 9)];
+    return { x, f, strides, pad };
+  });
+  test.each(configs)("x $x filter $f strides $strides $pad", ({ x, f, strides, pad }) => {
+    expect(module).not.toBeNull();
+    if (module === null) return;
+    const g = tf.backend_util.computeConv3DInfo(x, f, strides, 1, pad);
+    const dy = randomTensor(g.outShape as Shape5, next);
+    const w = randomTensor(f, next);
+    disableFastKernels();
+    const stock = tf.tidy(() => tf.conv3dTranspose(dy, w, x, strides, pad).dataSync() as Float32Array);
+    const k = new WasmConv3d(module, 2);
+    const forms: InputGradForm[] = ["phases", "subpixel", "scatter"];
+    for (const form of forms) {
+      const ours = k.inputGrad(dy.dataSync() as Float32Array, w.dataSync() as Float32Array, g, form);
+      expect(relativeError(ours, stock)).toBeLessThan(1e-4);
+    }
+    k.dispose();
+    dy.dispose();
+    w.dispose();
+  });
+
+  test("the cost model picks the sub-pixel and scatter forms for the GAN generator's layers", () => {
+    const layer = (side: number, ci: number, co: number, s: number, pad: "valid" | "same"): InputGradForm =>
+      chooseInputGradForm(
+        tf.backend_util.computeConv3DInfo([16, side, side, side, ci], [4, 4, 4, ci, co], s, 1, pad),
+      );
+    expect(layer(4, 256, 100, 1, "valid")).toBe("scatter");
+    expect(layer(64, 1, 32, 2, "same")).toBe("subpixel");
+    expect(layer(32, 32, 64, 2, "same")).toBe("phases");
   });
 });
 
