@@ -9,7 +9,14 @@ import fs from "node:fs";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { InputError, writeAtomically } from "./atomic-file.js";
-import { cardPathFor, readCardJson, sha256Hex } from "./model-file.js";
+import {
+  cardPathFor,
+  checkModelHash,
+  openModelSession,
+  readCardJson,
+  readModelBytes,
+  sha256Hex,
+} from "./model-file.js";
 import { GAN_CARD_FORMAT, ganCardProblems, type GanCard } from "../models/gan/gan-card.js";
 
 export function ganWeightsPathFor(onnxPath: string): string {
@@ -64,22 +71,9 @@ export interface LoadedGanModel {
 
 /** Loads and checks a GAN and its card (and its weights file when the card lists one). */
 export async function loadGanModel(onnxPath: string): Promise<LoadedGanModel> {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(onnxPath);
-  } catch (err) {
-    throw new InputError(
-      onnxPath,
-      `cannot read model: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
-  }
+  const bytes = readModelBytes(onnxPath);
   const card = readGanCard(onnxPath);
-  const hash = sha256Hex(bytes);
-  if (hash !== card.sha256)
-    throw new InputError(
-      onnxPath,
-      `sha256 ${hash} differs from the card's ${card.sha256}; the card belongs to another model`,
-    );
+  checkModelHash(onnxPath, bytes, card.sha256);
   if (card.weights) {
     const wp = path.join(path.dirname(onnxPath), card.weights.file);
     let wb: Buffer;
@@ -95,13 +89,7 @@ export async function loadGanModel(onnxPath: string): Promise<LoadedGanModel> {
         `sha256 ${wh} differs from the card's ${card.weights.sha256} (damaged or replaced)`,
       );
   }
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes);
-  } catch (err) {
-    const why = String((err as Error).message ?? err).split("\n")[0];
-    throw new InputError(onnxPath, `not a valid ONNX model (ONNX Runtime: ${why})`);
-  }
+  const session = await openModelSession(onnxPath, bytes);
   try {
     const a = card.architecture;
     const width = a.latentDim + (a.conditional ? 1 : 0);

@@ -69,32 +69,45 @@ function dimsText(d: readonly (number | string)[]): string {
   return `(${d.join(", ")})`;
 }
 
-/** Loads and checks a model and its card; the session used for the probe is released. */
-export async function loadModel(onnxPath: string): Promise<LoadedModel> {
-  let bytes: Buffer;
+/** The ONNX file's bytes, or a one-line InputError naming it. */
+export function readModelBytes(onnxPath: string): Buffer {
   try {
-    bytes = fs.readFileSync(onnxPath);
+    return fs.readFileSync(onnxPath);
   } catch (err) {
     throw new InputError(
       onnxPath,
       `cannot read model: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
     );
   }
-  const card = readCard(onnxPath);
-  let session: ort.InferenceSession;
+}
+
+/** The card's sha256 must be the ONNX file's: otherwise the card describes another model. */
+export function checkModelHash(onnxPath: string, bytes: Uint8Array, expected: string): void {
+  const hash = sha256Hex(bytes);
+  if (hash !== expected)
+    throw new InputError(
+      onnxPath,
+      `sha256 ${hash} differs from the card's ${expected}; the card belongs to another model`,
+    );
+}
+
+/** An ONNX Runtime session on the bytes (the caller releases it), or "not a valid ONNX model". */
+export async function openModelSession(onnxPath: string, bytes: Uint8Array): Promise<ort.InferenceSession> {
   try {
-    session = await ort.InferenceSession.create(bytes);
+    return await ort.InferenceSession.create(bytes);
   } catch (err) {
     const why = String((err as Error).message ?? err).split("\n")[0];
     throw new InputError(onnxPath, `not a valid ONNX model (ONNX Runtime: ${why})`);
   }
+}
+
+/** Loads and checks a model and its card; the session used for the probe is released. */
+export async function loadModel(onnxPath: string): Promise<LoadedModel> {
+  const bytes = readModelBytes(onnxPath);
+  const card = readCard(onnxPath);
+  const session = await openModelSession(onnxPath, bytes);
   try {
-    const hash = sha256Hex(bytes);
-    if (hash !== card.sha256)
-      throw new InputError(
-        onnxPath,
-        `sha256 ${hash} differs from the card's ${card.sha256}; the card belongs to another model`,
-      );
+    checkModelHash(onnxPath, bytes, card.sha256);
     const input = session.inputMetadata.find((m) => m.name === card.inputName);
     const output = session.outputMetadata.find((m) => m.name === card.outputName);
     if (!input || !input.isTensor) {

@@ -133,12 +133,9 @@ export const concat: FastKernel = ({ inputs, backend, attrs }) => {
   return b.makeTensorInfo(shape, "float32", out);
 };
 
-export const splitV: FastKernel = ({ inputs, backend, attrs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  const b = backend as unknown as CpuBackend;
-  const xv = floatValues(b, x);
-  if (xv === null || x.shape.length === 0) return null;
-  const a = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
+/** SplitV's axis and part sizes (−1 = the rest), or null when they are not positive integers. */
+export function splitSizes(x: tf.TensorInfo, attrs: unknown): { axis: number; sizes: number[] } | null {
+  const a = attrs as { numOrSizeSplits: number | number[]; axis: number };
   const axis = normAxis(a.axis, x.shape.length);
   const n = x.shape[axis];
   let sizes: number[];
@@ -148,7 +145,18 @@ export const splitV: FastKernel = ({ inputs, backend, attrs }) => {
     const known = a.numOrSizeSplits.filter((s) => s !== -1).reduce((s, v) => s + v, 0);
     sizes = a.numOrSizeSplits.map((s) => (s === -1 ? n - known : s));
   }
-  if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) return null;
+  return sizes.some((s) => !Number.isInteger(s) || s <= 0) ? null : { axis, sizes };
+}
+
+export const splitV: FastKernel = ({ inputs, backend, attrs }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const b = backend as unknown as CpuBackend;
+  const xv = floatValues(b, x);
+  if (xv === null || x.shape.length === 0) return null;
+  const split = splitSizes(x, attrs);
+  if (split === null) return null;
+  const { axis, sizes } = split;
+  const n = x.shape[axis];
   const outer = size(x.shape.slice(0, axis));
   const inner = size(x.shape.slice(axis + 1));
   const total = n * inner;

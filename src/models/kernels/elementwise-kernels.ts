@@ -10,7 +10,7 @@
  * copies in and out of the module.)
  */
 import * as tf from "@tensorflow/tfjs";
-import { floatValues, type CpuBackend, type FastKernel } from "./block-copy-kernels.js";
+import { floatValues, splitSizes, type CpuBackend, type FastKernel } from "./block-copy-kernels.js";
 import type { BinaryOp, UnaryOp, WasmElementwise } from "./elementwise-wasm.js";
 
 /** Below this many elements the copies in and out of the module are not worth it. */
@@ -90,17 +90,9 @@ function splitKernel(wasm: WasmElementwise): FastKernel {
     const b = backend as unknown as CpuBackend;
     const xv = floatValues(b, x);
     if (xv === null || x.shape.length === 0 || xv.length < MIN_ELEMENTS) return null;
-    const a = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
-    const axis = normAxis(a.axis, x.shape.length);
-    const n = x.shape[axis];
-    let sizes: number[];
-    if (typeof a.numOrSizeSplits === "number")
-      sizes = new Array<number>(a.numOrSizeSplits).fill(n / a.numOrSizeSplits);
-    else {
-      const known = a.numOrSizeSplits.filter((s) => s !== -1).reduce((s, v) => s + v, 0);
-      sizes = a.numOrSizeSplits.map((s) => (s === -1 ? n - known : s));
-    }
-    if (sizes.some((s) => !Number.isInteger(s) || s <= 0)) return null;
+    const split = splitSizes(x, attrs);
+    if (split === null) return null;
+    const { axis, sizes } = split;
     const outer = size(x.shape.slice(0, axis));
     const inner = size(x.shape.slice(axis + 1));
     const parts = wasm.splitRows(

@@ -7,7 +7,7 @@
  */
 import { encodePng } from "../../io/png.js";
 import { CAP_HEIGHT, GLYPH_HEIGHT, GLYPH_WIDTH, glyphRows } from "./bitmap-font.js";
-import { makeAxis, type PlotSpec } from "./svg-plot.js";
+import { plotFrame, type PlotSpec } from "./svg-plot.js";
 
 type Rgb = readonly [number, number, number];
 
@@ -126,36 +126,7 @@ class Raster {
 
 /** Renders a plot as a PNG file (width × height layout units at pixelScale pixels each). */
 export function rasterPlot(spec: PlotSpec, pixelScale = 2): Buffer {
-  const width = spec.width ?? 520;
-  const height = spec.height ?? 360;
-  const left = 72;
-  const right = 16;
-  const top = 30;
-  const bottom = 50;
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (const s of spec.series)
-    for (let i = 0; i < s.x.length; i++) {
-      const x = s.x[i];
-      const y = s.y[i];
-      if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
-      xs.push(x);
-      ys.push(y);
-      const e = s.yError?.[i];
-      if (e !== undefined && Number.isFinite(e) && e > 0) {
-        ys.push(y + e);
-        if (!spec.yLog || y - e > 0) ys.push(y - e);
-      }
-    }
-  for (const h of spec.hLines ?? []) ys.push(h);
-  const yRange = spec.yRange;
-  const xAxis = makeAxis(xs, spec.xLog ?? false, left, width - right);
-  const yAxis = makeAxis(
-    yRange ? ys.filter((v) => v >= yRange[0] && v <= yRange[1]) : ys,
-    spec.yLog ?? false,
-    height - bottom,
-    top,
-  );
+  const { width, height, left, right, top, bottom, xAxis, yAxis } = plotFrame(spec);
   const px0 = left;
   const px1 = width - right;
   const py0 = height - bottom;

@@ -125,8 +125,8 @@ function niceStep(raw: number): number {
   return [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
 }
 
-/** Renders a plot as an inline <svg> element. */
-export function svgPlot(spec: PlotSpec): string {
+/** Page size, margins and axes of a plot: every data point and error bar (and hLine) in range. */
+export function plotFrame(spec: PlotSpec) {
   const width = spec.width ?? 520;
   const height = spec.height ?? 360;
   const left = 72;
@@ -152,9 +152,15 @@ export function svgPlot(spec: PlotSpec): string {
   for (const h of spec.hLines ?? []) ys.push(h);
   const yRange = spec.yRange;
   const yAxisValues = yRange ? ys.filter((v) => v >= yRange[0] && v <= yRange[1]) : ys;
-  const clipId = spec.id ?? plotId(spec);
   const xAxis = makeAxis(xs, spec.xLog ?? false, left, width - right);
   const yAxis = makeAxis(yAxisValues, spec.yLog ?? false, height - bottom, top);
+  return { width, height, left, right, top, bottom, xAxis, yAxis };
+}
+
+/** Renders a plot as an inline <svg> element. */
+export function svgPlot(spec: PlotSpec): string {
+  const { width, height, left, right, top, bottom, xAxis, yAxis } = plotFrame(spec);
+  const clipId = spec.id ?? plotId(spec);
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,

@@ -363,6 +363,7 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
     labels,
     fitSet ? fitSet.train.map(asBox) : undefined,
   );
+  const totalVolume = set.train.reduce((a, sim) => a + sim.boxSize ** 3, 0);
   const provenance = {
     software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION },
     model: {
@@ -385,7 +386,7 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
         file: path.basename(targetFile(set.train[0], set.redshift, b)),
       })),
       simulations: simulationRecords(set),
-      totalVolume: set.train.reduce((a, s) => a + s.boxSize ** 3, 0),
+      totalVolume,
       baselineFit: fitSet
         ? { directories: flags.baselineFitData, simulations: simulationRecords(fitSet) }
         : "held-out",
@@ -422,7 +423,6 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
-  const totalVolume = set.train.reduce((a, sim) => a + sim.boxSize ** 3, 0);
   const recordedCard = flags.recordInCard
     ? recordInCard(
         modelPath,
