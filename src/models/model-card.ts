@@ -75,6 +75,11 @@ export interface ModelCardTraining {
   steps: number;
   warmStartSteps: number;
   warmStartLoss?: string;
+  /** Weight and k-band edges (h/Mpc) of the band-power term of the supervised loss (band-power.ts). */
+  powerWeight?: number;
+  powerBands?: number[];
+  /** The model fine-tuned from: its weights file's sha256 and its card's description. */
+  initialWeights?: { sha256: string; description: string };
   seed: number;
   patch: number;
   batch: number;

@@ -121,6 +121,93 @@ describe("mocksmith train painter", () => {
       expect(fs.readFileSync(path.join(warm, f)), f).toEqual(fs.readFileSync(path.join(full, f)));
   }, 600_000);
 
+  it("fine-tunes from a trained painter (--init) with the band-power term, and refuses bad settings", async () => {
+    const init = path.join(full, "painter.onnx");
+    const weightsText = fs.readFileSync(path.join(full, "painter.weights.json"), "utf8");
+    const arch = painterArchitecture(1);
+    const parse = (t: string) => {
+      const r = parsePainterWeightsJson(t, arch);
+      if ("problem" in r) throw new Error(r.problem);
+      return r.weights;
+    };
+    // A learning rate of 1e-12 leaves the weights where they started: the trained model's, not seeded ones.
+    const still = path.join(dir, "fine-still");
+    const r = await train(
+      still,
+      "--steps",
+      "0",
+      "--init",
+      init,
+      "--warm-start-lr",
+      "1e-12",
+      "--power-weight",
+      "1",
+      "--power-bands",
+      "0,0.3,0.6",
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const before = parse(weightsText);
+    const after = parse(fs.readFileSync(path.join(still, "painter.weights.json"), "utf8"));
+    for (const [name, w] of before) {
+      const a = after.get(name);
+      expect(a, name).toBeDefined();
+      w.weight.forEach((v, i) => expect(Math.abs((a?.weight[i] ?? NaN) - v)).toBeLessThanOrEqual(1e-7));
+    }
+    const { card } = await loadModel(path.join(still, "painter.onnx"));
+    expect(card.training?.powerWeight).toBe(1);
+    expect(card.training?.powerBands).toEqual([0, 0.3, 0.6]);
+    expect(card.training?.initialWeights?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(card.description).toMatch(/fine-tuned .* band power/);
+    expect(card.training?.losses.some((e) => typeof e.power === "number" && Number.isFinite(e.power))).toBe(
+      true,
+    );
+
+    const noWarm = await train(
+      path.join(dir, "o-pw"),
+      "--steps",
+      "1",
+      "--warm-start-steps",
+      "0",
+      "--power-weight",
+      "1",
+    );
+    expect(noWarm.status).not.toBe(0);
+    expect(lastLine(noWarm.stderr)).toMatch(/--power-weight: .*needs --warm-start-steps/);
+    const emptyBand = await train(
+      path.join(dir, "o-pb"),
+      "--steps",
+      "0",
+      "--power-weight",
+      "1",
+      "--power-bands",
+      "0,0.01",
+    );
+    expect(emptyBand.status).not.toBe(0);
+    expect(lastLine(emptyBand.stderr)).toMatch(/--power-bands: .*holds no mode/);
+    const wrongVoxel = path.join(dir, "wrong-voxel");
+    fs.mkdirSync(wrongVoxel);
+    fs.copyFileSync(init, path.join(wrongVoxel, "painter.onnx"));
+    fs.copyFileSync(path.join(full, "painter.weights.json"), path.join(wrongVoxel, "painter.weights.json"));
+    const c = JSON.parse(fs.readFileSync(path.join(full, "painter.card.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    fs.writeFileSync(path.join(wrongVoxel, "painter.card.json"), JSON.stringify({ ...c, voxelSize: 2 }));
+    const wv = await train(
+      path.join(dir, "o-wv"),
+      "--steps",
+      "0",
+      "--init",
+      path.join(wrongVoxel, "painter.onnx"),
+    );
+    expect(wv.status).not.toBe(0);
+    expect(lastLine(wv.stderr)).toMatch(
+      /painter\.card\.json: voxel size 2 Mpc\/h differs from the training set's 4 Mpc\/h/,
+    );
+    for (const o of ["o-pw", "o-pb", "o-wv"])
+      expect(fs.existsSync(path.join(dir, o, "painter.onnx"))).toBe(false);
+  }, 600_000);
+
   it("gives one clear error for no simulations, mixed voxel sizes and a patch too small", async () => {
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);

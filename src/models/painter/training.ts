@@ -8,7 +8,10 @@
  * Warm start (documented option, off by default): M steps of Adam on a loss on the counts —
  * mean squared error, or the Poisson negative log-likelihood μ − y ln μ, which treats halo counts
  * as Poisson draws of the painted mean — so the adversarial phase starts from a painter whose
- * output already has the right amplitude instead of from noise.
+ * output already has the right amplitude instead of from noise. Optionally a band-power term
+ * (./band-power.ts) is added to that loss: a likelihood alone learns the conditional mean, whose
+ * power falls short of the haloes' by r_c², and the term restores it. `initModel` starts from a
+ * trained painter's weights instead of seeded ones (fine-tuning).
  *
  * Every random choice (patches, symmetries, ε) comes from counter-based streams keyed by the
  * seed and the step (./training-data.ts), so a run is deterministic for a seed and a run
@@ -26,7 +29,9 @@ import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
 import type { ModelCard, ModelCardParity } from "../model-card.js";
 import { painterArchitecture, type PainterArchitecture } from "./architecture.js";
 import { CheckpointableAdam, type AdamState } from "./checkpointable-adam.js";
+import { bandPowerLoss, bandPowerPlan, type BandPowerPlan } from "./band-power.js";
 import { criticArchitecture } from "./critic-architecture.js";
+import { loadInitialWeights, type InitialWeights } from "./init-weights.js";
 import { CriticTf } from "./critic-tf.js";
 import {
   buildPainterOnnx,
@@ -84,6 +89,12 @@ export interface PainterTrainingConfig {
   warmStartSteps: number;
   warmStartLoss: WarmStartLoss;
   warmStartLearningRate: number;
+  /** Weight β of the band-power term added to the warm-start loss (0: none). */
+  powerWeight: number;
+  /** Its k-band edges, h/Mpc. */
+  powerBands: number[];
+  /** A trained painter (.onnx with card and weights) to start from instead of seeded weights. */
+  initModel?: string;
   seed: number;
   checkpointEvery: number;
   wgan: WganGpOptions;
@@ -100,6 +111,8 @@ export const DEFAULT_TRAINING: Omit<PainterTrainingConfig, "data" | "output" | "
   warmStartSteps: 0,
   warmStartLoss: "poisson",
   warmStartLearningRate: 1e-3,
+  powerWeight: 0,
+  powerBands: [0, 0.1, 0.2, 0.3, 0.4],
   checkpointEvery: 100,
   wgan: PAPER_WGAN_GP,
 };
@@ -135,9 +148,17 @@ export function checkTrainingConfig(c: PainterTrainingConfig): void {
     );
   if (c.steps + c.warmStartSteps < 1)
     throw new InputError("--steps", "nothing to train: --steps and --warm-start-steps are both 0");
+  if (!(c.powerWeight >= 0 && Number.isFinite(c.powerWeight)))
+    throw new InputError("--power-weight", `${c.powerWeight} must be a finite number ≥ 0`);
+  if (c.powerWeight > 0 && c.warmStartSteps === 0)
+    throw new InputError("--power-weight", "the band-power term belongs to the warm-start loss; it needs --warm-start-steps > 0");
 }
 
-function fingerprint(c: PainterTrainingConfig, set: TrainingSet): Record<string, unknown> {
+function fingerprint(
+  c: PainterTrainingConfig,
+  set: TrainingSet,
+  init: InitialWeights | null,
+): Record<string, unknown> {
   return {
     train: set.train.map((s) => s.manifestSha256),
     validation: set.validation.map((s) => s.manifestSha256),
@@ -149,6 +170,9 @@ function fingerprint(c: PainterTrainingConfig, set: TrainingSet): Record<string,
     warmStartSteps: c.warmStartSteps,
     warmStartLoss: c.warmStartLoss,
     warmStartLearningRate: c.warmStartLearningRate,
+    // Absent when unused, so checkpoints of runs without them stay resumable.
+    ...(c.powerWeight > 0 ? { powerWeight: c.powerWeight, powerBands: c.powerBands } : {}),
+    ...(init ? { initialWeights: init.sha256 } : {}),
     seed: c.seed,
     wgan: c.wgan,
   };
@@ -201,15 +225,22 @@ class TrainingState {
   readonly warmAdam: CheckpointableAdam | null;
   readonly painterAdam: CheckpointableAdam | null;
   readonly criticAdam: CheckpointableAdam | null;
+  readonly powerPlan: BandPowerPlan | null;
 
   constructor(
     readonly tf: TensorFlow,
     readonly config: PainterTrainingConfig,
     channels: number,
     meanCounts: readonly number[],
+    voxelSize: number,
+    init: PainterWeights | null,
   ) {
     const arch = painterArchitecture(channels);
-    this.painter = new PainterTf(tf, arch, initialPainterWeights(arch, config.seed, meanCounts));
+    this.painter = new PainterTf(tf, arch, init ?? initialPainterWeights(arch, config.seed, meanCounts));
+    this.powerPlan =
+      config.powerWeight > 0
+        ? bandPowerPlan({ side: config.patch - 2 * PADDING, voxelSize, edges: config.powerBands })
+        : null;
     const w = config.wgan;
     const adam = { learningRate: w.learningRate, beta1: w.beta1, beta2: w.beta2 };
     this.warmAdam =
@@ -324,11 +355,26 @@ function applyGradients(opt: CheckpointableAdam, value: Scalar, grads: NamedTens
 function warmStartStep(state: TrainingState, x: Tensor5D, y: Tensor5D): Record<string, number> {
   const tf = state.tf;
   const opt = state.warmAdam as CheckpointableAdam;
-  const { value, grads } = tf.variableGrads(
-    () => supervisedLoss(tf, state.config.warmStartLoss, state.painter.apply(x), y),
-    state.painter.variables(),
-  );
-  return { [state.config.warmStartLoss]: applyGradients(opt, value, grads) };
+  const plan = state.powerPlan;
+  const kind = state.config.warmStartLoss;
+  if (!plan) {
+    const { value, grads } = tf.variableGrads(
+      () => supervisedLoss(tf, kind, state.painter.apply(x), y),
+      state.painter.variables(),
+    );
+    return { [kind]: applyGradients(opt, value, grads) };
+  }
+  let supervised = NaN;
+  let power = NaN;
+  const { value, grads } = tf.variableGrads(() => {
+    const pred = state.painter.apply(x);
+    const s = supervisedLoss(tf, kind, pred, y);
+    const p = bandPowerLoss(tf, pred, y, plan);
+    supervised = s.dataSync()[0];
+    power = p.dataSync()[0];
+    return s.add(p.mul(state.config.powerWeight)) as Scalar;
+  }, state.painter.variables());
+  return { [kind]: supervised, power, total: applyGradients(opt, value, grads) };
 }
 
 /** One WGAN-GP step (n_critic critic updates, one painter update); ε keyed by (seed, step, k, b). */
@@ -489,7 +535,16 @@ export async function trainPainter(
     validation: config.validationSims,
   });
   fs.mkdirSync(config.output, { recursive: true });
-  const fp = fingerprint(config, set);
+  const init = config.initModel
+    ? loadInitialWeights(config.initModel, painterArchitecture(set.channels), set.voxelSize)
+    : null;
+  if (config.powerWeight > 0)
+    try {
+      bandPowerPlan({ side: config.patch - 2 * PADDING, voxelSize: set.voxelSize, edges: config.powerBands });
+    } catch (err) {
+      throw new InputError("--power-bands", (err as Error).message);
+    }
+  const fp = fingerprint(config, set, init);
   const ckptDir = checkpointDirectory(config.output);
   const ckpt = startingCheckpoint(config.output, options.resume ?? false, fp, config.warmStartSteps + config.steps, (m) =>
     progress.info(m),
@@ -499,7 +554,14 @@ export async function trainPainter(
     options.threads === undefined ? {} : { threads: options.threads },
   );
   const tf = engine.tf;
-  const state = new TrainingState(tf, config, set.channels, meanCountsOf(set.train));
+  const state = new TrainingState(
+    tf,
+    config,
+    set.channels,
+    meanCountsOf(set.train),
+    set.voxelSize,
+    init?.weights ?? null,
+  );
   try {
     const history: Record<string, number | string>[] = ckpt ? [...ckpt.header.history] : [];
     let step = 0;
@@ -627,7 +689,7 @@ export async function trainPainter(
       voxelSize: set.voxelSize,
       inputNormalisation: "rho-over-mean",
       trained: true,
-      description: `halo painter (Kodi Ramanah, Charnock & Lavaux 2019) trained by mocksmith ${SOFTWARE_VERSION}: ${config.warmStartSteps} warm-start + ${config.steps} WGAN-GP steps`,
+      description: `halo painter (Kodi Ramanah, Charnock & Lavaux 2019) trained by mocksmith ${SOFTWARE_VERSION}: ${init ? "fine-tuned from a trained painter with " : ""}${config.warmStartSteps} warm-start${config.powerWeight > 0 ? ` (${config.warmStartLoss} + ${config.powerWeight} × band power)` : ""} + ${config.steps} WGAN-GP steps`,
       massBins: set.massBins,
       weights: {
         file: path.basename(weightsPath),
@@ -652,6 +714,10 @@ export async function trainPainter(
         steps: config.steps,
         warmStartSteps: config.warmStartSteps,
         ...(config.warmStartSteps > 0 ? { warmStartLoss: config.warmStartLoss } : {}),
+        ...(config.powerWeight > 0 ? { powerWeight: config.powerWeight, powerBands: config.powerBands } : {}),
+        ...(init
+          ? { initialWeights: { sha256: init.sha256, description: init.card.description ?? init.card.name } }
+          : {}),
         seed: config.seed,
         patch: config.patch,
         batch: config.batch,

@@ -14,7 +14,8 @@ import {
 } from "../../../models/painter/training.js";
 import type { MassBinChoice } from "../../../models/painter/training-data.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
-import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
+import { resolveModelPath } from "../../../models/default-model.js";
+import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
 import { registerTrainGan } from "./train-gan.js";
 
 interface TrainPainterFlags {
@@ -26,6 +27,9 @@ interface TrainPainterFlags {
   warmStartSteps: number;
   warmStartLoss: WarmStartLoss;
   warmStartLr: number;
+  powerWeight: number;
+  powerBands: number[];
+  init?: string;
   massBins: MassBinChoice;
   validationSims: number;
   validationPatches: number;
@@ -83,6 +87,22 @@ export function registerTrain(program: Command): void {
       parseNumber({ minExclusive: 0 }),
       DEFAULT_TRAINING.warmStartLearningRate,
     )
+    .option(
+      "--power-weight <beta>",
+      "weight of the band-power term added to the warm-start loss (0: none; see below)",
+      parseNumber({ min: 0 }),
+      DEFAULT_TRAINING.powerWeight,
+    )
+    .option(
+      "--power-bands <edges>",
+      "k-band edges of the band-power term, h/Mpc, comma separated",
+      parseNumberList(parseNumber({ min: 0 })),
+      DEFAULT_TRAINING.powerBands,
+    )
+    .option(
+      "--init <model>",
+      "start from a trained painter (PATH.onnx with card and weights, or 'default') instead of seeded weights",
+    )
     .addOption(
       new Option(
         "--mass-bins <which>",
@@ -122,7 +142,10 @@ export function registerTrain(program: Command): void {
       `
 Loss: WGAN-GP (eq. 3.1 of Kodi Ramanah, Charnock & Lavaux 2019), λ = 10, n_critic = 5, Adam
 lr 1e-4, β1 0.5, β2 0.999. The optional warm start minimises the chosen loss on the counts
-(mse, or the Poisson negative log-likelihood μ − y ln μ) for M steps first. Inputs are
+(mse, or the Poisson negative log-likelihood μ − y ln μ) for M steps first; with
+--power-weight β > 0 it adds β × mean over k bands of (ln P_painted − ln P_true)², P_true with the
+counts' Poisson shot noise subtracted, so the painted power matches the haloes' (a likelihood
+alone learns the conditional mean, whose power is short by r_c²). Inputs are
 normalised to ρ/ρ̄ = 1 + δ; each patch is rotated/reflected by one of the 48 cube symmetries.
 Checkpoints (weights, Adam state, step, random-stream position) are written atomically every
 K steps; --resume continues bitwise identically to an uninterrupted run.`,
@@ -145,6 +168,9 @@ K steps; --resume continues bitwise identically to an uninterrupted run.`,
           warmStartSteps: flags.warmStartSteps,
           warmStartLoss: flags.warmStartLoss,
           warmStartLearningRate: flags.warmStartLr,
+          powerWeight: flags.powerWeight,
+          powerBands: flags.powerBands,
+          ...(flags.init !== undefined ? { initModel: resolveModelPath(flags.init, "--init") } : {}),
           seed: flags.seed,
           checkpointEvery: flags.checkpointEvery,
           output: flags.output,
