@@ -117,7 +117,7 @@ test("shot-noise subtraction is unbiased: Poisson draws of λ give the power of 
   }
 });
 
-test("the loss is ≈ 0 for the right power, (2 ln s)² for power short by s², and its gradient raises s", () => {
+test("the loss is ≈ 0 for the right δ power (any mean), (2 ln s)² for power short by s², and its gradient raises s", () => {
   const side = 12;
   const u = mulberry32(5);
   // A field with plenty of power in both bands, and its counts at a high mean (shot noise small).
@@ -131,6 +131,9 @@ test("the loss is ≈ 0 for the right power, (2 ln s)² for power short by s², 
   const at = (s: number) => tf.tidy(() => bandPowerLoss(tf, toTensor([scaled(s)], side), truth, plan).dataSync()[0]);
   // The subtracted shot noise (mean 1e4 per voxel) is 1.5e-3 of the signal's variance 6.75e6.
   expect(at(1)).toBeLessThan(2e-3);
+  // Overdensities are compared: a painted field 5 % too high everywhere has the truth's δ power.
+  const high = Float64Array.from(lambda, (l) => 1.05 * l);
+  expect(tf.tidy(() => bandPowerLoss(tf, toTensor([high], side), truth, plan).dataSync()[0])).toBeLessThan(2e-3);
   expect(Math.abs(at(0.8) - (2 * Math.log(0.8)) ** 2)).toBeLessThan(0.01);
   const base = toTensor([lambda], side);
   const m = tf.scalar(mean);

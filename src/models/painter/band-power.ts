@@ -6,9 +6,11 @@
  * Its spectrum is then P_pp(k) ≈ r_c(k)² P_hh(k), so the transfer function T = √(P_pp/P_hh) of
  * the paper's eq. 6.3 falls below 1 wherever the halo field is stochastic (T ≈ r_c). The paper's
  * adversarial loss is what restores the power; this term does it directly: it adds, per k band b,
- *   (ln Σ_b |Λ_k|² − ln (Σ_b |N_k|² − n_b Σ_x n_x))²,
+ *   (ln (Σ_b |Λ_k|² / Λ̄²) − ln ((Σ_b |N_k|² − n_b Σ_x n_x) / N̄²))²,
  * with Λ the painted mean counts and N the true counts of the same patch (patch mean removed), the
- * Poisson shot noise of the counts (Σ_x n_x per mode) subtracted from the truth. r_c and the
+ * Poisson shot noise of the counts (Σ_x n_x per mode) subtracted from the truth. Dividing by each
+ * patch's squared mean compares the overdensities δ = n/n̄ − 1, as T(k) does: on raw counts the
+ * painter could match the band power by raising its mean, which lowers its δ. r_c and the
  * stochasticity s = P_hh (1 − r_c²) (eqs 6.4–6.5) are unchanged by any isotropic filter on the
  * painted field, so the term moves T without trading away what the likelihood learned.
  *
@@ -121,15 +123,21 @@ export function bandPowers(tf: TensorFlow, x: Tensor5D, plan: BandPowerPlan): Te
 }
 
 /**
- * The power-matching term: mean over (batch, channel, band) of (ln P_pred,b − ln P_true,b)²,
- * P_true,b with the counts' Poisson shot noise (modes_b × Σ counts) subtracted and floored at a
- * tenth of the shot noise so a noise-dominated band cannot send the logarithm to −∞.
+ * The power-matching term: mean over (batch, channel, band) of (ln P_pred,b − ln P_true,b)² for
+ * the patches' overdensities, P_true,b with the counts' Poisson shot noise (modes_b × Σ counts)
+ * subtracted and floored at a tenth of the shot noise so a noise-dominated band cannot send the
+ * logarithm to −∞.
  */
 export function bandPowerLoss(tf: TensorFlow, pred: Tensor5D, truth: Tensor5D, plan: BandPowerPlan): Scalar {
+  const perField = (x: Tensor5D) => x.mean([1, 2, 3]).reshape([x.shape[0], x.shape[4], 1]);
   const p = bandPowers(tf, pred, plan);
   const t = bandPowers(tf, truth, plan);
-  const counts = truth.sum([1, 2, 3]).reshape([pred.shape[0], pred.shape[4], 1]);
-  const shot = counts.mul(tf.tensor1d(plan.modes).reshape([1, 1, -1]));
+  const shot = perField(truth)
+    .mul(truth.shape[1] * truth.shape[2] * truth.shape[3])
+    .mul(tf.tensor1d(plan.modes).reshape([1, 1, -1]));
   const target = tf.maximum(t.sub(shot), shot.mul(0.1).add(1e-12));
-  return tf.log(p.add(1e-12)).sub(tf.log(target)).square().mean() as Scalar;
+  // ln of δ band powers: ln P − 2 ln n̄ for each side.
+  const lnPred = tf.log(p.add(1e-12)).sub(tf.log(perField(pred).add(1e-12)).mul(2));
+  const lnTrue = tf.log(target).sub(tf.log(perField(truth).add(1e-12)).mul(2));
+  return lnPred.sub(lnTrue).square().mean() as Scalar;
 }
