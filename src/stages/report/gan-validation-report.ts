@@ -32,7 +32,7 @@ function triangleSeries(rows: TriangleSummary[], x: number[], reduced: boolean):
   const get = (r: TriangleSummary, who: "nbody" | "gan") =>
     reduced ? [r[who].reducedMean, r[who].reducedStd] : [r[who].mean[0], r[who].std[0]];
   return (["nbody", "gan"] as const).map((who) => ({
-    label: who === "nbody" ? "N-body (mean ± std)" : "GAN (mean ± std)",
+    label: who === "nbody" ? "N-body (mean +/- std)" : "GAN (mean +/- std)",
     x,
     y: rows.map((r) => get(r, who)[0]),
     yError: rows.map((r) => get(r, who)[1]),
@@ -50,9 +50,9 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
     {
       file: "pdf.png",
       spec: {
-        title: "voxel PDF of ρ/ρ̄ (per sub-volume: mean and 16–84 %)",
-        xLabel: "ρ/ρ̄",
-        yLabel: "PDF [per unit ρ/ρ̄]",
+        title: "voxel PDF of 1 + δ (per sub-volume: mean and 16-84 %)",
+        xLabel: "1 + δ = ρ / mean ρ",
+        yLabel: "PDF [per unit 1 + δ]",
         xLog: true,
         yLog: true,
         series: [
@@ -65,7 +65,7 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
       file: "power.png",
       spec: {
         ...kAxis,
-        title: "P(k) (mean and 16–84 % over the ensemble)",
+        title: "P(k) (mean and 16-84 % over the ensemble)",
         yLabel: "P(k) [(Mpc/h)³]",
         yLog: true,
         series: [...bandSeries("N-body", p.k, p.nbody, NBODY), ...bandSeries("GAN", p.k, p.gan, GAN)],
@@ -75,7 +75,7 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
       file: "power-ratio.png",
       spec: {
         ...kAxis,
-        title: `P̄_GAN / P̄_N-body (check (a): ±${s.powerTolerance} for k ≤ ${s.kMaxPower})`,
+        title: `mean P_GAN / mean P_N-body (check (a): 1 +/- ${s.powerTolerance} for k ≤ ${s.kMaxPower})`,
         yLabel: "ratio",
         hLines: [1 - s.powerTolerance, 1, 1 + s.powerTolerance],
         yRange: [0, 2],
@@ -86,7 +86,7 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
       file: "variance-ratio.png",
       spec: {
         ...kAxis,
-        title: `Var_GAN P / Var_N-body P (check (c): ±${s.varianceTolerance} for k ≤ ${s.kMaxVariance})`,
+        title: `Var_GAN P / Var_N-body P (check (c): 1 +/- ${s.varianceTolerance} for k ≤ ${s.kMaxVariance})`,
         yLabel: "variance ratio",
         hLines: [1 - s.varianceTolerance, 1, 1 + s.varianceTolerance],
         yRange: [0, 3],
@@ -97,7 +97,7 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
       file: "cross-correlation.png",
       spec: {
         ...kAxis,
-        title: "cross-correlation r(k) of independent pairs (mean ± std)",
+        title: "cross-correlation r(k) of independent pairs (mean +/- std)",
         yLabel: "r(k)",
         hLines: [0],
         yRange: [-1, 1],
@@ -119,14 +119,14 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
             style: "points",
           },
           {
-            label: "+1/√(2 modes)",
+            label: "+1/√(2 modes) (Gaussian)",
             x: v.cross.k,
             y: v.cross.gaussianScatter,
             colour: "#888888",
             style: "dashed",
           },
           {
-            label: "−1/√(2 modes)",
+            label: "−1/√(2 modes) (Gaussian)",
             x: v.cross.k,
             y: v.cross.gaussianScatter.map((x) => -x),
             colour: "#888888",
@@ -143,7 +143,7 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
       spec: {
         ...kAxis,
         title: "equilateral bispectrum B(k, k, k)",
-        yLabel: "B [(Mpc/h)⁶]",
+        yLabel: "B [(Mpc/h)^6]",
         yLog: true,
         series: triangleSeries(
           b.equilateral,
@@ -156,8 +156,8 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
     plots.push({
       file: "bispectrum-angle.png",
       spec: {
-        title: `reduced bispectrum Q(θ), k1 = k2 = ${b.isosceles[0].k1.toPrecision(3)} h/Mpc`,
-        xLabel: "θ / π (angle between k1 and k2)",
+        title: `reduced bispectrum Q, k1 = k2 = ${b.isosceles[0].k1.toPrecision(3)} h/Mpc`,
+        xLabel: "angle between k1 and k2 / pi",
         yLabel: "Q",
         series: triangleSeries(
           b.isosceles,
