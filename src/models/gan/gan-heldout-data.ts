@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../../io/atomic-file.js";
+import { sha256File } from "../../io/checksum.js";
 import { readGridMetadata } from "../../io/grid-metadata.js";
 import { readNpyFloat32, requireCubicGrid } from "../../io/npy.js";
 import { extractPeriodicCube } from "../painter/training-data.js";
@@ -20,6 +21,8 @@ export interface HeldOutSimulation {
   boxSize: number;
   /** Sub-volumes cut from it. */
   cubes: number;
+  /** sha256 of its manifest.json (which records the checksums of its files). */
+  manifestSha256: string;
 }
 
 export interface HeldOutSubVolumes {
@@ -75,7 +78,14 @@ export function loadHeldOutSubVolumes(options: {
       for (let j = 0; j < per; j++)
         for (let k = 0; k < per; k++)
           fields.push(extractPeriodicCube(data, n, [i * side, j * side, k * side], side));
-    return { directory: dir, file: path.basename(file), side: n, boxSize: meta.boxSize, cubes: per ** 3 };
+    return {
+      directory: dir,
+      file: path.basename(file),
+      side: n,
+      boxSize: meta.boxSize,
+      cubes: per ** 3,
+      manifestSha256: sha256File(path.join(dir, "manifest.json")),
+    };
   });
   return { fields, side, voxelSize, simulations };
 }
