@@ -113,14 +113,17 @@ interface GanValidationJson {
 }
 
 describe("mocksmith validate gan", () => {
-  it("writes validation.json with the three checks, PNG plots and index.html; samples as sample-gan's; scores into the card", async () => {
-    const out = path.join(dir, "v1");
+  const first = path.join(dir, "v1");
+  let doc: GanValidationJson;
+
+  it("writes validation.json with the three checks, PNG plots and index.html; scores into the card", async () => {
+    const out = first;
     const r = await validate(out, "--keep-samples", "--record-in-card");
     expect(r.status, r.stderr).toBe(0);
     expect(lastLine(r.stderr)).toMatch(
       /validated gan\.onnx: 6 samples against 16 held-out sub-volumes of 16³: \(a\) mean P\(k\) (pass|FAIL), \(b\) PDF (pass|FAIL), \(c\) P\(k\) variance (pass|FAIL); wrote .*validation\.json, index\.html and 9 images and the scores into .*gan\.card\.json/,
     );
-    const doc = JSON.parse(fs.readFileSync(path.join(out, "validation.json"), "utf8")) as GanValidationJson;
+    doc = JSON.parse(fs.readFileSync(path.join(out, "validation.json"), "utf8")) as GanValidationJson;
     expect(doc.format).toBe("mocksmith-gan-validation");
     expect(doc).toMatchObject({ samples: 6, subVolumes: 16, side: 16, boxSize: 64 });
     expect(doc.data.simulations.map((s) => s.cubes)).toEqual([8, 8]);
@@ -163,29 +166,6 @@ describe("mocksmith validate gan", () => {
     expect(html).toMatch(/<svg/);
     expect(html).toMatch(/plots\/power-correlation-gan\.png/);
 
-    // The samples are sample-gan's for the same seed, bit for bit.
-    expect(doc.sampling.kept).toBe("samples/samples.npy");
-    const s = path.join(dir, "s1");
-    const sg = await runCliAsync(
-      "sample-gan",
-      "--model",
-      onnx,
-      "--n",
-      "6",
-      "--seed",
-      "3",
-      "--workers",
-      "2",
-      "-o",
-      s,
-    );
-    expect(sg.status, sg.stderr).toBe(0);
-    expect(
-      fs
-        .readFileSync(path.join(s, "samples.npy"))
-        .equals(fs.readFileSync(path.join(out, "samples", "samples.npy"))),
-    ).toBe(true);
-
     // Scores in the card, which still loads.
     const { card } = await loadGanModel(onnx);
     const v = card.validation!;
@@ -198,18 +178,34 @@ describe("mocksmith validate gan", () => {
       expect(v[`heldout.${name}.bound`]).toBe(c.worst!.bound);
       expect(v[`heldout.${name}.at`]).toBe(c.worst!.at);
     }
+  }, 60_000);
+
+  it("samples as sample-gan's with the same seed; deterministic per seed", async () => {
+    const out = first;
+    // The samples are sample-gan's for the same seed, bit for bit.
+    expect(doc.sampling.kept).toBe("samples/samples.npy");
+    const s = path.join(dir, "s1");
+    const again = path.join(dir, "v2");
+    const other = path.join(dir, "v3");
+    const [sg, r2, r3] = await Promise.all([
+      runCliAsync("sample-gan", "--model", onnx, "--n", "6", "--seed", "3", "--workers", "2", "-o", s),
+      validate(again),
+      validate(other, "--seed", "4", "--no-bispectrum"),
+    ]);
+    expect(sg.status, sg.stderr).toBe(0);
+    expect(
+      fs
+        .readFileSync(path.join(s, "samples.npy"))
+        .equals(fs.readFileSync(path.join(out, "samples", "samples.npy"))),
+    ).toBe(true);
 
     // Deterministic per seed: a second run writes the same JSON; another seed different samples.
-    const again = path.join(dir, "v2");
-    const r2 = await validate(again);
     expect(r2.status, r2.stderr).toBe(0);
     const doc2 = JSON.parse(
       fs.readFileSync(path.join(again, "validation.json"), "utf8"),
     ) as GanValidationJson;
     expect({ ...doc2, sampling: null }).toEqual({ ...doc, sampling: null });
     expect(fs.existsSync(path.join(again, "samples"))).toBe(false);
-    const other = path.join(dir, "v3");
-    const r3 = await validate(other, "--seed", "4", "--no-bispectrum");
     expect(r3.status, r3.stderr).toBe(0);
     const doc3 = JSON.parse(
       fs.readFileSync(path.join(other, "validation.json"), "utf8"),
@@ -217,7 +213,7 @@ describe("mocksmith validate gan", () => {
     expect(doc3.bispectrum).toBeNull();
     expect(doc3.power.ratio).not.toEqual(doc.power.ratio);
     expect(doc3.pdf.nbody).toEqual(doc.pdf.nbody);
-  }, 120_000);
+  }, 60_000);
 
   const refuses = async (cases: { args: string[]; message: RegExp }[], tag: string) => {
     const results = await Promise.all(
