@@ -107,4 +107,13 @@ test("damaged or mismatched models are refused with one error naming the file", 
   c4.architecture.conditional = true;
   fs.writeFileSync(cardPathFor(cond), JSON.stringify(c4));
   await expect(loadGanModel(cond)).rejects.toThrow(/'redshiftRange' must be \[zMin, zMax\]/);
+
+  const scores = copyModel("scores");
+  const c5 = JSON.parse(fs.readFileSync(cardPathFor(scores), "utf8")) as Record<string, unknown>;
+  c5.validation = { "heldout.meanPower.value": "0.1" };
+  fs.writeFileSync(cardPathFor(scores), JSON.stringify(c5));
+  await expect(loadGanModel(scores)).rejects.toThrow(/'validation' must be an object of numbers/);
+  c5.validation = { "heldout.meanPower.value": 0.1 };
+  fs.writeFileSync(cardPathFor(scores), JSON.stringify(c5));
+  expect((await loadGanModel(scores)).card.validation).toEqual({ "heldout.meanPower.value": 0.1 });
 });

@@ -42,6 +42,8 @@ export interface GanCard {
   weights?: ModelCardWeights;
   training?: Record<string, unknown>;
   parity?: ModelCardParity;
+  /** Held-out scores written by `mocksmith validate gan --record-in-card` (heldout.<check>.<field>). */
+  validation?: Record<string, number>;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -105,6 +107,11 @@ export function ganCardProblems(value: unknown): string[] {
     const w = c.weights;
     if (!isObject(w) || typeof w.file !== "string" || typeof w.format !== "string" || !hex64(w.sha256))
       p.push("'weights' must be { file, format, sha256 (64 lowercase hex digits) }");
+  }
+  if (c.validation !== undefined) {
+    const v = c.validation;
+    if (!isObject(v) || !Object.values(v).every((x) => typeof x === "number"))
+      p.push("'validation' must be an object of numbers");
   }
   return p;
 }

@@ -34,7 +34,8 @@ export interface GanDataSet {
   sims: GanSimulation[];
 }
 
-function simulationDirectories(root: string): string[] {
+/** The sim-NNN/ directories (with a manifest.json) of a data directory, sorted. */
+export function simulationDirectories(root: string): string[] {
   let entries: string[];
   try {
     entries = fs.readdirSync(root);
@@ -47,7 +48,13 @@ function simulationDirectories(root: string): string[] {
     .map((e) => path.join(root, e));
 }
 
-const VOXEL_TOLERANCE = 1e-6;
+/** Relative tolerance on voxel sizes compared between grids (and with a model card). */
+export const VOXEL_TOLERANCE = 1e-6;
+
+/** The N-body density contrast grid of a simulation at redshift z (`mocksmith nbody`). */
+export function nbodyDensityFile(dir: string, z: number): string {
+  return path.join(dir, `nbody_delta_z${z.toFixed(3)}.npy`);
+}
 
 export function loadGanDataSet(options: {
   data: readonly string[];
@@ -65,7 +72,7 @@ export function loadGanDataSet(options: {
   const sims = dirs.map((dir): GanSimulation => {
     let side = 0;
     const scaled = options.redshifts.map((z) => {
-      const file = path.join(dir, `nbody_delta_z${z.toFixed(3)}.npy`);
+      const file = nbodyDensityFile(dir, z);
       if (!fs.existsSync(file))
         throw new InputError(file, `missing (run \`mocksmith nbody\` with --z including ${z})`);
       const { data, shape } = readNpyFloat32(file);

@@ -51,6 +51,7 @@ import { parseDevice } from "../../worker-pool.js";
 import type { Progress } from "../../progress.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
+import { registerValidateGan } from "./validate-gan.js";
 
 const MASS_BIN_CHOICES = ["auto", "total", "all"] as const;
 type MassBinFlag = (typeof MASS_BIN_CHOICES)[number];
@@ -458,7 +459,10 @@ export async function runValidatePainter(flags: ValidateFlags, global: GlobalOpt
 export function registerValidate(program: Command): void {
   const validate = program
     .command("validate")
-    .description("validate a model on held-out data (see `mocksmith validate painter --help`)");
+    .description(
+      "validate a model on held-out data (see `mocksmith validate painter --help`, `mocksmith validate gan --help`)",
+    );
+  registerValidateGan(validate);
   validate
     .command("painter")
     .description(

@@ -1,0 +1,508 @@
+/**
+ * Validation of a density GAN against held-out N-body sub-volumes (issue 8; Feder et al. 2020,
+ * §4): two ensembles of ρ/ρ̄ cubes of one side and voxel size — GAN samples and non-overlapping
+ * cuts of held-out simulations — compared through
+ *  - the voxel PDF of ρ/ρ̄ in logarithmic bins (per sub-volume; mean and 16–84 % band),
+ *  - P(k) (mean and 16–84 % band, ratio of the means, covariance and correlation matrices over
+ *    the ensemble, ratio of the variances),
+ *  - bispectra of equilateral and k1 = k2 triangles (mean, standard deviation, 16–84 %),
+ *  - cross-correlation coefficients r(k) = P_ab / √(P_aa P_bb) of GAN × GAN (different samples)
+ *    and N-body × GAN pairs: independent Gaussian fields give r ≈ 0 with standard deviation
+ *    1/√(2 m) over m independent modes (Re(a b*) of independent complex modes has variance
+ *    ⟨|a|²⟩⟨|b|²⟩/2),
+ * and the three acceptance checks of issue 8.
+ *
+ * Every statistic is of δ = ρ/ρ̄ − 1 with ρ̄ the simulation's mean (the GAN's units), on the
+ * sub-volume taken as a periodic box of side S·voxel: both ensembles are treated alike, so the
+ * edge effects of a non-periodic cut enter both sides equally. The DC mode is never used.
+ */
+import { bispectrum, type TriangleConfig } from "../cosmo/bispectrum.js";
+import { percentileOfSorted } from "../cosmo/conditional-counts.js";
+import type { GridShape } from "../cosmo/fft/real-fft3d.js";
+import { crossPowerSpectrum, powerSpectrum } from "../cosmo/power-spectrum.js";
+import { densityPdf } from "../cosmo/voxel-pdf.js";
+
+export interface GanValidationSettings {
+  /** Check (a): |P̄_GAN / P̄_N-body − 1| ≤ powerTolerance at every shell with k ≤ kMaxPower (h/Mpc). */
+  kMaxPower: number;
+  powerTolerance: number;
+  /** Check (c): |Var_GAN P / Var_N-body P − 1| ≤ varianceTolerance at every shell with k ≤ kMaxVariance. */
+  kMaxVariance: number;
+  varianceTolerance: number;
+  /** Log bins of ρ/ρ̄ over [pdfMin, pdfMax). */
+  pdfMin: number;
+  pdfMax: number;
+  pdfBins: number;
+  /** Check (b) on bins lying wholly at ρ/ρ̄ ≥ pdfCheckMin ... */
+  pdfCheckMin: number;
+  /** ... that hold on average at least this many voxels per N-body sub-volume (a sparser bin has no meaningful band). */
+  pdfMinVoxels: number;
+  /** Compute bispectra (the costliest statistic). */
+  bispectrum: boolean;
+  threads?: number;
+}
+
+export const DEFAULT_GAN_VALIDATION_SETTINGS: GanValidationSettings = {
+  kMaxPower: 1,
+  powerTolerance: 0.1,
+  kMaxVariance: 1,
+  varianceTolerance: 0.25,
+  pdfMin: 1e-2,
+  pdfMax: 1e3,
+  pdfBins: 50,
+  pdfCheckMin: 0.1,
+  pdfMinVoxels: 5,
+  bispectrum: true,
+};
+
+/** An ensemble of cubes ρ/ρ̄ (C order, side³ each) over boxes of side `boxSize` Mpc/h. */
+export interface DensityEnsemble {
+  fields: readonly Float32Array[];
+  side: number;
+  boxSize: number;
+}
+
+/** Per-bin summary of an ensemble: mean, standard deviation (n − 1) and 16th/84th percentiles. */
+export interface Band {
+  mean: number[];
+  std: number[];
+  p16: number[];
+  p84: number[];
+}
+
+export interface Check {
+  description: string;
+  /** What `at` is: "k [h/Mpc]" or "ρ/ρ̄". */
+  variable: string;
+  /** Bins (shells) checked; the check passes when every one does (null: none in range). */
+  bins: number;
+  passed: boolean | null;
+  /** `at` of the bins that fail (NaN fails). */
+  failingAt: number[];
+  /** The statistic at its least favourable bin. */
+  worst: { at: number; statistic: string; value: number; bound: number } | null;
+}
+
+export interface TriangleSummary extends TriangleConfig {
+  /** Angle between k1 and k2 in units of π (k1 = k2 family), or null. */
+  thetaOverPi: number | null;
+  triangles: number;
+  nbody: Band & { reducedMean: number; reducedStd: number };
+  gan: Band & { reducedMean: number; reducedStd: number };
+}
+
+export interface CrossSummary {
+  pairs: number;
+  mean: number[];
+  std: number[];
+}
+
+export interface GanValidation {
+  settings: GanValidationSettings;
+  side: number;
+  boxSize: number;
+  samples: number;
+  subVolumes: number;
+  pdf: {
+    low: number[];
+    high: number[];
+    centre: number[];
+    /** Mean voxels per N-body sub-volume in the bin. */
+    nbodyMeanVoxels: number[];
+    nbody: Band;
+    gan: Band;
+    /** Fraction of all voxels below pdfMin / at or above pdfMax. */
+    underflow: { nbody: number; gan: number };
+    overflow: { nbody: number; gan: number };
+    /** Bins check (b) looks at. */
+    checked: boolean[];
+  };
+  power: {
+    k: number[];
+    modes: number[];
+    nbody: Band;
+    gan: Band;
+    /** P̄_GAN / P̄_N-body. */
+    ratio: number[];
+    variance: { nbody: number[]; gan: number[]; ratio: number[] };
+    covariance: { nbody: number[][]; gan: number[][] };
+    correlation: { nbody: number[][]; gan: number[][] };
+  };
+  bispectrum: { shellWidth: number; equilateral: TriangleSummary[]; isosceles: TriangleSummary[] } | null;
+  /** gaussianScatter: 1/√(2 modes), the spread of r between independent Gaussian fields. */
+  cross: { k: number[]; gaussianScatter: number[]; ganGan: CrossSummary; nbodyGan: CrossSummary };
+  checks: { meanPower: Check; pdf: Check; powerVariance: Check };
+  passed: boolean;
+}
+
+const cube = (n: number): GridShape => [n, n, n];
+
+function toDelta(rho: Float32Array): Float32Array {
+  const d = new Float32Array(rho.length);
+  for (let i = 0; i < rho.length; i++) d[i] = rho[i] - 1;
+  return d;
+}
+
+/** Mean, sample standard deviation and 16/84th percentiles per column of `rows` (one row per field). */
+export function band(rows: readonly ArrayLike<number>[]): Band {
+  const m = rows.length;
+  const cols = m === 0 ? 0 : rows[0].length;
+  const out: Band = { mean: [], std: [], p16: [], p84: [] };
+  const column = new Float64Array(m);
+  for (let j = 0; j < cols; j++) {
+    let s = 0;
+    for (let i = 0; i < m; i++) s += column[i] = rows[i][j];
+    const mean = s / m;
+    let ss = 0;
+    for (let i = 0; i < m; i++) ss += (column[i] - mean) ** 2;
+    column.sort();
+    out.mean.push(mean);
+    out.std.push(m > 1 ? Math.sqrt(ss / (m - 1)) : NaN);
+    out.p16.push(percentileOfSorted(column, 0.16));
+    out.p84.push(percentileOfSorted(column, 0.84));
+  }
+  return out;
+}
+
+/** Sample covariance (n − 1) of the columns of `rows`, and the correlation matrix. */
+export function covariance(rows: readonly ArrayLike<number>[]): {
+  covariance: number[][];
+  correlation: number[][];
+} {
+  const m = rows.length;
+  const k = m === 0 ? 0 : rows[0].length;
+  const mean = new Float64Array(k);
+  for (const r of rows) for (let j = 0; j < k; j++) mean[j] += r[j] / m;
+  const cov = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  for (const r of rows)
+    for (let a = 0; a < k; a++) {
+      const da = r[a] - mean[a];
+      for (let b = a; b < k; b++) cov[a][b] += (da * (r[b] - mean[b])) / (m - 1);
+    }
+  for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) cov[a][b] = cov[b][a];
+  const corr = cov.map((row, a) => row.map((v, b) => v / Math.sqrt(cov[a][a] * cov[b][b])));
+  return { covariance: cov, correlation: corr };
+}
+
+/** P(k) of each field's δ; every field must be of one side and box. */
+export function ensemblePower(
+  e: DensityEnsemble,
+  threads?: number,
+): { k: number[]; modes: number[]; power: Float64Array[] } {
+  let k: number[] = [];
+  let modes: number[] = [];
+  const power = e.fields.map((f, i) => {
+    const t = powerSpectrum(toDelta(f), cube(e.side), { boxSize: e.boxSize, threads });
+    if (i === 0) {
+      k = Array.from(t.k);
+      modes = Array.from(t.modes);
+    }
+    return t.power;
+  });
+  return { k, modes, power };
+}
+
+/** One check over bins: `margin(i)` ≥ 0 passes (NaN fails); value and bound are what is reported. */
+function checkBins(
+  at: readonly number[],
+  include: (i: number) => boolean,
+  description: string,
+  variable: string,
+  statistic: string,
+  value: (i: number) => number,
+  bound: (i: number) => number,
+  margin: (i: number) => number,
+): Check {
+  const failingAt: number[] = [];
+  let bins = 0;
+  let worst: Check["worst"] = null;
+  let worstMargin = Infinity;
+  for (let i = 0; i < at.length; i++) {
+    if (!include(i)) continue;
+    bins++;
+    const m = margin(i);
+    if (!(m >= 0)) failingAt.push(at[i]);
+    const rank = Number.isNaN(m) ? -Infinity : m;
+    if (worst === null || rank < worstMargin) {
+      worstMargin = rank;
+      worst = { at: at[i], statistic, value: value(i), bound: bound(i) };
+    }
+  }
+  return {
+    description,
+    variable,
+    bins,
+    passed: bins === 0 ? null : failingAt.length === 0,
+    failingAt,
+    worst,
+  };
+}
+
+/** Check (a): the GAN's mean P(k) within `tolerance` of the N-body mean at every shell k ≤ kMax. */
+export function meanPowerCheck(
+  k: readonly number[],
+  gan: readonly number[],
+  nbody: readonly number[],
+  kMax: number,
+  tolerance: number,
+): Check {
+  const dev = (i: number) => Math.abs(gan[i] / nbody[i] - 1);
+  return checkBins(
+    k,
+    (i) => k[i] <= kMax,
+    `|P̄_GAN(k) / P̄_N-body(k) − 1| ≤ ${tolerance} at every shell with k ≤ ${kMax} h/Mpc`,
+    "k [h/Mpc]",
+    "|P̄_GAN / P̄_N-body − 1|",
+    dev,
+    () => tolerance,
+    (i) => tolerance - dev(i),
+  );
+}
+
+/** Check (c): the ensemble variance of P(k) within `tolerance` of the N-body one at every shell k ≤ kMax. */
+export function powerVarianceCheck(
+  k: readonly number[],
+  ganVariance: readonly number[],
+  nbodyVariance: readonly number[],
+  kMax: number,
+  tolerance: number,
+): Check {
+  const dev = (i: number) => Math.abs(ganVariance[i] / nbodyVariance[i] - 1);
+  return checkBins(
+    k,
+    (i) => k[i] <= kMax,
+    `|Var_GAN P(k) / Var_N-body P(k) − 1| ≤ ${tolerance} at every shell with k ≤ ${kMax} h/Mpc`,
+    "k [h/Mpc]",
+    "|Var_GAN P / Var_N-body P − 1|",
+    dev,
+    () => tolerance,
+    (i) => tolerance - dev(i),
+  );
+}
+
+/**
+ * Check (b): "inside the N-body 1σ band" means that in every checked bin the GAN ensemble-mean
+ * PDF lies in [p16, p84] of the N-body sub-volumes' PDFs in that bin (ends included). Checked
+ * bins lie wholly at ρ/ρ̄ ≥ `checkMin` (lower edge ≥ checkMin) and hold on average ≥ `minVoxels`
+ * voxels per N-body sub-volume. The margin ranks bins by the distance to the nearer band edge in
+ * units of the band's width; the value reported is the GAN mean, the bound that nearer edge.
+ */
+export function pdfBandCheck(
+  low: readonly number[],
+  centre: readonly number[],
+  ganMean: readonly number[],
+  nbody: Band,
+  nbodyMeanVoxels: readonly number[],
+  checkMin: number,
+  minVoxels: number,
+): { check: Check; checked: boolean[] } {
+  const checked = low.map((lo, i) => lo >= checkMin * (1 - 1e-12) && nbodyMeanVoxels[i] >= minVoxels);
+  const lo = (i: number) => nbody.p16[i];
+  const hi = (i: number) => nbody.p84[i];
+  const nearer = (i: number) => (ganMean[i] - lo(i) < hi(i) - ganMean[i] ? lo(i) : hi(i));
+  const margin = (i: number) => {
+    const m = Math.min(ganMean[i] - lo(i), hi(i) - ganMean[i]);
+    const width = hi(i) - lo(i);
+    return width > 0 ? m / width : m >= 0 ? 0 : -Infinity;
+  };
+  const check = checkBins(
+    centre,
+    (i) => checked[i],
+    `GAN ensemble-mean PDF of ρ/ρ̄ inside the N-body 16–84 % band across sub-volumes, in every log bin with lower edge ≥ ${checkMin} holding on average ≥ ${minVoxels} voxels per N-body sub-volume`,
+    "ρ/ρ̄",
+    "GAN mean PDF; bound: the nearer N-body band edge (16th or 84th percentile)",
+    (i) => ganMean[i],
+    nearer,
+    margin,
+  );
+  return { check, checked };
+}
+
+/** Default triangles on an S³ grid of side L: all shells of width k_F clear of aliasing (k + k_F/2 ≤ S k_F/3). */
+export function defaultTriangles(
+  side: number,
+  boxSize: number,
+): {
+  equilateral: (TriangleConfig & { thetaOverPi: null })[];
+  isosceles: (TriangleConfig & { thetaOverPi: number })[];
+} {
+  const kF = (2 * Math.PI) / boxSize;
+  const top = Math.floor(side / 3 - 0.5);
+  if (top < 2) return { equilateral: [], isosceles: [] };
+  const eq = [...new Set([2, 2 + (top - 2) / 3, 2 + (2 * (top - 2)) / 3, top].map(Math.round))];
+  const k1 = Math.max(1, Math.floor(top / 2));
+  const thetas = [0.1, 0.3, 0.5, 0.7, 0.9];
+  return {
+    equilateral: eq.map((j) => ({ k1: j * kF, k2: j * kF, k3: j * kF, thetaOverPi: null })),
+    isosceles: thetas.map((t) => ({
+      k1: k1 * kF,
+      k2: k1 * kF,
+      // k3 = |k1 + k2| for the angle θ between the vectors (bispectrum.ts angleTriangles).
+      k3: k1 * kF * Math.sqrt(2 + 2 * Math.cos(t * Math.PI)),
+      thetaOverPi: t,
+    })),
+  };
+}
+
+function bispectrumSummaries(
+  gan: DensityEnsemble,
+  nbody: DensityEnsemble,
+  configs: (TriangleConfig & { thetaOverPi: number | null })[],
+  threads?: number,
+): TriangleSummary[] {
+  if (configs.length === 0) return [];
+  const rows = (e: DensityEnsemble) =>
+    e.fields.map((f) => bispectrum(toDelta(f), cube(e.side), configs, { boxSize: e.boxSize, threads }));
+  const g = rows(gan);
+  const n = rows(nbody);
+  const summary = (r: ReturnType<typeof rows>, c: number) => {
+    const b = band(r.map((x) => [x[c].bispectrum]));
+    const q = band(r.map((x) => [x[c].reduced]));
+    return {
+      mean: b.mean,
+      std: b.std,
+      p16: b.p16,
+      p84: b.p84,
+      reducedMean: q.mean[0],
+      reducedStd: q.std[0],
+    };
+  };
+  return configs.map((c, i) => ({
+    k1: c.k1,
+    k2: c.k2,
+    k3: c.k3,
+    thetaOverPi: c.thetaOverPi,
+    triangles: n[0][i].triangles,
+    nbody: summary(n, i),
+    gan: summary(g, i),
+  }));
+}
+
+function crossSummary(
+  pairs: [Float32Array, Float32Array][],
+  side: number,
+  boxSize: number,
+  threads?: number,
+): CrossSummary {
+  const r = pairs.map(
+    ([a, b]) => crossPowerSpectrum(toDelta(a), toDelta(b), cube(side), { boxSize, threads }).correlation,
+  );
+  const s = band(r);
+  return { pairs: pairs.length, mean: s.mean, std: s.std };
+}
+
+function checkEnsemble(e: DensityEnsemble, what: string): void {
+  if (e.fields.length < 2)
+    throw new RangeError(`${what}: ${e.fields.length} field(s); the statistics need at least 2`);
+  for (const f of e.fields)
+    if (f.length !== e.side ** 3)
+      throw new RangeError(`${what}: a field of ${f.length} values, expected ${e.side}³ = ${e.side ** 3}`);
+}
+
+/** Compares GAN samples with held-out N-body sub-volumes (both ρ/ρ̄ cubes of one side and box). */
+export function validateGan(
+  gan: DensityEnsemble,
+  nbody: DensityEnsemble,
+  settings: GanValidationSettings,
+): GanValidation {
+  checkEnsemble(gan, "GAN samples");
+  checkEnsemble(nbody, "N-body sub-volumes");
+  if (gan.side !== nbody.side || Math.abs(gan.boxSize - nbody.boxSize) > 1e-6 * nbody.boxSize)
+    throw new RangeError(
+      `GAN samples are ${gan.side}³ over ${gan.boxSize} Mpc/h, the N-body sub-volumes ${nbody.side}³ over ${nbody.boxSize} Mpc/h`,
+    );
+  const s = settings;
+  const threads = s.threads;
+
+  // Voxel PDF per field.
+  const pdfOf = (f: Float32Array) =>
+    densityPdf(toDelta(f), { min: s.pdfMin, max: s.pdfMax, bins: s.pdfBins });
+  const gp = gan.fields.map(pdfOf);
+  const np = nbody.fields.map(pdfOf);
+  const bins = np[0].bins;
+  const nbodyPdf = band(np.map((p) => p.bins.map((b) => b.pdf)));
+  const ganPdf = band(gp.map((p) => p.bins.map((b) => b.pdf)));
+  const nbodyMeanVoxels = bins.map((_, j) => np.reduce((a, p) => a + p.bins[j].count, 0) / np.length);
+  const fraction = (ps: typeof np, get: (p: (typeof np)[number]) => number) =>
+    ps.reduce((a, p) => a + get(p), 0) / ps.reduce((a, p) => a + p.voxels, 0);
+  const pdfCheck = pdfBandCheck(
+    bins.map((b) => b.low),
+    bins.map((b) => b.centre),
+    ganPdf.mean,
+    nbodyPdf,
+    nbodyMeanVoxels,
+    s.pdfCheckMin,
+    s.pdfMinVoxels,
+  );
+
+  // Power spectra.
+  const gPow = ensemblePower(gan, threads);
+  const nPow = ensemblePower(nbody, threads);
+  const gBand = band(gPow.power);
+  const nBand = band(nPow.power);
+  const gCov = covariance(gPow.power);
+  const nCov = covariance(nPow.power);
+  const gVar = gBand.std.map((v) => v * v);
+  const nVar = nBand.std.map((v) => v * v);
+  const k = nPow.k;
+
+  // Cross-correlation of independent pairs.
+  const ganPairs: [Float32Array, Float32Array][] = [];
+  for (let i = 0; i + 1 < gan.fields.length; i += 2) ganPairs.push([gan.fields[i], gan.fields[i + 1]]);
+  const mixedPairs: [Float32Array, Float32Array][] = [];
+  for (let i = 0; i < Math.min(gan.fields.length, nbody.fields.length); i++)
+    mixedPairs.push([nbody.fields[i], gan.fields[i]]);
+
+  let bispec: GanValidation["bispectrum"] = null;
+  if (s.bispectrum) {
+    const t = defaultTriangles(nbody.side, nbody.boxSize);
+    bispec = {
+      shellWidth: (2 * Math.PI) / nbody.boxSize,
+      equilateral: bispectrumSummaries(gan, nbody, t.equilateral, threads),
+      isosceles: bispectrumSummaries(gan, nbody, t.isosceles, threads),
+    };
+  }
+
+  const checks = {
+    meanPower: meanPowerCheck(k, gBand.mean, nBand.mean, s.kMaxPower, s.powerTolerance),
+    pdf: pdfCheck.check,
+    powerVariance: powerVarianceCheck(k, gVar, nVar, s.kMaxVariance, s.varianceTolerance),
+  };
+  return {
+    settings,
+    side: nbody.side,
+    boxSize: nbody.boxSize,
+    samples: gan.fields.length,
+    subVolumes: nbody.fields.length,
+    pdf: {
+      low: bins.map((b) => b.low),
+      high: bins.map((b) => b.high),
+      centre: bins.map((b) => b.centre),
+      nbodyMeanVoxels,
+      nbody: nbodyPdf,
+      gan: ganPdf,
+      underflow: { nbody: fraction(np, (p) => p.underflow), gan: fraction(gp, (p) => p.underflow) },
+      overflow: { nbody: fraction(np, (p) => p.overflow), gan: fraction(gp, (p) => p.overflow) },
+      checked: pdfCheck.checked,
+    },
+    power: {
+      k,
+      modes: nPow.modes,
+      nbody: nBand,
+      gan: gBand,
+      ratio: gBand.mean.map((v, i) => v / nBand.mean[i]),
+      variance: { nbody: nVar, gan: gVar, ratio: gVar.map((v, i) => v / nVar[i]) },
+      covariance: { nbody: nCov.covariance, gan: gCov.covariance },
+      correlation: { nbody: nCov.correlation, gan: gCov.correlation },
+    },
+    bispectrum: bispec,
+    cross: {
+      k,
+      gaussianScatter: nPow.modes.map((m) => 1 / Math.sqrt(2 * m)),
+      ganGan: crossSummary(ganPairs, gan.side, gan.boxSize, threads),
+      nbodyGan: crossSummary(mixedPairs, gan.side, gan.boxSize, threads),
+    },
+    checks,
+    passed: Object.values(checks).every((c) => c.passed === true),
+  };
+}
