@@ -8,6 +8,12 @@
  * reference from the volume's own variance, so a measured ratio near it says the seams are as
  * sharp as between unrelated voxels.
  *
+ * The interior of a generated tile need not be statistically like its faces (a transposed-
+ * convolution generator's edge voxels have fewer contributions and another variance), so the
+ * across-MSD is also compared with its face-matched uncorrelated value: var(hi) + var(lo) +
+ * (mean(hi) − mean(lo))², hi/lo the voxels on the two sides of the seams. Independent tiles give
+ * acrossMsd ≈ acrossUncorrelatedMsd whatever their edges look like; a continuous field gives less.
+ *
  * The volume is read as periodic: the face between the last and the first tile of an axis is a
  * seam like the others (N/S seams per axis, N = n·S).
  */
@@ -21,6 +27,10 @@ export interface SeamAxisStats {
   ratio: number;
   /** Standard error of `ratio` from the scatter of the per-seam-plane MSDs (null with one plane). */
   ratioError: number | null;
+  /** var(hi) + var(lo) + (mean(hi) − mean(lo))² of the voxels on either side of the seams. */
+  acrossUncorrelatedMsd: number;
+  /** acrossMsd / acrossUncorrelatedMsd: ≈ 1 for uncorrelated tiles, < 1 for a continuous field. */
+  continuity: number;
 }
 
 export interface SeamStats {
@@ -35,6 +45,9 @@ export interface SeamStats {
   variance: number;
   /** 2σ² / withinMsd: the ratio expected if the tiles were uncorrelated. */
   uncorrelatedRatio: number;
+  /** Over the three axes (see SeamAxisStats). */
+  acrossUncorrelatedMsd: number;
+  continuity: number;
   pairsAcross: number;
   pairsWithin: number;
   axes: SeamAxisStats[];
@@ -51,6 +64,8 @@ export function tileSeamStats(volume: Float32Array, side: number, tile: number):
   // Per axis: sums of squared differences per seam plane, and within tiles.
   const planeSum = strides.map(() => new Float64Array(n));
   const withinSum = [0, 0, 0];
+  // Per axis: sum and sum of squares of the voxels below (hi) and above (lo) each seam.
+  const face = strides.map(() => ({ hi: 0, hi2: 0, lo: 0, lo2: 0 }));
   let sum = 0;
   let sum2 = 0;
   for (let x = 0; x < side; x++) {
@@ -67,8 +82,14 @@ export function tileSeamStats(volume: Float32Array, side: number, tile: number):
           const c = coords[a];
           const j = c === side - 1 ? i - c * strides[a] : i + strides[a];
           const d = volume[j] - v;
-          if ((c + 1) % tile === 0) planeSum[a][(c + 1) / tile - 1] += d * d;
-          else withinSum[a] += d * d;
+          if ((c + 1) % tile === 0) {
+            planeSum[a][(c + 1) / tile - 1] += d * d;
+            const f = face[a];
+            f.hi += v;
+            f.hi2 += v * v;
+            f.lo += volume[j];
+            f.lo2 += volume[j] * volume[j];
+          } else withinSum[a] += d * d;
         }
       }
     }
@@ -76,10 +97,24 @@ export function tileSeamStats(volume: Float32Array, side: number, tile: number):
   const perPlane = side * side;
   const acrossPairsAxis = n * perPlane;
   const withinPairsAxis = side ** 3 - acrossPairsAxis;
+  const uncorrelated = (f: { hi: number; hi2: number; lo: number; lo2: number }, pairs: number) => {
+    const mh = f.hi / pairs;
+    const ml = f.lo / pairs;
+    return f.hi2 / pairs - mh * mh + (f.lo2 / pairs - ml * ml) + (mh - ml) ** 2;
+  };
   const axes: SeamAxisStats[] = [0, 1, 2].map((a) => {
     const across = planeSum[a].reduce((s, v) => s + v, 0) / acrossPairsAxis;
     const within = withinSum[a] / withinPairsAxis;
-    return { axis: a, acrossMsd: across, withinMsd: within, ratio: across / within, ratioError: null };
+    const ref = uncorrelated(face[a], acrossPairsAxis);
+    return {
+      axis: a,
+      acrossMsd: across,
+      withinMsd: within,
+      ratio: across / within,
+      ratioError: null,
+      acrossUncorrelatedMsd: ref,
+      continuity: across / ref,
+    };
   });
   const planeMsds = planeSum.flatMap((p) => Array.from(p, (s) => s / perPlane));
   const acrossMsd = planeMsds.reduce((s, v) => s + v, 0) / planeMsds.length;
@@ -95,6 +130,7 @@ export function tileSeamStats(volume: Float32Array, side: number, tile: number):
       Array.from(planeSum[ax.axis], (s) => s / perPlane),
       ax.withinMsd,
     );
+  const acrossUncorrelatedMsd = axes.reduce((s, ax) => s + ax.acrossUncorrelatedMsd, 0) / 3;
   const cells = side ** 3;
   const mean = sum / cells;
   const variance = sum2 / cells - mean * mean;
@@ -107,6 +143,8 @@ export function tileSeamStats(volume: Float32Array, side: number, tile: number):
     ratioError: spread(planeMsds, withinMsd),
     variance,
     uncorrelatedRatio: (2 * variance) / withinMsd,
+    acrossUncorrelatedMsd,
+    continuity: acrossMsd / acrossUncorrelatedMsd,
     pairsAcross: 3 * acrossPairsAxis,
     pairsWithin: 3 * withinPairsAxis,
     axes,

@@ -9,8 +9,13 @@
  * sharding, and outputs are bitwise identical across them. Batches are written by positional
  * writes into a preallocated .npy under a temporary name, renamed when complete.
  *
+ * Latents may instead come from a file (`latents`, io/latent-file.ts): row i is sample i's latent,
+ * so a shard takes the rows of its batches and merged shards still equal one run byte for byte.
+ *
  * Output: DIR/samples.npy, float32 (count, S, S, S) C order ([sample][x][y][z]), and
- * DIR/samples.json (what the values are, the model, seed, latent, κ, voxel and box size).
+ * DIR/samples.json (what the values are, the model, seed, latent, κ, voxel and box size); with
+ * `stitch` = n (count = n³) also DIR/stitched.npy, the samples tiled into one (nS)³ volume, with its
+ * grid sidecar DIR/stitched.json and the measured seam statistics (./gan-stitch.ts).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -21,6 +26,14 @@ import { unscaleDensityArray } from "../models/gan/data-scaling.js";
 import { latentBatch, LATENT_ALGORITHM, LATENT_STREAM_SAMPLING } from "../models/gan/latent.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
 import { shardRange, type Shard } from "./shard.js";
+import {
+  placeTile,
+  STITCHED_FILE,
+  stitchedSidecar,
+  writeStitchedVolume,
+  type StitchResult,
+} from "./gan-stitch.js";
+import { sidecarPathFor } from "../io/grid-metadata.js";
 import { InferencePool, type DeviceSpec } from "./worker-pool.js";
 
 export type SampleQuantity = "density" | "delta";
@@ -42,6 +55,10 @@ export interface GanSamplingOptions {
   device: DeviceSpec;
   output: string;
   shard?: Shard;
+  /** Latent vectors from a file (rows = count, checked by the caller) instead of drawn ones. */
+  latents?: { data: Float32Array; sha256: string; file: string };
+  /** Tile the n³ samples (count = n³, unsharded) into one (nS)³ volume. */
+  stitch?: number;
   /** Called once with the number of batches this run computes, then after each batch. */
   onStart?: (batches: number) => void;
   onBatch?: (done: number, total: number) => void;
@@ -62,7 +79,14 @@ export interface GanSamplesSidecar {
   voxelSize: number;
   boxSize: number;
   kappa: number;
-  latent: { prior: LoadedGanModel["card"]["latentPrior"]; algorithm: string; dimension: number };
+  latent: {
+    prior: LoadedGanModel["card"]["latentPrior"];
+    algorithm: string;
+    dimension: number;
+    /** "drawn": keyed by (seed, i); "file": row i of the file with this sha256 (float32 rows). */
+    source: "drawn" | "file";
+    file?: { name: string; sha256: string };
+  };
   model: { name: string; sha256: string; trained: boolean; preset: string };
   batch: number;
   software: { name: string; version: string };
@@ -74,6 +98,7 @@ export interface GanSamplingResult {
   first: number;
   count: number;
   batches: { total: number; start: number; end: number };
+  stitched?: StitchResult;
 }
 
 /** Checks the redshift against the card: inside a cGAN's trained range, or the unconditional model's own. */
@@ -112,13 +137,28 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
   fs.mkdirSync(o.output, { recursive: true });
   const file = path.join(o.output, SAMPLES_FILE);
   const sidecar = path.join(o.output, SAMPLES_SIDECAR);
-  for (const f of [file, sidecar])
+  const stitchFile = path.join(o.output, STITCHED_FILE);
+  if (o.stitch !== undefined && (o.shard || o.count !== o.stitch ** 3))
+    throw new RangeError(
+      `stitching ${o.stitch}³ tiles needs all ${o.stitch ** 3} samples in one unsharded run`,
+    );
+  if (o.latents && o.latents.data.length !== o.count * a.latentDim)
+    throw new RangeError(
+      `${o.latents.file}: ${o.latents.data.length} latent values, expected ${o.count}×${a.latentDim}`,
+    );
+  const outputs =
+    o.stitch === undefined ? [file, sidecar] : [file, sidecar, stitchFile, sidecarPathFor(stitchFile)];
+  for (const f of outputs)
     if (fs.existsSync(f))
       throw new InputError(f, "already exists; sample-gan never overwrites (remove it or choose another -o)");
   const width = a.latentDim + (a.conditional ? 1 : 0);
   const header = float32NpyHeader([count, s, s, s]);
   const tmp = temporaryPathFor(file);
   const fd = fs.openSync(tmp, "w+");
+  const stitchSide = o.stitch === undefined ? 0 : o.stitch * s;
+  const volume = o.stitch === undefined ? undefined : new Float32Array(stitchSide ** 3);
+  let stitchedWritten = false;
+  let result: GanSamplingResult;
   const pool = new InferencePool({
     modelPath: o.model.path,
     card: {
@@ -145,21 +185,26 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
         const k = next++;
         const i0 = k * o.batch;
         const rows = Math.min(o.batch, o.count - i0);
-        const z = latentBatch(
-          o.seed,
-          LATENT_STREAM_SAMPLING,
-          i0,
-          rows,
-          a.latentDim,
-          card.latentPrior,
-          a.conditional ? o.redshift : undefined,
-        );
+        const z = o.latents
+          ? latentRowsFromFile(o.latents.data, i0, rows, a.latentDim, a.conditional ? o.redshift : undefined)
+          : latentBatch(
+              o.seed,
+              LATENT_STREAM_SAMPLING,
+              i0,
+              rows,
+              a.latentDim,
+              card.latentPrior,
+              a.conditional ? o.redshift : undefined,
+            );
         const c = await pool.infer(z, rows, 1);
         const values = unscaleDensityArray(c, card.kappa, offset);
         const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
         const position = header.length + (i0 - first) * s3 * 4;
         let w = 0;
         while (w < bytes.length) w += fs.writeSync(fd, bytes, w, bytes.length - w, position + w);
+        if (volume && o.stitch !== undefined)
+          for (let r = 0; r < rows; r++)
+            placeTile(volume, o.stitch, s, i0 + r, values.subarray(r * s3, (r + 1) * s3));
         o.onBatch?.(++done, range.end - range.start);
       }
     };
@@ -181,15 +226,31 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
       voxelSize: card.voxelSize,
       boxSize: card.voxelSize * s,
       kappa: card.kappa,
-      latent: { prior: card.latentPrior, algorithm: LATENT_ALGORITHM, dimension: a.latentDim },
+      latent: {
+        prior: card.latentPrior,
+        algorithm: LATENT_ALGORITHM,
+        dimension: a.latentDim,
+        ...(o.latents
+          ? {
+              source: "file" as const,
+              file: { name: path.basename(o.latents.file), sha256: o.latents.sha256 },
+            }
+          : { source: "drawn" as const }),
+      },
       model: { name: card.name, sha256: card.sha256, trained: card.trained, preset: a.preset },
       batch: o.batch,
       software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION },
     };
+    let stitched: StitchResult | undefined;
+    if (volume && o.stitch !== undefined) {
+      stitchedWritten = true;
+      stitched = writeStitchedVolume(stitchFile, volume, o.stitch, s, stitchedSidecar(meta, o.stitch));
+    }
     const sidecarTmp = temporaryPathFor(sidecar);
     fs.writeFileSync(sidecarTmp, JSON.stringify(meta, null, 2) + "\n");
     fs.renameSync(tmp, file);
     fs.renameSync(sidecarTmp, sidecar);
+    result = { file, sidecar, first, count, batches: { total: totalBatches, ...range }, stitched };
   } catch (err) {
     try {
       fs.closeSync(fd);
@@ -197,10 +258,28 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
       // already closed
     }
     fs.rmSync(tmp, { force: true });
-
+    if (stitchedWritten)
+      for (const f of [stitchFile, sidecarPathFor(stitchFile)]) fs.rmSync(f, { force: true });
     throw err;
   } finally {
     await pool.close();
   }
-  return { file, sidecar, first, count, batches: { total: totalBatches, ...range } };
+  return result;
+}
+
+/** Rows first … first + count − 1 of a (n × dim) latent matrix, with a cGAN's redshift appended. */
+export function latentRowsFromFile(
+  data: Float32Array,
+  first: number,
+  count: number,
+  dim: number,
+  redshift?: number,
+): Float32Array {
+  if (redshift === undefined) return data.slice(first * dim, (first + count) * dim);
+  const out = new Float32Array(count * (dim + 1));
+  for (let r = 0; r < count; r++) {
+    out.set(data.subarray((first + r) * dim, (first + r + 1) * dim), r * (dim + 1));
+    out[r * (dim + 1) + dim] = redshift;
+  }
+  return out;
 }

@@ -3,7 +3,8 @@
  * of width w = 3 on each axis has one-voxel correlation ξ₁ = (w − 1)/w = 2/3 along an axis, so
  * adjacent voxels differ by D₁ = 2σ²(1 − ξ₁) in the mean square and two independent voxels by
  * 2σ². Cutting one such field into tiles gives a seam ratio of 1; tiling independent fields gives
- * 2σ²/D₁ = 1/(1 − ξ₁) = 3.
+ * 2σ²/D₁ = 1/(1 − ξ₁) = 3; the across-MSD over its face-matched uncorrelated value
+ * ("continuity") is 1 − ξ₁ = 1/3 for the cut field and 1 for independent tiles.
  *
  * Tolerance: a seam plane holds 64² = 4096 pairs whose differences are Gaussian and correlated over
  * the 5 × 5 transverse lags of the filter, Σρ² = (1 + 2(4/9 + 1/9))² ≈ 4.46, so one plane's mean
@@ -43,6 +44,8 @@ describe("tileSeamStats", () => {
     for (const ax of s.axes) expect(Math.abs(ax.ratio - 1)).toBeLessThan(0.14);
     // The reference for uncorrelated tiles is 1/(1 − ξ₁) = 3 for this field.
     expect(Math.abs(s.uncorrelatedRatio - 3)).toBeLessThan(0.1);
+    // Continuous across the cuts: 2σ²(1 − ξ₁) over 2σ², i.e. 1 − ξ₁ = 1/3.
+    expect(Math.abs(s.continuity - 1 / 3)).toBeLessThan(0.03);
   });
 
   it("measures the seams of independent tiles: ratio 1/(1 − ξ₁) = 3, as for uncorrelated voxels", () => {
@@ -56,8 +59,30 @@ describe("tileSeamStats", () => {
     expect(Math.abs(s.ratio - 3)).toBeLessThan(0.25);
     for (const ax of s.axes) expect(Math.abs(ax.ratio - 3)).toBeLessThan(0.45);
     expect(Math.abs(s.ratio / s.uncorrelatedRatio - 1)).toBeLessThan(0.08);
+    expect(Math.abs(s.continuity - 1)).toBeLessThan(0.08);
     expect(s.ratioError).not.toBeNull();
     expect(s.ratioError as number).toBeLessThan(0.25);
+  });
+
+  it("tells uncorrelated tiles with quiet edges from a continuous field: continuity 1 where the ratio is < 1", () => {
+    // White-noise tiles (ξ₁ = 0) whose face voxels are scaled by 1/2: pairs across are two
+    // independent voxels of variance 1/4, MSD 1/2, while most pairs within have MSD 2.
+    const n = 4;
+    const tile = 16;
+    const side = n * tile;
+    const volume = new Float32Array(side ** 3);
+    for (let i = 0; i < n ** 3; i++) {
+      const t = whiteNoise(tile ** 3, 500 + i);
+      for (let v = 0; v < t.length; v++) {
+        const c = [Math.floor(v / (tile * tile)), Math.floor(v / tile) % tile, v % tile];
+        if (c.some((x) => x === 0 || x === tile - 1)) t[v] *= 0.5;
+      }
+      placeTile(volume, n, tile, i, t);
+    }
+    const s = tileSeamStats(volume, side, tile);
+    expect(s.ratio).toBeLessThan(0.4);
+    expect(Math.abs(s.acrossMsd - 0.5)).toBeLessThan(0.03);
+    expect(Math.abs(s.continuity - 1)).toBeLessThan(0.06);
   });
 
   it("places sample i = (tx·n + ty)·n + tz at voxel offset (tx, ty, tz)·S", () => {

@@ -3,11 +3,15 @@
  * worker pool (../../gan-sampling.ts), deterministic per seed and independent of the worker count
  * and of sharding; shards are joined by `mocksmith merge`.
  */
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { loadGanModel } from "../../../io/gan-model-file.js";
 import { InputError } from "../../../io/atomic-file.js";
+import { readLatentFile, writeLatentFile } from "../../../io/latent-file.js";
+import { latentBatch, LATENT_STREAM_SAMPLING } from "../../../models/gan/latent.js";
+import { STITCH_TREATMENT } from "../../gan-stitch.js";
 import {
   checkSamplingRedshift,
   GAN_SAMPLE_UNIT,
@@ -24,7 +28,10 @@ import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
 
 interface SampleGanFlags {
   model: string;
-  n: number;
+  n?: number;
+  latent?: string;
+  saveLatent?: string;
+  stitch?: number;
   z?: number;
   seed: number;
   quantity: SampleQuantity;
@@ -43,7 +50,24 @@ export function registerSampleGan(program: Command): void {
       "--model <gan.onnx>",
       "GAN generator with gan.card.json beside it (`mocksmith train gan`)",
     )
-    .requiredOption("--n <N>", "number of sub-volumes", parseInteger(1, 100_000_000))
+    .option(
+      "--n <N>",
+      "number of sub-volumes (optional with --latent, which gives one per row, or --stitch n: n³)",
+      parseInteger(1, 100_000_000),
+    )
+    .option(
+      "--latent <latent.npy>",
+      "latent vectors to use instead of drawn ones: .npy (N, latentDim) float32 (float64 is rounded), row i → sample i",
+    )
+    .option(
+      "--save-latent <latent.npy>",
+      "also write the N drawn latent vectors as .npy (N, latentDim) float32, for --latent (not with --shard)",
+    )
+    .option(
+      "--stitch <n>",
+      "also tile the n³ samples into one (n·S)³ volume DIR/stitched.npy + stitched.json (with seam measurements); not with --shard",
+      parseInteger(1, 64),
+    )
     .option(
       "--z <z>",
       "redshift (a conditional GAN needs one inside its trained range)",
@@ -85,7 +109,17 @@ Output: DIR/samples.npy, float32, shape (N, S, S, S) (S = 64 for the presets), C
 [sample][x][y][z], holding ρ/ρ̄ (or δ with --quantity delta) from c = tanh output through
 ρ = κ(1 + c)/(1 − c) with the card's κ; DIR/samples.json says what the numbers are (quantity,
 voxel and box size, redshift, seed, latent prior and algorithm, model sha256). Sample i uses the
-latent keyed by (seed, i): outputs do not depend on --workers or --shard.`,
+latent keyed by (seed, i): outputs do not depend on --workers or --shard.
+
+--latent FILE replaces the drawn latents by row i of FILE (a cGAN's --z is appended as usual);
+--save-latent FILE writes the drawn ones, so '--latent FILE' reproduces the run byte for byte and a
+perturbed copy of FILE perturbs it. With --shard each shard uses the rows of its batches.
+
+--stitch n (needs N = n³): DIR/stitched.npy, float32 (nS)³, sample i = (tx·n + ty)·n + tz at voxel
+offset (tx, ty, tz)·S, and DIR/stitched.json (grid sidecar). Boundary treatment: ${STITCH_TREATMENT};
+the samples are independent, so the field has seams. The sidecar and the summary give the mean
+squared difference of adjacent voxels across tile faces over that within tiles (1: no seam) and the
+ratio uncorrelated tiles would give (2σ² over the within value).`,
     )
     .action(async (flags: SampleGanFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
@@ -97,10 +131,42 @@ latent keyed by (seed, i): outputs do not depend on --workers or --shard.`,
       }
       const model = await loadGanModel(flags.model);
       const redshift = checkSamplingRedshift(model, flags.z);
+      const dim = model.card.architecture.latentDim;
+      if (flags.stitch !== undefined && flags.shard)
+        throw new InputError(
+          "--stitch",
+          "needs all n³ samples in one run; it cannot be combined with --shard",
+        );
+      if (flags.saveLatent !== undefined && flags.shard)
+        throw new InputError(
+          "--save-latent",
+          "latents do not depend on sharding: save them from an unsharded run, not with --shard",
+        );
+      if (flags.saveLatent !== undefined && flags.latent !== undefined)
+        throw new InputError("--save-latent", "the --latent file already holds the latents");
+      const stitchCount = flags.stitch === undefined ? undefined : flags.stitch ** 3;
+      if (stitchCount !== undefined && flags.n !== undefined && flags.n !== stitchCount)
+        throw new InputError(
+          "--stitch",
+          `${flags.stitch}³ tiles need --n ${stitchCount}, got --n ${flags.n}`,
+        );
+      const latents =
+        flags.latent === undefined ? undefined : readLatentFile(flags.latent, dim, flags.n ?? stitchCount);
+      const count = flags.n ?? stitchCount ?? latents?.rows;
+      if (count === undefined)
+        throw new InputError(
+          "--n",
+          "the number of sub-volumes is required (or --latent FILE, or --stitch n)",
+        );
+      if (flags.saveLatent !== undefined && fs.existsSync(flags.saveLatent))
+        throw new InputError(
+          flags.saveLatent,
+          "already exists; sample-gan never overwrites (remove it or choose another name)",
+        );
       const t0 = performance.now();
       const result = await sampleGan({
         model,
-        count: flags.n,
+        count,
         seed: flags.seed,
         redshift,
         quantity: flags.quantity,
@@ -109,18 +175,32 @@ latent keyed by (seed, i): outputs do not depend on --workers or --shard.`,
         device,
         output: flags.output,
         shard: flags.shard,
+        latents:
+          latents && flags.latent
+            ? { data: latents.data, sha256: latents.sha256, file: flags.latent }
+            : undefined,
+        stitch: flags.stitch,
         onStart: (batches) => ctx.progress.start("sample-gan", batches),
         onBatch: (done) => ctx.progress.advance("sample-gan", done),
       });
       ctx.progress.finish("sample-gan");
+      let savedLatent: string | undefined;
+      if (flags.saveLatent !== undefined) {
+        const prior = model.card.latentPrior;
+        writeLatentFile(flags.saveLatent, count, dim, (first, rows) =>
+          latentBatch(flags.seed, LATENT_STREAM_SAMPLING, first, rows, dim, prior),
+        );
+        savedLatent = flags.saveLatent;
+      }
       if (flags.shard) {
         writeShardManifest(flags.output, {
           command: "sample-gan",
           unit: GAN_SAMPLE_UNIT,
           config: {
             model: model.card.sha256,
-            n: flags.n,
+            n: count,
             seed: flags.seed,
+            ...(latents ? { latent: latents.sha256 } : {}),
             redshift,
             quantity: flags.quantity,
             batch: flags.batch,
@@ -133,9 +213,19 @@ latent keyed by (seed, i): outputs do not depend on --workers or --shard.`,
       }
       const secs = (performance.now() - t0) / 1000;
       const a = model.card.architecture;
+      const st = result.stitched;
+      const extra = [
+        st
+          ? `, stitched ${st.side}³ to ${st.file} (seam MSD ratio ${st.seams.ratio.toFixed(2)}, uncorrelated tiles ${st.seams.uncorrelatedRatio.toFixed(2)})`
+          : "",
+        savedLatent ? `, latents to ${savedLatent}` : "",
+        latents ? ` from the latents of ${flags.latent}` : "",
+      ].join("");
       ctx.summary(
-        `wrote ${result.count} sample(s) ${result.first}…${result.first + result.count - 1} of ${flags.n} (${a.side}³, ${flags.quantity}) to ${path.join(flags.output, SAMPLES_FILE)} on ${flags.workers} worker(s) in ${secs.toFixed(1)} s (${(result.count / secs).toFixed(2)} samples/s)`,
+        `wrote ${result.count} sample(s) ${result.first}…${result.first + result.count - 1} of ${count} (${a.side}³, ${flags.quantity}) to ${path.join(flags.output, SAMPLES_FILE)}${extra} on ${flags.workers} worker(s) in ${secs.toFixed(1)} s (${(result.count / secs).toFixed(2)} samples/s)`,
         {
+          ...(st ? { stitched: st.file, stitchedSidecar: st.sidecar, seams: st.seams } : {}),
+          ...(savedLatent ? { savedLatent } : {}),
           output: result.file,
           sidecar: result.sidecar,
           first: result.first,
