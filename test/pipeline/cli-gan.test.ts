@@ -4,7 +4,9 @@
  * exports a model loadGanModel accepts, a run resumed from a checkpoint equals the uninterrupted
  * one bit for bit, sampling is identical for any worker count and for shards merged by
  * `mocksmith merge`, samples are the ONNX generator's output inverted with κ, and bad inputs give
- * one clear line.
+ * one clear line. `--save-latent`/`--latent` round-trip the drawn latents byte for byte (also
+ * sharded), bad latent files are refused naming the file, and `--stitch` tiles the samples into
+ * one volume whose sidecar records the seam statistics of what was written.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -14,6 +16,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as ort from "onnxruntime-node";
 import { loadGanModel } from "../../src/io/gan-model-file.js";
 import { readNpyFloat32 } from "../../src/io/npy.js";
+import { readGridMetadata } from "../../src/io/grid-metadata.js";
+import { tileSeamStats, type SeamStats } from "../../src/cosmo/tile-seams.js";
 import { unscaleDensity } from "../../src/models/gan/data-scaling.js";
 import { latentBatch } from "../../src/models/gan/latent.js";
 import type { GanCard } from "../../src/models/gan/gan-card.js";
@@ -231,4 +235,291 @@ describe("mocksmith sample-gan", () => {
     expect(lastLine(r.stderr)).toMatch(/bad\/gan\.onnx: sha256 .* differs from the card's/);
     expect(fs.existsSync(path.join(dir, "b", "samples.npy"))).toBe(false);
   });
+});
+
+/** A .npy of any dtype/shape from raw bytes (numpy.save's layout, version 1.0). */
+function writeNpy(file: string, descr: string, shape: number[], bytes: Uint8Array): void {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
+  dict += " ".repeat(total - 10 - dict.length - 1) + "\n";
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(dict.length, 8);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(dict, "latin1"), bytes]));
+}
+const f32 = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const sampleBytes = (out: string) => fs.readFileSync(path.join(out, "samples.npy"));
+
+describe("sample-gan --latent / --save-latent", () => {
+  it("saved latents reproduce the drawn run byte for byte (float32 and float64 files, sharded and merged); a changed row changes only its sample", async () => {
+    const drawn = path.join(dir, "L-drawn");
+    const latent = path.join(dir, "L.npy");
+    const d = await sample(drawn, "--workers", "1", "--save-latent", latent);
+    expect(d.status, d.stderr).toBe(0);
+    expect(lastLine(d.stderr)).toMatch(/latents to .*L\.npy/);
+    // The saved file is the latents keyed by (seed 9, i), (7, 8) float32.
+    const card = JSON.parse(fs.readFileSync(model.replace(/\.onnx$/, ".card.json"), "utf8")) as GanCard;
+    const saved = readNpyFloat32(latent);
+    expect(saved.shape).toEqual([7, 8]);
+    expect(saved.storedDtype).toBe("<f4");
+    expect(Array.from(saved.data)).toEqual(Array.from(latentBatch(9, 0, 0, 7, 8, card.latentPrior)));
+
+    const fromFile = path.join(dir, "L-file");
+    const f = await run(
+      "sample-gan",
+      "--model",
+      model,
+      "--latent",
+      latent,
+      "--batch",
+      "2",
+      "--workers",
+      "1",
+      "-o",
+      fromFile,
+    );
+    expect(f.status, f.stderr).toBe(0);
+    expect(sampleBytes(fromFile).equals(sampleBytes(drawn))).toBe(true);
+    const meta = JSON.parse(fs.readFileSync(path.join(fromFile, "samples.json"), "utf8")) as {
+      samples: number;
+      latent: { source: string; file: { name: string; sha256: string } };
+    };
+    expect(meta.samples).toBe(7);
+    expect(meta.latent.source).toBe("file");
+    expect(meta.latent.file.name).toBe("L.npy");
+
+    // float64 copy of the same values: converted to the same float32 rows.
+    const latent64 = path.join(dir, "L64.npy");
+    writeNpy(latent64, "<f8", [7, 8], new Uint8Array(Float64Array.from(saved.data).buffer));
+    const f64 = path.join(dir, "L-f64");
+    const r64 = await sample(f64, "--workers", "1", "--latent", latent64);
+    expect(r64.status, r64.stderr).toBe(0);
+    expect(sampleBytes(f64).equals(sampleBytes(drawn))).toBe(true);
+
+    // Shards take the rows of their batches; merged, they equal the unsharded --latent run.
+    const shards = [0, 1, 2].map((i) => path.join(dir, `Lshard${i}`));
+    const rs = await Promise.all(
+      shards.map((s, i) => sample(s, "--workers", "1", "--latent", latent, "--shard", `${i}/3`)),
+    );
+    for (const r of rs) expect(r.status, r.stderr).toBe(0);
+    const merged = path.join(dir, "L-merged");
+    const m = await run("merge", ...shards, "-o", merged);
+    expect(m.status, m.stderr).toBe(0);
+    expect(sampleBytes(merged).equals(sampleBytes(fromFile))).toBe(true);
+    // … and its sidecar, given the same flags (the sidecar records --seed even where the file's rows replace it).
+    const whole = path.join(dir, "L-whole");
+    expect((await sample(whole, "--workers", "1", "--latent", latent)).status).toBe(0);
+    expect(
+      fs
+        .readFileSync(path.join(merged, "samples.json"))
+        .equals(fs.readFileSync(path.join(whole, "samples.json"))),
+    ).toBe(true);
+    // Shards of another latent file do not merge with these (their configuration differs).
+    const other = Float32Array.from(saved.data);
+    other[3 * 8 + 2] += 0.5;
+    const perturbed = path.join(dir, "Lp.npy");
+    writeNpy(perturbed, "<f4", [7, 8], f32(other));
+    const odd = path.join(dir, "Lshard-odd");
+    expect((await sample(odd, "--workers", "1", "--latent", perturbed, "--shard", "1/3")).status).toBe(0);
+    const bad = await run("merge", shards[0], odd, shards[2], "-o", path.join(dir, "L-merged2"));
+    expect(bad.status).not.toBe(0);
+    expect(lastLine(bad.stderr)).toMatch(/different configuration/);
+
+    // Perturbing row 3 changes sample 3 and no other.
+    const p = path.join(dir, "L-perturbed");
+    expect((await sample(p, "--workers", "1", "--latent", perturbed)).status).toBe(0);
+    const a = readNpyFloat32(path.join(drawn, "samples.npy")).data;
+    const b = readNpyFloat32(path.join(p, "samples.npy")).data;
+    for (let i = 0; i < 7; i++) {
+      const same = a.subarray(i * 4096, (i + 1) * 4096).every((v, k) => v === b[i * 4096 + k]);
+      expect(same, `sample ${i}`).toBe(i !== 3);
+    }
+  }, 180_000);
+
+  it("a cGAN takes latent rows without the redshift and appends --z", async () => {
+    const onnx = path.join(cgan, "gan.onnx");
+    const latent = path.join(dir, "Lc.npy");
+    const base = ["sample-gan", "--model", onnx, "--n", "2", "--workers", "1", "--z", "0.25"];
+    const a = await run(...base, "--save-latent", latent, "-o", path.join(dir, "Lc1"));
+    expect(a.status, a.stderr).toBe(0);
+    expect(readNpyFloat32(latent).shape).toEqual([2, 8]);
+    const b = await run(
+      ...base.filter((x) => x !== "--n" && x !== "2"),
+      "--latent",
+      latent,
+      "-o",
+      path.join(dir, "Lc2"),
+    );
+    expect(b.status, b.stderr).toBe(0);
+    expect(sampleBytes(path.join(dir, "Lc2")).equals(sampleBytes(path.join(dir, "Lc1")))).toBe(true);
+    const out = await run(
+      "sample-gan",
+      "--model",
+      onnx,
+      "--latent",
+      latent,
+      "--z",
+      "0.7",
+      "-o",
+      path.join(dir, "Lc3"),
+    );
+    expect(lastLine(out.stderr)).toMatch(/--z: 0.7 is outside the redshift range \[0, 0.5\]/);
+    expect(fs.existsSync(path.join(dir, "Lc3"))).toBe(false);
+  }, 60_000);
+
+  it("refuses a bad latent file with one line naming it, leaving nothing under the output name", async () => {
+    const good = latentBatch(1, 0, 0, 7, 8);
+    const cases: { name: string; write: (f: string) => void; extra?: string[]; error: RegExp }[] = [
+      {
+        name: "dim.npy",
+        write: (f) => writeNpy(f, "<f4", [7, 7], f32(good.subarray(0, 49))),
+        error:
+          /dim\.npy: latent array has shape \(7, 7\): the model's latent dimension is 8, expected \(n, 8\)/,
+      },
+      {
+        name: "rows.npy",
+        write: (f) => writeNpy(f, "<f4", [5, 8], f32(good.subarray(0, 40))),
+        extra: ["--n", "7"],
+        error: /rows\.npy: holds 5 latent vector\(s\) but --n is 7/,
+      },
+      {
+        name: "flat.npy",
+        write: (f) => writeNpy(f, "<f4", [56], f32(good)),
+        error: /flat\.npy: latent array has shape \(56\), expected 2D \(n, 8\)/,
+      },
+      {
+        name: "int.npy",
+        write: (f) => writeNpy(f, "<i4", [7, 8], new Uint8Array(7 * 8 * 4)),
+        error: /int\.npy: latent dtype '<i4' is not float32 or float64/,
+      },
+      {
+        name: "nan.npy",
+        write: (f) => {
+          const v = Float32Array.from(good);
+          v[2 * 8 + 5] = NaN;
+          writeNpy(f, "<f4", [7, 8], f32(v));
+        },
+        error: /nan\.npy: non-finite latent component NaN at row 2, column 5/,
+      },
+      {
+        name: "huge.npy",
+        write: (f) => {
+          const v = Float64Array.from(good);
+          v[8 * 6] = 1e300;
+          writeNpy(f, "<f8", [7, 8], new Uint8Array(v.buffer));
+        },
+        error:
+          /huge\.npy: non-finite latent component Infinity at row 6, column 0 \(or a float64 beyond float32's range\)/,
+      },
+      {
+        name: "short.npy",
+        write: (f) => writeNpy(f, "<f4", [7, 8], f32(good.subarray(0, 50))),
+        error: /short\.npy: truncated: .* needs/,
+      },
+      {
+        name: "text.npy",
+        write: (f) => fs.writeFileSync(f, "0.1 0.2\n"),
+        error: /text\.npy: not a \.npy file/,
+      },
+      { name: "absent.npy", write: () => undefined, error: /absent\.npy: cannot open: ENOENT/ },
+    ];
+    for (const c of cases) {
+      const f = path.join(dir, c.name);
+      c.write(f);
+      const out = path.join(dir, `Lbad-${c.name}`);
+      const r = await run("sample-gan", "--model", model, "--latent", f, ...(c.extra ?? []), "-o", out);
+      expect(r.status, c.name).not.toBe(0);
+      expect(r.stderr.trim().split("\n"), c.name).toHaveLength(1);
+      expect(lastLine(r.stderr), c.name).toMatch(c.error);
+      expect(fs.existsSync(out), c.name).toBe(false);
+    }
+    const noN = await run("sample-gan", "--model", model, "-o", path.join(dir, "Lbad-noN"));
+    expect(lastLine(noN.stderr)).toMatch(/--n: the number of sub-volumes is required/);
+    const sharded = await sample(
+      path.join(dir, "Lbad-sh"),
+      "--save-latent",
+      path.join(dir, "x.npy"),
+      "--shard",
+      "0/2",
+    );
+    expect(lastLine(sharded.stderr)).toMatch(/--save-latent: latents do not depend on sharding/);
+    const exists = await sample(path.join(dir, "Lbad-ex"), "--save-latent", path.join(dir, "dim.npy"));
+    expect(lastLine(exists.stderr)).toMatch(/dim\.npy: already exists/);
+    expect(fs.existsSync(path.join(dir, "Lbad-ex"))).toBe(false);
+  }, 120_000);
+});
+
+describe("sample-gan --stitch", () => {
+  it("tiles n³ samples into one (nS)³ volume with its grid sidecar and the measured seams", async () => {
+    const out = path.join(dir, "St");
+    const r = await run(
+      "--log",
+      "json",
+      ...[
+        "sample-gan",
+        "--model",
+        model,
+        "--stitch",
+        "2",
+        "--seed",
+        "9",
+        "--batch",
+        "3",
+        "--workers",
+        "1",
+        "-o",
+        out,
+      ],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const samples = readNpyFloat32(path.join(out, "samples.npy"));
+    expect(samples.shape).toEqual([8, 16, 16, 16]);
+    const st = readNpyFloat32(path.join(out, "stitched.npy"));
+    expect(st.shape).toEqual([32, 32, 32]);
+    // Voxel (tx·16 + x, ty·16 + y, tz·16 + z) is sample (tx·2 + ty)·2 + tz's (x, y, z).
+    for (let X = 0; X < 32; X += 3)
+      for (let Y = 0; Y < 32; Y += 5)
+        for (let Z = 0; Z < 32; Z++) {
+          const i = (Math.floor(X / 16) * 2 + Math.floor(Y / 16)) * 2 + Math.floor(Z / 16);
+          const v = ((X % 16) * 16 + (Y % 16)) * 16 + (Z % 16);
+          expect(st.data[(X * 32 + Y) * 32 + Z]).toBe(samples.data[i * 4096 + v]);
+        }
+    const meta = readGridMetadata(path.join(out, "stitched.npy"));
+    expect(meta).toMatchObject({
+      kind: "density",
+      shape: [32, 32, 32],
+      boxSize: 128,
+      redshift: 0,
+      periodic: false,
+      seed: 9,
+    });
+    const b = (meta?.provenance as { boundary: { treatment: string; artefacts: SeamStats } }).boundary;
+    expect(b.treatment).toMatch(/plain tiling/);
+    // The recorded seams are those of the written volume, recomputed here.
+    const seams = tileSeamStats(st.data, 32, 16);
+    expect(b.artefacts.ratio).toBeCloseTo(seams.ratio, 12);
+    expect(b.artefacts.continuity).toBeCloseTo(seams.continuity, 12);
+    expect(b.artefacts.pairsAcross).toBe(3 * 2 * 32 * 32);
+    const summary = JSON.parse(lastLine(r.stderr)) as { event: string; seams: SeamStats; stitched: string };
+    expect(summary.event).toBe("summary");
+    expect(summary.stitched).toBe(path.join(out, "stitched.npy"));
+    expect(summary.seams.ratio).toBeCloseTo(seams.ratio, 12);
+
+    const wrongN = await sample(path.join(dir, "St2"), "--stitch", "2");
+    expect(lastLine(wrongN.stderr)).toMatch(/--stitch: 2³ tiles need --n 8, got --n 7/);
+    const sh = await run(
+      "sample-gan",
+      "--model",
+      model,
+      "--stitch",
+      "2",
+      "--shard",
+      "0/2",
+      "-o",
+      path.join(dir, "St3"),
+    );
+    expect(lastLine(sh.stderr)).toMatch(/--stitch: needs all n³ samples in one run/);
+    for (const d of ["St2", "St3"]) expect(fs.existsSync(path.join(dir, d))).toBe(false);
+  }, 60_000);
 });
