@@ -21,9 +21,14 @@ export interface LatentFile {
 
 /**
  * Reads and checks a latent file against the model's latent dimension and, when given, the
- * sample count: every problem is one InputError naming the file.
+ * sample count (`from` names what set it, for the message): every problem is one InputError
+ * naming the file.
  */
-export function readLatentFile(file: string, dimension: number, rows?: number): LatentFile {
+export function readLatentFile(
+  file: string,
+  dimension: number,
+  rows?: { count: number; from: string },
+): LatentFile {
   const h = readNpyHeader(file); // bad magic, truncated or trailing bytes: one line naming the file
   if (h.dtype !== "<f4" && h.dtype !== "<f8" && h.dtype !== ">f4" && h.dtype !== ">f8")
     throw new InputError(file, `latent dtype '${h.dtype}' is not float32 or float64`);
@@ -39,8 +44,8 @@ export function readLatentFile(file: string, dimension: number, rows?: number): 
       `latent array has shape (${n}, ${d}): the model's latent dimension is ${dimension}, expected (n, ${dimension})`,
     );
   if (n < 1) throw new InputError(file, "latent array has no rows");
-  if (rows !== undefined && n !== rows)
-    throw new InputError(file, `holds ${n} latent vector(s) but --n is ${rows}`);
+  if (rows !== undefined && n !== rows.count)
+    throw new InputError(file, `holds ${n} latent vector(s) but ${rows.from} asks for ${rows.count}`);
   const arr = readNpyFloat32(file, { rejectNonFinite: false });
   const data = arr.data;
   for (let i = 0; i < data.length; i++) {

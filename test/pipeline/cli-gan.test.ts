@@ -381,7 +381,7 @@ describe("sample-gan --latent / --save-latent", () => {
         name: "rows.npy",
         write: (f) => writeNpy(f, "<f4", [5, 8], f32(good.subarray(0, 40))),
         extra: ["--n", "7"],
-        error: /rows\.npy: holds 5 latent vector\(s\) but --n is 7/,
+        error: /rows\.npy: holds 5 latent vector\(s\) but --n asks for 7/,
       },
       {
         name: "flat.npy",
@@ -520,6 +520,20 @@ describe("sample-gan --stitch", () => {
       path.join(dir, "St3"),
     );
     expect(lastLine(sh.stderr)).toMatch(/--stitch: needs all n³ samples in one run/);
-    for (const d of ["St2", "St3"]) expect(fs.existsSync(path.join(dir, d))).toBe(false);
+    const seven = path.join(dir, "St7.npy");
+    writeNpy(seven, "<f4", [7, 8], f32(latentBatch(2, 0, 0, 7, 8)));
+    const lat = await run(
+      "sample-gan",
+      "--model",
+      model,
+      "--stitch",
+      "2",
+      "--latent",
+      seven,
+      "-o",
+      path.join(dir, "St4"),
+    );
+    expect(lastLine(lat.stderr)).toMatch(/St7\.npy: holds 7 latent vector\(s\) but --stitch 2 asks for 8/);
+    for (const d of ["St2", "St3", "St4"]) expect(fs.existsSync(path.join(dir, d))).toBe(false);
   }, 60_000);
 });

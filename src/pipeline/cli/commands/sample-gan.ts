@@ -1,7 +1,9 @@
 /**
  * `mocksmith sample-gan`: an ensemble of density sub-volumes drawn from a GAN through the ONNX
  * worker pool (../../gan-sampling.ts), deterministic per seed and independent of the worker count
- * and of sharding; shards are joined by `mocksmith merge`.
+ * and of sharding; shards are joined by `mocksmith merge`. Latents may come from a file
+ * (`--latent`, or saved with `--save-latent`, io/latent-file.ts), and `--stitch n` tiles the n³
+ * samples into one volume with measured seams (../../gan-stitch.ts).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -11,7 +13,6 @@ import { loadGanModel } from "../../../io/gan-model-file.js";
 import { InputError } from "../../../io/atomic-file.js";
 import { readLatentFile, writeLatentFile } from "../../../io/latent-file.js";
 import { latentBatch, LATENT_STREAM_SAMPLING } from "../../../models/gan/latent.js";
-import { STITCH_TREATMENT } from "../../gan-stitch.js";
 import {
   checkSamplingRedshift,
   GAN_SAMPLE_UNIT,
@@ -25,6 +26,9 @@ import { fileRecord, parseShard, writeShardManifest, type Shard } from "../../sh
 import { parseDevice } from "../../worker-pool.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
+
+/** Side of the largest stitched volume (1024³ float32 = 4 GiB in memory). */
+const MAX_STITCH_SIDE = 1024;
 
 interface SampleGanFlags {
   model: string;
@@ -115,11 +119,14 @@ latent keyed by (seed, i): outputs do not depend on --workers or --shard.
 --save-latent FILE writes the drawn ones, so '--latent FILE' reproduces the run byte for byte and a
 perturbed copy of FILE perturbs it. With --shard each shard uses the rows of its batches.
 
---stitch n (needs N = n³): DIR/stitched.npy, float32 (nS)³, sample i = (tx·n + ty)·n + tz at voxel
-offset (tx, ty, tz)·S, and DIR/stitched.json (grid sidecar). Boundary treatment: ${STITCH_TREATMENT};
-the samples are independent, so the field has seams. The sidecar and the summary give the mean
-squared difference of adjacent voxels across tile faces over that within tiles (1: no seam) and the
-ratio uncorrelated tiles would give (2σ² over the within value).`,
+--stitch n (needs N = n³, not with --shard): DIR/stitched.npy, float32 (nS)³, sample
+i = (tx·n + ty)·n + tz at voxel offset (tx, ty, tz)·S, and DIR/stitched.json (grid sidecar).
+Boundary treatment: plain tiling, no overlap or blending. The samples are independent, so the
+field is discontinuous at tile faces. The sidecar (provenance.boundary.artefacts) and the summary
+give the mean squared difference of adjacent voxels across tile faces and within tiles, their
+ratio (1: no seam), the ratio uncorrelated voxels would give (2σ² over the within value) and the
+continuity (across value over its face-matched uncorrelated value: ≈ 1 for uncorrelated tiles,
+1 − ξ₁ for a continuous field).`,
     )
     .action(async (flags: SampleGanFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
@@ -145,13 +152,30 @@ ratio uncorrelated tiles would give (2σ² over the within value).`,
       if (flags.saveLatent !== undefined && flags.latent !== undefined)
         throw new InputError("--save-latent", "the --latent file already holds the latents");
       const stitchCount = flags.stitch === undefined ? undefined : flags.stitch ** 3;
+      const stitchSide = (flags.stitch ?? 0) * model.card.architecture.side;
+      // The stitched volume is assembled in memory (one float32 array).
+      if (stitchSide > MAX_STITCH_SIDE)
+        throw new InputError(
+          "--stitch",
+          `a ${stitchSide}³ volume is more than one run assembles in memory (side at most ${MAX_STITCH_SIDE})`,
+        );
       if (stitchCount !== undefined && flags.n !== undefined && flags.n !== stitchCount)
         throw new InputError(
           "--stitch",
           `${flags.stitch}³ tiles need --n ${stitchCount}, got --n ${flags.n}`,
         );
       const latents =
-        flags.latent === undefined ? undefined : readLatentFile(flags.latent, dim, flags.n ?? stitchCount);
+        flags.latent === undefined
+          ? undefined
+          : readLatentFile(
+              flags.latent,
+              dim,
+              flags.n !== undefined
+                ? { count: flags.n, from: "--n" }
+                : stitchCount !== undefined
+                  ? { count: stitchCount, from: `--stitch ${flags.stitch}` }
+                  : undefined,
+            );
       const count = flags.n ?? stitchCount ?? latents?.rows;
       if (count === undefined)
         throw new InputError(
@@ -215,11 +239,11 @@ ratio uncorrelated tiles would give (2σ² over the within value).`,
       const a = model.card.architecture;
       const st = result.stitched;
       const extra = [
+        latents ? ` from the latents of ${flags.latent}` : "",
         st
-          ? `, stitched ${st.side}³ to ${st.file} (seam MSD ratio ${st.seams.ratio.toFixed(2)}, uncorrelated tiles ${st.seams.uncorrelatedRatio.toFixed(2)})`
+          ? `, stitched ${st.side}³ to ${st.file} (seams: MSD ratio across/within ${st.seams.ratio.toFixed(2)}, uncorrelated tiles ${st.seams.uncorrelatedRatio.toFixed(2)}, continuity ${st.seams.continuity.toFixed(2)})`
           : "",
         savedLatent ? `, latents to ${savedLatent}` : "",
-        latents ? ` from the latents of ${flags.latent}` : "",
       ].join("");
       ctx.summary(
         `wrote ${result.count} sample(s) ${result.first}…${result.first + result.count - 1} of ${count} (${a.side}³, ${flags.quantity}) to ${path.join(flags.output, SAMPLES_FILE)}${extra} on ${flags.workers} worker(s) in ${secs.toFixed(1)} s (${(result.count / secs).toFixed(2)} samples/s)`,
