@@ -24,6 +24,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** Kill the process (SIGKILL) after this long and report an error, like spawnSync's `timeout`. */
   timeoutMs?: number;
+  /** Close the reading end of this pipe at once, as a reader that quit early (`| head`) does. */
+  closeEarly?: "stdout" | "stderr";
 }
 
 /** spawnSync's result without blocking: never rejects; a failure to run is `error`, as there. */
@@ -51,8 +53,11 @@ export function spawnAsync(
             error = new Error(`${command} timed out after ${options.timeoutMs} ms`);
             child.kill("SIGKILL");
           }, options.timeoutMs);
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    if (options.closeEarly) child[options.closeEarly].destroy();
+    if (options.closeEarly !== "stdout")
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    if (options.closeEarly !== "stderr")
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", (err) => {
       error ??= err;
       finish(null);

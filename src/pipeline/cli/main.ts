@@ -45,10 +45,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that goes away (`mocksmith … --help | head`) makes the next write fail with EPIPE,
+ * which Node raises as an unhandled 'error' event: a stack trace and exit status 1. Treat a
+ * closed stdout or stderr as "nobody is reading": drop what would have been written and let the
+ * command finish with its own status, so a long job is not lost because its log reader quit.
+ * Any other stream error is rethrown as before.
+ */
+export function ignoreClosedReaders(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") return; // the stream is now destroyed; later writes are dropped
+      throw err;
+    });
+  }
+}
+
 // Run when executed (directly or through the npm bin symlink), not when imported by tests.
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
 if (invokedDirectly) {
+  ignoreClosedReaders();
   main(process.argv).then((code) => {
     process.exitCode = code;
   });
