@@ -26,7 +26,7 @@ import { CheckpointableAdam } from "../painter/checkpointable-adam.js";
 import {
   checkpointDirectory,
   startingCheckpoint,
-  writeCheckpoint,
+  saveTrainingCheckpoint,
   type Checkpoint,
 } from "../painter/training-checkpoint.js";
 import type { TrainingProgress } from "../painter/training.js";
@@ -336,21 +336,14 @@ export async function trainGan(
       if (options.onLosses) options.onLosses(e);
       return e;
     };
-    const save = () => {
-      const { tensors, steps } = state.tensors();
-      writeCheckpoint(
-        ckptDir,
-        {
-          step,
-          fingerprint: fp,
-          rng: { algorithm: RNG_ALGORITHM, seed: config.seed, nextStep: step },
-          optimiserSteps: steps,
-          history,
-          interval: { count: inInterval, sums: Object.fromEntries(sums) },
-        },
-        tensors,
-      );
-    };
+    const save = () =>
+      saveTrainingCheckpoint(ckptDir, state, {
+        step,
+        fingerprint: fp,
+        rng: { algorithm: RNG_ALGORITHM, seed: config.seed },
+        history,
+        interval: { count: inInterval, sums },
+      });
     progress.start("train gan", config.steps);
     progress.advance("train gan", step);
     const stepsAtStart = step;

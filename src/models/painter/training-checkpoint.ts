@@ -1,9 +1,9 @@
 /**
  * Training checkpoints: one file per checkpoint, OUT/checkpoints/step-NNNNNNNN.ckpt, holding
- * everything a resumed run needs to continue bitwise identically — the weights of painter and
- * critic, the optimisers' moments and step counts, the step reached and the random-stream
- * position — written atomically (temporary name, then rename) so a crash mid-write leaves the
- * previous checkpoint intact.
+ * everything a resumed run needs to continue bitwise identically — the networks' weights
+ * (painter and critic, or the GAN's), the optimisers' moments and step counts, the step reached
+ * and the random-stream position — written atomically (temporary name, then rename) so a crash
+ * mid-write leaves the previous checkpoint intact.
  *
  * Layout: 8 bytes magic "MSPCKPT1", uint32 LE header length H, H bytes of JSON header, zero
  * padding to a multiple of 4, then float32 LE tensors at the offsets the header gives.
@@ -90,6 +90,38 @@ export function writeCheckpoint(
   const files = checkpointFiles(dir);
   for (const old of files.slice(0, Math.max(0, files.length - KEEP))) fs.rmSync(old, { force: true });
   return file;
+}
+
+/** A trainer's networks and optimisers as named float32 tensors plus Adam step counts by name. */
+export interface CheckpointableState {
+  tensors(): { tensors: Map<string, Float32Array>; steps: Record<string, number> };
+}
+
+/** Where a training loop stands when it checkpoints; the random streams resume at `step`. */
+export interface TrainingPosition {
+  step: number;
+  fingerprint: Record<string, unknown>;
+  rng: { algorithm: string; seed: number };
+  history: Record<string, number | string>[];
+  /** Steps and summed losses since the last history entry. */
+  interval: { count: number; sums: ReadonlyMap<string, number> };
+}
+
+/** The checkpoint both trainers (painter, GAN) write at history boundaries and at the end. */
+export function saveTrainingCheckpoint(dir: string, state: CheckpointableState, at: TrainingPosition): string {
+  const { tensors, steps } = state.tensors();
+  return writeCheckpoint(
+    dir,
+    {
+      step: at.step,
+      fingerprint: at.fingerprint,
+      rng: { algorithm: at.rng.algorithm, seed: at.rng.seed, nextStep: at.step },
+      optimiserSteps: steps,
+      history: at.history,
+      interval: { count: at.interval.count, sums: Object.fromEntries(at.interval.sums) },
+    },
+    tensors,
+  );
 }
 
 export function readCheckpoint(file: string): Checkpoint {

@@ -45,7 +45,7 @@ import { painterWeightsJson, PAINTER_WEIGHTS_FORMAT } from "./painter-weights-js
 import {
   checkpointDirectory,
   startingCheckpoint,
-  writeCheckpoint,
+  saveTrainingCheckpoint,
   type Checkpoint,
 } from "./training-checkpoint.js";
 import {
@@ -589,21 +589,14 @@ export async function trainPainter(
       else progress.info(`train: ${summaryLine(entry)}`);
       return entry;
     };
-    const saveCheckpoint = () => {
-      const { tensors, steps } = state.tensors();
-      writeCheckpoint(
-        ckptDir,
-        {
-          step,
-          fingerprint: fp,
-          rng: { algorithm: RNG_ALGORITHM, seed: config.seed, nextStep: step },
-          optimiserSteps: steps,
-          history,
-          interval: { count: inInterval, sums: Object.fromEntries(sums) },
-        },
-        tensors,
-      );
-    };
+    const saveCheckpoint = () =>
+      saveTrainingCheckpoint(ckptDir, state, {
+        step,
+        fingerprint: fp,
+        rng: { algorithm: RNG_ALGORITHM, seed: config.seed },
+        history,
+        interval: { count: inInterval, sums },
+      });
 
     progress.start("train painter", total);
     progress.advance("train painter", step);
