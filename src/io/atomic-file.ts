@@ -42,6 +42,36 @@ export async function writeAtomicallyAsync<T>(
   }
 }
 
+/**
+ * Writes a whole directory: `write` fills a fresh temporary directory beside `finalDir`, which is
+ * then renamed to `finalDir`; on failure the temporary is removed, so a failure at any point
+ * leaves nothing under the final name. `finalDir` may already exist only as an empty directory
+ * (it is replaced); anything else there is refused rather than mixed with the new files.
+ */
+export async function writeDirectoryAtomically<T>(
+  finalDir: string,
+  write: (tmpDir: string) => T | Promise<T>,
+): Promise<T> {
+  const final = path.resolve(finalDir);
+  if (fs.existsSync(final) && (!fs.statSync(final).isDirectory() || fs.readdirSync(final).length > 0))
+    throw new InputError(
+      finalDir,
+      "exists and is not empty; give a new output directory (it is written whole, then renamed into place)",
+    );
+  fs.mkdirSync(path.dirname(final), { recursive: true });
+  const tmp = temporaryPathFor(final);
+  fs.mkdirSync(tmp);
+  try {
+    const result = await write(tmp);
+    if (fs.existsSync(final)) fs.rmdirSync(final);
+    fs.renameSync(tmp, final);
+    return result;
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /** Fails early, naming the path, when an output directory does not exist or is not writable. */
 export function assertWritableDestination(finalPath: string): void {
   const dir = path.dirname(path.resolve(finalPath));

@@ -19,12 +19,11 @@
  * gives its training redshift is trusted only near it; both distances are bounded by
  * --max-redshift-gap (the gap the catalog mode allows between a halo and its snapshot).
  */
-import fs from "node:fs";
 import path from "node:path";
 import type { Cosmology } from "../cosmo/cosmology.js";
 import { redshiftAtComovingDistance } from "../cosmo/distance.js";
 import { runLpt } from "../cosmo/lpt.js";
-import { InputError, temporaryPathFor } from "../io/atomic-file.js";
+import { InputError, writeDirectoryAtomically } from "../io/atomic-file.js";
 import { arrayGridSource } from "../io/grid-reader.js";
 import type { CatalogColumns } from "../io/halo-catalog.js";
 import { sampleCatalog } from "../stages/catalog.js";
@@ -184,28 +183,15 @@ export async function writePaintedLightcone(
     const r = shardWriter.finish();
     return { rows, plan, painter, units: r.units, files: r.files.length };
   }
-  const final = path.resolve(write.outDir);
-  if (fs.existsSync(final) && (!fs.statSync(final).isDirectory() || fs.readdirSync(final).length > 0))
-    throw new InputError(
-      write.outDir,
-      "exists and is not empty; give a new output directory (the light cone is written whole, then renamed into place)",
-    );
-  fs.mkdirSync(path.dirname(final), { recursive: true });
-  const tmp = temporaryPathFor(final);
-  try {
+  return writeDirectoryAtomically(write.outDir, async (tmp) => {
     const partWriter = new LightconePartWriter(geometry, plan, metadata, { outDir: tmp });
     const rows = await paintShells(spec, plan, painter, seeds, progress, {
       add: (halos, i) => partWriter.add(halos, i),
     });
     const r = partWriter.finish();
-    if (fs.existsSync(final)) fs.rmdirSync(final);
-    fs.renameSync(tmp, final);
     const moved = (f: string) => path.join(write.outDir, path.basename(f));
     return { rows, plan, painter, parts: r.parts.map(moved), ipc: r.ipc && moved(r.ipc) };
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
 }
 
 /** Where the shells' catalogs go, in shell order: `add` returns the rows kept; with `skip`, no work. */

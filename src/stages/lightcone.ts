@@ -21,7 +21,7 @@ import { makeCosmology } from "../cosmo/cosmology.js";
 import { comovingDistance, redshiftAtComovingDistance, SPEED_OF_LIGHT_KM_S } from "../cosmo/distance.js";
 import { checkNside, vec2pixNest } from "../cosmo/healpix.js";
 import { RecordBatchStreamWriter, Table } from "apache-arrow";
-import { InputError, writeAtomically } from "../io/atomic-file.js";
+import { InputError, writeAtomically, writeDirectoryAtomically } from "../io/atomic-file.js";
 import {
   catalogColumnsOf,
   CATALOG_UNITS,
@@ -440,7 +440,8 @@ export function lightconeMetadata(
 /**
  * Builds the light cone from catalog snapshots on disk, one input part at a time (memory: one
  * part's haloes and their light-cone rows), writing one Parquet part per input part that
- * contributes rows and the Arrow IPC stream lightcone.arrows.
+ * contributes rows and the Arrow IPC stream lightcone.arrows. `outDir` appears only when complete
+ * (written under a temporary name, then renamed); an existing non-empty `outDir` is refused.
  */
 export async function writeLightcone(
   snapshots: readonly CatalogSnapshot[],
@@ -457,19 +458,24 @@ export async function writeLightcone(
   );
   const metadata = lightconeMetadata(geometry, plan, snapshots, write.extra);
   const progress = write.progress ?? silentProgress;
-  const writer = new LightconePartWriter(geometry, plan, metadata, write);
   const totalParts = snapshots.reduce((n, s) => n + s.parts.length, 0);
-  let done = 0;
-  progress.start("lightcone", totalParts);
-  for (let s = 0; s < snapshots.length; s++) {
-    for (const file of snapshots[s].parts) {
-      writer.add(catalogColumnsOf(readParquet(file).table, file), s);
-      progress.advance("lightcone", ++done);
+  // Input parts are read only as they are placed, so a damaged one can fail the run late: the
+  // cone is written whole into a temporary directory and renamed into place only when complete.
+  const result = await writeDirectoryAtomically(write.outDir, (tmp) => {
+    const writer = new LightconePartWriter(geometry, plan, metadata, { ...write, outDir: tmp });
+    let done = 0;
+    progress.start("lightcone", totalParts);
+    for (let s = 0; s < snapshots.length; s++) {
+      for (const file of snapshots[s].parts) {
+        writer.add(catalogColumnsOf(readParquet(file).table, file), s);
+        progress.advance("lightcone", ++done);
+      }
     }
-  }
-  const result = writer.finish();
+    return writer.finish();
+  });
+  const moved = (f: string) => path.join(write.outDir, path.basename(f));
   progress.finish("lightcone", `${result.rows} haloes from ${plan.replicas.length} replica(s)`);
-  return result;
+  return { ...result, parts: result.parts.map(moved), ipc: result.ipc && moved(result.ipc) };
 }
 
 /**

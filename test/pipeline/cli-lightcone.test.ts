@@ -86,6 +86,37 @@ describe("mocksmith lightcone", () => {
     expect(fs.existsSync(path.join(dir, "bad1"))).toBe(false);
   }, 300_000);
 
+  it("a damaged input part met late leaves nothing under the output name; a non-empty output is refused", async () => {
+    expect(made.status, made.stderr).toBe(0);
+    // The catalog's own parts, then one that is not Parquet: it is read only after the good parts
+    // have been placed (and, written in place, would have left their output behind).
+    const damaged = path.join(dir, "damaged-catalog");
+    fs.mkdirSync(damaged);
+    const good = fs.readdirSync(path.join(box, "catalog")).filter((f) => /^part-\d+\.parquet$/.test(f));
+    expect(good.length).toBeGreaterThan(0);
+    for (const f of good) fs.copyFileSync(path.join(box, "catalog", f), path.join(damaged, f));
+    fs.writeFileSync(path.join(damaged, "part-99999.parquet"), "not parquet");
+    const args = ["lightcone", "--catalog", damaged, "--chi-max", "100", "--nside", "8"];
+    const late = await run(...args, "-o", path.join(dir, "lc-late"));
+    expect(late.status).toBe(1);
+    expect(late.stderr.trim().split("\n")).toHaveLength(1);
+    expect(late.stderr).toMatch(/part-99999\.parquet: not a readable Parquet file/);
+    expect(fs.existsSync(path.join(dir, "lc-late"))).toBe(false);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith(".lc-late"))).toEqual([]); // no temporary left
+
+    // Without the damaged part the same run succeeds into an existing empty directory…
+    fs.rmSync(path.join(damaged, "part-99999.parquet"));
+    const empty = path.join(dir, "lc-empty");
+    fs.mkdirSync(empty);
+    const ok = await run(...args, "-o", empty);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(fs.existsSync(path.join(empty, "lightcone.arrows"))).toBe(true);
+    // …but not into one that holds files: they are neither mixed nor replaced.
+    const again = await run(...args, "-o", empty);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/lc-empty: exists and is not empty/);
+  }, 300_000);
+
   it("shards the sky with --shard i/n; merge gives the unsharded files byte for byte", async () => {
     const cat = path.join(box, "catalog");
     const args = ["lightcone", "--catalog", cat, "--chi-max", "100", "--nside", "8"];

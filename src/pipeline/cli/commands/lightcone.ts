@@ -349,7 +349,7 @@ export function registerLightcone(program: Command): void {
     )
     .requiredOption(
       "-o, --output <dir>",
-      "output directory (part-NNNNN.parquet and lightcone.arrows; with --shard, the shard's directory)",
+      "output directory, new or empty (part-NNNNN.parquet and lightcone.arrows, written whole under a temporary name and renamed into place; with --shard, the shard's directory)",
     )
     .addHelpText(
       "after",
