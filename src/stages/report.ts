@@ -9,6 +9,7 @@ import fs from "node:fs";
 import { writeAtomically } from "../io/atomic-file.js";
 import { pngDataUri } from "../io/png.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../version.js";
+import { pageStyle } from "./report/html-page.js";
 import { skyImage } from "./report/sky-image.js";
 import { sliceImage } from "./report/slice-image.js";
 import { escapeXml, svgPlot, type PlotSeries, type PlotSpec } from "./report/svg-plot.js";
@@ -233,17 +234,7 @@ function fmt(v: number): string {
   return Number.isFinite(v) ? String(Number(v.toPrecision(3))) : "?";
 }
 
-const STYLE = `
-body { font-family: sans-serif; margin: 24px; color: #222; background: #fafafa; }
-h1 { font-size: 22px; margin-bottom: 4px; }
-h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ccc; }
-.grid { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 6px; }
-figcaption { font-size: 12px; color: #555; max-width: 400px; }
-table { border-collapse: collapse; font-size: 12px; }
-td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-img { image-rendering: pixelated; display: block; }
-`;
+const STYLE = pageStyle("img { image-rendering: pixelated; display: block; }");
 
 /** Logs one line when every image has decoded, or a console error naming the ones that did not. */
 const SELF_CHECK = `

@@ -8,6 +8,7 @@ import path from "node:path";
 import { encodePng } from "../../io/png.js";
 import type { Band, Check, GanValidation, TriangleSummary } from "../gan-validation.js";
 import { colourAt } from "./colormap.js";
+import { checkRowHtml, formatNumber, pageStyle, verdictHtml } from "./html-page.js";
 import { rasterPlot } from "./raster-plot.js";
 import { escapeXml, svgPlot, type PlotSeries, type PlotSpec } from "./svg-plot.js";
 import {
@@ -191,32 +192,27 @@ const MATRICES = [
   { file: "power-correlation-gan.png", who: "gan" as const, label: "GAN" },
 ];
 
-const STYLE = `
-body { font-family: sans-serif; margin: 24px; color: #222; background: #fafafa; }
-h1 { font-size: 22px; margin-bottom: 4px; }
-h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ccc; }
-.grid { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 6px; }
-figcaption { font-size: 12px; color: #555; max-width: 340px; }
-table { border-collapse: collapse; font-size: 12px; }
-td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-.pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
-`;
+const STYLE = pageStyle("figcaption { max-width: 340px; }");
 
-const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x));
+const fmt = (x: number) => formatNumber(x);
 
-function verdict(passed: boolean | null): string {
-  if (passed === null) return `<span class="fail">no bin in range</span>`;
-  return passed ? `<span class="pass">pass</span>` : `<span class="fail">FAIL</span>`;
-}
+const verdict = (passed: boolean | null) => verdictHtml(passed, "no bin in range");
 
 function checkRow(name: string, c: Check): string {
   const w = c.worst;
-  const worst = w
-    ? `${escapeXml(w.statistic)} = ${fmt(w.value)} (bound ${fmt(w.bound)}) at ${escapeXml(c.variable)} = ${fmt(w.at)}`
-    : "";
-  const failing = c.failingAt.length ? c.failingAt.map(fmt).join(", ") : "none";
-  return `<tr><th>${escapeXml(name)}</th><td>${escapeXml(c.description)}</td><td>${verdict(c.passed)}</td><td>${c.bins}</td><td>${worst}</td><td>${failing}</td></tr>`;
+  return checkRowHtml(
+    {
+      name,
+      description: c.description,
+      passed: c.passed,
+      bins: c.bins,
+      worst: w
+        ? { statistic: w.statistic, value: w.value, bound: w.bound, variable: c.variable, at: w.at }
+        : null,
+      failingAt: c.failingAt,
+    },
+    "no bin in range",
+  );
 }
 
 export function renderGanValidationHtml(v: GanValidation, prov: ValidationProvenance): string {

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { AcceptanceCheck, ChannelValidation, PainterValidation } from "../painter-validation.js";
+import { checkRowHtml, formatNumber, pageStyle, verdictHtml } from "./html-page.js";
 import { rasterPlot } from "./raster-plot.js";
 import { escapeXml, svgPlot, type PlotSeries, type PlotSpec } from "./svg-plot.js";
 
@@ -137,32 +138,25 @@ export function channelPlots(c: ChannelValidation, tolerance: number): { file: s
   ];
 }
 
-const STYLE = `
-body { font-family: sans-serif; margin: 24px; color: #222; background: #fafafa; }
-h1 { font-size: 22px; margin-bottom: 4px; }
-h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ccc; }
-.grid { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 0; background: #fff; border: 1px solid #ddd; padding: 6px; }
-figcaption { font-size: 12px; color: #555; }
-table { border-collapse: collapse; font-size: 12px; }
-td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-.pass { color: #1a7f37; font-weight: bold; } .fail { color: #c62828; font-weight: bold; }
-`;
+const STYLE = pageStyle();
 
-const fmt = (v: number) => (Number.isFinite(v) ? Number(v.toPrecision(4)).toString() : String(v));
+const fmt = (v: number) => formatNumber(v);
 
-function verdict(passed: boolean | null): string {
-  if (passed === null) return `<span class="fail">no shell in range</span>`;
-  return passed ? `<span class="pass">pass</span>` : `<span class="fail">FAIL</span>`;
-}
+const verdict = (passed: boolean | null) => verdictHtml(passed, "no shell in range");
 
 function checkRow(name: string, c: AcceptanceCheck): string {
   const w = c.worst;
-  const worst = w
-    ? `${escapeXml(w.statistic)} = ${fmt(w.value)} (bound ${fmt(w.bound)}) at k = ${fmt(w.k)}`
-    : "";
-  const failing = c.failingK.length ? c.failingK.map(fmt).join(", ") : "none";
-  return `<tr><th>${escapeXml(name)}</th><td>${escapeXml(c.description)}</td><td>${verdict(c.passed)}</td><td>${c.shells}</td><td>${worst}</td><td>${failing}</td></tr>`;
+  return checkRowHtml(
+    {
+      name,
+      description: c.description,
+      passed: c.passed,
+      bins: c.shells,
+      worst: w ? { statistic: w.statistic, value: w.value, bound: w.bound, variable: "k", at: w.k } : null,
+      failingAt: c.failingK,
+    },
+    "no shell in range",
+  );
 }
 
 export function renderValidationHtml(v: PainterValidation, prov: ValidationProvenance): string {
