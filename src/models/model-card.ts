@@ -78,6 +78,8 @@ export interface ModelCardTraining {
   /** Weight and k-band edges (h/Mpc) of the band-power term of the supervised loss (band-power.ts). */
   powerWeight?: number;
   powerBands?: number[];
+  /** Output-layer scaling that set the mean count on the training simulations (mean-calibration.ts). */
+  meanCalibration?: { factors: number[]; paintedMean: number[]; trueMean: number[] };
   /** The model fine-tuned from: its weights file's sha256 and its card's description. */
   initialWeights?: { sha256: string; description: string };
   seed: number;

@@ -148,15 +148,27 @@ describe("mocksmith train painter", () => {
     expect(r.status, r.stderr).toBe(0);
     const before = parse(weightsText);
     const after = parse(fs.readFileSync(path.join(still, "painter.weights.json"), "utf8"));
+    const { card } = await loadModel(path.join(still, "painter.onnx"));
+    // …except the output layer, which the mean calibration scales by its factor.
+    const output = arch.head[arch.head.length - 1].name;
+    const f = card.training?.meanCalibration?.factors[0] ?? NaN;
     for (const [name, w] of before) {
       const a = after.get(name);
       expect(a, name).toBeDefined();
-      w.weight.forEach((v, i) => expect(Math.abs((a?.weight[i] ?? NaN) - v)).toBeLessThanOrEqual(1e-7));
+      const scale = name === output ? f : 1;
+      w.weight.forEach((v, i) =>
+        expect(Math.abs((a?.weight[i] ?? NaN) - scale * v)).toBeLessThanOrEqual(
+          1e-7 * Math.max(1, Math.abs(v)),
+        ),
+      );
     }
-    const { card } = await loadModel(path.join(still, "painter.onnx"));
     expect(card.training?.powerWeight).toBe(1);
     expect(card.training?.powerBands).toEqual([0, 0.3, 0.6]);
     expect(card.training?.initialWeights?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The band-power term leaves the mean free; the export calibrates it on the training set.
+    const cal = card.training?.meanCalibration;
+    expect(cal?.factors).toHaveLength(1);
+    expect(cal?.factors[0]).toBeCloseTo((cal?.trueMean[0] ?? NaN) / (cal?.paintedMean[0] ?? NaN), 6);
     expect(card.description).toMatch(/fine-tuned .* band power/);
     expect(card.training?.losses.some((e) => typeof e.power === "number" && Number.isFinite(e.power))).toBe(
       true,

@@ -70,8 +70,8 @@ interface ValidationJson {
     label: string;
     combined: {
       k: number[];
-      truth: { power: number[]; shotNoise: number };
-      painter: { transfer: number[]; correlation: (number | null)[]; shotNoise: number };
+      truth: { power: number[]; shotNoise: number; meanCount: number };
+      painter: { transfer: number[]; correlation: (number | null)[]; shotNoise: number; meanCount: number };
       linearBias: { correlation: (number | null)[] };
       localBias: { correlation: (number | null)[] };
       conditional: { trueCount: number; voxels: number }[];
@@ -186,8 +186,11 @@ describe("mocksmith validate painter", () => {
       ["poisson", "rec-poisson"],
       ["none", "rec-none"],
     ] as const) {
-      const checks = readJson(path.join(dir, out)).channels[0].checks;
+      const ch = readJson(path.join(dir, out)).channels[0];
+      const checks = ch.checks;
       expect(entries[`heldout.${convention}.volume`]).toBe(2 * 128 ** 3);
+      expect(entries[`heldout.${convention}.ch0.meanCount.painted`]).toBe(ch.combined.painter.meanCount);
+      expect(entries[`heldout.${convention}.ch0.meanCount.true`]).toBe(ch.combined.truth.meanCount);
       for (const [name, chk] of Object.entries(checks)) {
         expect(entries[`heldout.${convention}.ch0.${name}.passed`]).toBe(chk.passed ? 1 : 0);
         expect(entries[`heldout.${convention}.ch0.${name}.value`]).toBe(chk.worst?.value);

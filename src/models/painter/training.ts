@@ -10,7 +10,8 @@
  * as Poisson draws of the painted mean — so the adversarial phase starts from a painter whose
  * output already has the right amplitude instead of from noise. Optionally a band-power term
  * (./band-power.ts) is added to that loss: a likelihood alone learns the conditional mean, whose
- * power falls short of the haloes' by r_c², and the term restores it. `initModel` starts from a
+ * power falls short of the haloes' by r_c², and the term restores it (the mean count, which it
+ * leaves free, is then calibrated on the training set: ./mean-calibration.ts). `initModel` starts from a
  * trained painter's weights instead of seeded ones (fine-tuning).
  *
  * Every random choice (patches, symmetries, ε) comes from counter-based streams keyed by the
@@ -32,6 +33,7 @@ import { CheckpointableAdam, type AdamState } from "./checkpointable-adam.js";
 import { bandPowerLoss, bandPowerPlan, type BandPowerPlan } from "./band-power.js";
 import { criticArchitecture } from "./critic-architecture.js";
 import { loadInitialWeights, type InitialWeights } from "./init-weights.js";
+import { calibrateOutputMean } from "./mean-calibration.js";
 import { CriticTf } from "./critic-tf.js";
 import {
   buildPainterOnnx,
@@ -642,6 +644,15 @@ export async function trainPainter(
     if (inInterval > 0) history.push(intervalEntry(step <= config.warmStartSteps ? "warm-start" : "wgan-gp"));
     progress.finish("train painter");
 
+    // The band-power term leaves the mean count free: set it on the training simulations
+    // (mean-calibration.ts). After the last checkpoint, so a resumed run exports the same.
+    const calibration =
+      config.powerWeight > 0 ? calibrateOutputMean(tf, state.painter, set.train, PADDING) : null;
+    if (calibration)
+      progress.info(
+        `mean count calibrated on the training simulations: ×${calibration.factors.map((f) => f.toFixed(4)).join(", ")}`,
+      );
+
     // Export: weights JSON, then ONNX + card (each atomic), after checking ONNX against TF.js.
     const arch = state.painter.arch;
     const weights = state.painter.weights();
@@ -708,6 +719,7 @@ export async function trainPainter(
         warmStartSteps: config.warmStartSteps,
         ...(config.warmStartSteps > 0 ? { warmStartLoss: config.warmStartLoss } : {}),
         ...(config.powerWeight > 0 ? { powerWeight: config.powerWeight, powerBands: config.powerBands } : {}),
+        ...(calibration ? { meanCalibration: calibration } : {}),
         ...(init
           ? { initialWeights: { sha256: init.sha256, description: init.card.description ?? init.card.name } }
           : {}),

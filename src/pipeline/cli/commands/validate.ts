@@ -278,7 +278,8 @@ const SHOT_NOISE_TEXT = {
 /**
  * The acceptance numbers as flat card entries, `heldout.<shot-noise>.ch<C>.<check>.<field>`: the
  * statistic at its least favourable shell (value, bound, k) and whether the check passed (1/0), so
- * a model's card states how it scored and under which shot-noise convention.
+ * a model's card states how it scored and under which shot-noise convention; and the painted and
+ * true mean counts per voxel (`…ch<C>.meanCount.painted|true`).
  */
 export function cardValidationEntries(
   validation: PainterValidation,
@@ -292,6 +293,9 @@ export function cardValidationEntries(
     [`${prefix}.simulations`]: simulations,
   };
   for (const c of validation.channels) {
+    // T, r_c and s compare overdensities and cannot see the mean count; a catalog's number density can.
+    out[`${prefix}.ch${c.channel}.meanCount.painted`] = c.combined.painter.meanCount;
+    out[`${prefix}.ch${c.channel}.meanCount.true`] = c.combined.truth.meanCount;
     for (const [name, chk] of Object.entries(c.checks)) {
       const key = `${prefix}.ch${c.channel}.${name}`;
       if (chk.passed !== null) out[`${key}.passed`] = chk.passed ? 1 : 0;
