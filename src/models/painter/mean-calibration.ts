@@ -19,6 +19,20 @@ export interface MeanCalibration {
   trueMean: number[];
 }
 
+/** Mean count per voxel of each target channel over the simulations. */
+export function meanCountsOf(sims: readonly TrainingSimulation[]): number[] {
+  const channels = sims[0].targets.length;
+  return Array.from({ length: channels }, (_, c) => {
+    let sum = 0;
+    let n = 0;
+    for (const s of sims) {
+      for (const v of s.targets[c]) sum += v;
+      n += s.targets[c].length;
+    }
+    return sum / n;
+  });
+}
+
 /** Paints every simulation whole (periodic padding) and returns the mean count per channel. */
 function paintedMeans(tf: TensorFlow, painter: PainterTf, sims: readonly TrainingSimulation[], padding: number): number[] {
   const channels = painter.arch.outChannels;
@@ -45,15 +59,7 @@ export function calibrateOutputMean(
   padding: number,
 ): MeanCalibration {
   const paintedMean = paintedMeans(tf, painter, sims, padding);
-  const trueMean = paintedMean.map((_, c) => {
-    let sum = 0;
-    let n = 0;
-    for (const s of sims) {
-      for (const v of s.targets[c]) sum += v;
-      n += s.targets[c].length;
-    }
-    return sum / n;
-  });
+  const trueMean = meanCountsOf(sims);
   const factors = paintedMean.map((p, c) => {
     const f = trueMean[c] / p;
     if (!(Number.isFinite(f) && f > 0))

@@ -33,7 +33,7 @@ import { CheckpointableAdam, type AdamState } from "./checkpointable-adam.js";
 import { bandPowerLoss, bandPowerPlan, type BandPowerPlan } from "./band-power.js";
 import { criticArchitecture } from "./critic-architecture.js";
 import { loadInitialWeights, type InitialWeights } from "./init-weights.js";
-import { calibrateOutputMean } from "./mean-calibration.js";
+import { calibrateOutputMean, meanCountsOf } from "./mean-calibration.js";
 import { CriticTf } from "./critic-tf.js";
 import {
   buildPainterOnnx,
@@ -206,19 +206,6 @@ export function initialPainterWeights(
   return w;
 }
 
-/** Mean count per voxel of each target channel over the training simulations. */
-function meanCountsOf(sims: readonly TrainingSimulation[]): number[] {
-  const channels = sims[0].targets.length;
-  return Array.from({ length: channels }, (_, c) => {
-    let sum = 0;
-    let n = 0;
-    for (const s of sims) {
-      for (const v of s.targets[c]) sum += v;
-      n += s.targets[c].length;
-    }
-    return sum / n;
-  });
-}
 
 /** Everything that changes during training, in one place for checkpoints. */
 class TrainingState {
