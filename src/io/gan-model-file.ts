@@ -14,6 +14,7 @@ import {
   checkModelHash,
   openModelSession,
   readCardJson,
+  readCardWeights,
   readModelBytes,
   sha256Hex,
 } from "./model-file.js";
@@ -74,21 +75,7 @@ export async function loadGanModel(onnxPath: string): Promise<LoadedGanModel> {
   const bytes = readModelBytes(onnxPath);
   const card = readGanCard(onnxPath);
   checkModelHash(onnxPath, bytes, card.sha256);
-  if (card.weights) {
-    const wp = path.join(path.dirname(onnxPath), card.weights.file);
-    let wb: Buffer;
-    try {
-      wb = fs.readFileSync(wp);
-    } catch {
-      throw new InputError(wp, "weights file named by the card is missing");
-    }
-    const wh = sha256Hex(wb);
-    if (wh !== card.weights.sha256)
-      throw new InputError(
-        wp,
-        `sha256 ${wh} differs from the card's ${card.weights.sha256} (damaged or replaced)`,
-      );
-  }
+  if (card.weights) readCardWeights(onnxPath, card.weights);
   const session = await openModelSession(onnxPath, bytes);
   try {
     const a = card.architecture;

@@ -6,6 +6,7 @@
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { InputError, writeAtomically } from "./atomic-file.js";
 import { modelCardProblems, type ModelCard } from "../models/model-card.js";
@@ -58,7 +59,8 @@ export function readCardJson(onnxPath: string): { file: string; parsed: unknown 
   }
 }
 
-function readCard(onnxPath: string): ModelCard {
+/** The painter card beside an ONNX file, validated, or a one-line InputError naming the card. */
+export function readModelCard(onnxPath: string): ModelCard {
   const { file, parsed } = readCardJson(onnxPath);
   const problems = modelCardProblems(parsed);
   if (problems.length > 0) throw new InputError(file, `invalid model card: ${problems.join("; ")}`);
@@ -67,6 +69,27 @@ function readCard(onnxPath: string): ModelCard {
 
 function dimsText(d: readonly (number | string)[]): string {
   return `(${d.join(", ")})`;
+}
+
+/**
+ * The weights file a card lists beside its ONNX file, checked against the card's sha256, or a
+ * one-line InputError naming the file.
+ */
+export function readCardWeights(onnxPath: string, weights: { file: string; sha256: string }): Buffer {
+  const wp = path.join(path.dirname(onnxPath), weights.file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(wp);
+  } catch {
+    throw new InputError(wp, "weights file named by the card is missing");
+  }
+  const hash = sha256Hex(bytes);
+  if (hash !== weights.sha256)
+    throw new InputError(
+      wp,
+      `sha256 ${hash} differs from the card's ${weights.sha256} (damaged or replaced)`,
+    );
+  return bytes;
 }
 
 /** The ONNX file's bytes, or a one-line InputError naming it. */
@@ -104,7 +127,7 @@ export async function openModelSession(onnxPath: string, bytes: Uint8Array): Pro
 /** Loads and checks a model and its card; the session used for the probe is released. */
 export async function loadModel(onnxPath: string): Promise<LoadedModel> {
   const bytes = readModelBytes(onnxPath);
-  const card = readCard(onnxPath);
+  const card = readModelCard(onnxPath);
   const session = await openModelSession(onnxPath, bytes);
   try {
     checkModelHash(onnxPath, bytes, card.sha256);

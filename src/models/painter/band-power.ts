@@ -37,6 +37,10 @@ export interface BandPowerPlan {
   masks: Float32Array[];
   /** Modes in each band. */
   modes: number[];
+  /** DFT tables (side × frequencies, row-major) and the masks as one (bands × modes³) matrix, built once per plan: the loss runs every step. */
+  cos: Float32Array;
+  sin: Float32Array;
+  maskMatrix: Float32Array;
 }
 
 /** The DFT frequencies and band masks of a geometry; a band with no modes is an input error. */
@@ -70,7 +74,17 @@ export function bandPowerPlan(g: BandPowerGeometry): BandPowerPlan {
         `k band (${edges[band]}, ${edges[band + 1]}] h/Mpc holds no mode of a ${side}-voxel patch of ${voxelSize} Mpc/h voxels (fundamental k ${kf.toPrecision(3)})`,
       );
   });
-  return { frequencies, masks, modes };
+  const cos = new Float32Array(side * n);
+  const sin = new Float32Array(side * n);
+  for (let j = 0; j < side; j++)
+    for (let i = 0; i < n; i++) {
+      const t = (2 * Math.PI * frequencies[i] * j) / side;
+      cos[j * n + i] = Math.cos(t);
+      sin[j * n + i] = Math.sin(t);
+    }
+  const maskMatrix = new Float32Array(masks.length * n ** 3);
+  masks.forEach((m, b) => maskMatrix.set(m, b * n ** 3));
+  return { frequencies, masks, modes, cos, sin, maskMatrix };
 }
 
 /**
@@ -80,16 +94,9 @@ export function bandPowerPlan(g: BandPowerGeometry): BandPowerPlan {
 export function bandPowers(tf: TensorFlow, x: Tensor5D, plan: BandPowerPlan): Tensor {
   const [batch, side, , , channels] = x.shape;
   const n = plan.frequencies.length;
-  const cos = new Float32Array(side * n);
-  const sin = new Float32Array(side * n);
-  for (let j = 0; j < side; j++)
-    for (let i = 0; i < n; i++) {
-      const t = (2 * Math.PI * plan.frequencies[i] * j) / side;
-      cos[j * n + i] = Math.cos(t);
-      sin[j * n + i] = Math.sin(t);
-    }
-  const C = tf.tensor2d(cos, [side, n]);
-  const S = tf.tensor2d(sin, [side, n]);
+  if (side * n !== plan.cos.length) throw new RangeError(`patch side ${side} is not the plan's`);
+  const C = tf.tensor2d(plan.cos, [side, n]);
+  const S = tf.tensor2d(plan.sin, [side, n]);
   // [B, C, x, y, z], mean removed per field.
   let f = x.transpose([0, 4, 1, 2, 3]);
   f = f.sub(f.mean([2, 3, 4], true));
@@ -115,10 +122,7 @@ export function bandPowers(tf: TensorFlow, x: Tensor5D, plan: BandPowerPlan): Te
   }
   // After three rotations the axes are back in (x, y, z) order.
   const power = re.square().add((im as Tensor).square()).reshape([batch, channels, n ** 3]);
-  const masks = tf.tensor2d(
-    Float32Array.from(plan.masks.flatMap((m) => Array.from(m))),
-    [plan.masks.length, n ** 3],
-  );
+  const masks = tf.tensor2d(plan.maskMatrix, [plan.masks.length, n ** 3]);
   return power.matMul(masks.transpose()) as Tensor;
 }
 

@@ -3,11 +3,10 @@
  * beside a trained painter, checked against its card (architecture, channels, voxel size of the
  * new training set, weights sha256) so a fine-tune never silently starts from another model.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../../io/atomic-file.js";
-import { readCardJson, sha256Hex } from "../../io/model-file.js";
-import { modelCardProblems, type ModelCard } from "../model-card.js";
+import { cardPathFor, readCardWeights, readModelCard } from "../../io/model-file.js";
+import type { ModelCard } from "../model-card.js";
 import type { PainterArchitecture } from "./architecture.js";
 import type { PainterWeights } from "./painter-onnx.js";
 import { parsePainterWeightsJson, PAINTER_WEIGHTS_FORMAT } from "./painter-weights-json.js";
@@ -24,10 +23,8 @@ export function loadInitialWeights(
   arch: PainterArchitecture,
   voxelSize: number,
 ): InitialWeights {
-  const { file, parsed } = readCardJson(onnxPath);
-  const problems = modelCardProblems(parsed);
-  if (problems.length > 0) throw new InputError(file, `invalid model card: ${problems.join("; ")}`);
-  const card = parsed as ModelCard;
+  const card = readModelCard(onnxPath);
+  const file = cardPathFor(onnxPath);
   if (card.architecture !== arch.name)
     throw new InputError(file, `architecture '${card.architecture}' is not the halo painter ('${arch.name}')`);
   if (card.outputChannels !== arch.outChannels)
@@ -39,17 +36,10 @@ export function loadInitialWeights(
     throw new InputError(file, `voxel size ${card.voxelSize} Mpc/h differs from the training set's ${voxelSize} Mpc/h`);
   if (!card.weights || card.weights.format !== PAINTER_WEIGHTS_FORMAT)
     throw new InputError(file, `card lists no ${PAINTER_WEIGHTS_FORMAT} weights file to start from`);
-  const wp = path.join(path.dirname(onnxPath), card.weights.file);
-  let text: string;
-  try {
-    text = fs.readFileSync(wp, "utf8");
-  } catch {
-    throw new InputError(wp, "weights file named by the card is missing");
-  }
-  const sha256 = sha256Hex(Buffer.from(text, "utf8"));
-  if (sha256 !== card.weights.sha256)
-    throw new InputError(wp, `sha256 ${sha256} differs from the card's ${card.weights.sha256} (damaged or replaced)`);
+  const bytes = readCardWeights(onnxPath, card.weights);
+  const text = bytes.toString("utf8");
+  const sha256 = card.weights.sha256;
   const r = parsePainterWeightsJson(text, arch);
-  if ("problem" in r) throw new InputError(wp, r.problem);
+  if ("problem" in r) throw new InputError(path.join(path.dirname(onnxPath), card.weights.file), r.problem);
   return { weights: r.weights, sha256, card };
 }

@@ -214,22 +214,17 @@ class TrainingState {
   readonly warmAdam: CheckpointableAdam | null;
   readonly painterAdam: CheckpointableAdam | null;
   readonly criticAdam: CheckpointableAdam | null;
-  readonly powerPlan: BandPowerPlan | null;
 
   constructor(
     readonly tf: TensorFlow,
     readonly config: PainterTrainingConfig,
     channels: number,
     meanCounts: readonly number[],
-    voxelSize: number,
+    readonly powerPlan: BandPowerPlan | null,
     init: PainterWeights | null,
   ) {
     const arch = painterArchitecture(channels);
     this.painter = new PainterTf(tf, arch, init ?? initialPainterWeights(arch, config.seed, meanCounts));
-    this.powerPlan =
-      config.powerWeight > 0
-        ? bandPowerPlan({ side: config.patch - 2 * PADDING, voxelSize, edges: config.powerBands })
-        : null;
     const w = config.wgan;
     const adam = { learningRate: w.learningRate, beta1: w.beta1, beta2: w.beta2 };
     this.warmAdam =
@@ -527,9 +522,10 @@ export async function trainPainter(
   const init = config.initModel
     ? loadInitialWeights(config.initModel, painterArchitecture(set.channels), set.voxelSize)
     : null;
+  let powerPlan: BandPowerPlan | null = null;
   if (config.powerWeight > 0)
     try {
-      bandPowerPlan({ side: config.patch - 2 * PADDING, voxelSize: set.voxelSize, edges: config.powerBands });
+      powerPlan = bandPowerPlan({ side: config.patch - 2 * PADDING, voxelSize: set.voxelSize, edges: config.powerBands });
     } catch (err) {
       throw new InputError("--power-bands", (err as Error).message);
     }
@@ -548,7 +544,7 @@ export async function trainPainter(
     config,
     set.channels,
     meanCountsOf(set.train),
-    set.voxelSize,
+    powerPlan,
     init?.weights ?? null,
   );
   try {
