@@ -7,12 +7,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { writeUntrainedGan } from "../gan-fixture.js";
 import { loadTensorFlowEngine } from "../../src/models/kernels/tf-engine.js";
 import { ganPreset, type GanPreset } from "../../src/models/gan/architecture.js";
-import { initialGanWeights } from "../../src/models/gan/gan-weights.js";
-import { GanTf } from "../../src/models/gan/gan-tf.js";
-import { exportGan } from "../../src/models/gan/gan-export.js";
-import { DEFAULT_LATENT_PRIOR } from "../../src/models/gan/latent.js";
 import { loadGanModel } from "../../src/io/gan-model-file.js";
 import { sampleGan } from "../../src/pipeline/gan-sampling.js";
 
@@ -22,17 +19,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gan-bench-"));
 try {
   const { tf } = await loadTensorFlowEngine();
   const arch = ganPreset(preset as GanPreset);
-  const gan = new GanTf(tf, arch, initialGanWeights(arch, 1));
   const onnx = path.join(dir, "gan.onnx");
-  await exportGan(tf, gan, onnx, {
-    name: `bench-${preset}`,
-    latentPrior: DEFAULT_LATENT_PRIOR,
-    kappa: 45,
-    voxelSize: 4,
-    redshift: 0,
-    trained: false,
-  });
-  gan.dispose();
+  await writeUntrainedGan(tf, arch, onnx, 1, `bench-${preset}`);
   const model = await loadGanModel(onnx);
   const load = os.loadavg()[0];
   const t0 = performance.now();

@@ -10,13 +10,11 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { ganArchitecture } from "../../src/models/gan/architecture.js";
 import { initialGanWeights } from "../../src/models/gan/gan-weights.js";
-import { GanTf } from "../../src/models/gan/gan-tf.js";
-import { exportGan } from "../../src/models/gan/gan-export.js";
 import { parseGanWeightsJson } from "../../src/models/gan/gan-weights-json.js";
 import { cardArchitecture, type GanCard } from "../../src/models/gan/gan-card.js";
 import { ganWeightsPathFor, loadGanModel } from "../../src/io/gan-model-file.js";
 import { cardPathFor } from "../../src/io/model-file.js";
-import { DEFAULT_LATENT_PRIOR } from "../../src/models/gan/latent.js";
+import { writeUntrainedGan } from "../gan-fixture.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gan-model-"));
 const onnx = path.join(dir, "gan.onnx");
@@ -25,16 +23,7 @@ let card: GanCard;
 beforeAll(async () => {
   await tf.setBackend("cpu");
   const arch = ganArchitecture({ filters: [8, 4, 1], latentDim: 6, conditional: false });
-  const gan = new GanTf(tf, arch, initialGanWeights(arch, 2));
-  card = await exportGan(tf, gan, onnx, {
-    name: "test-gan",
-    latentPrior: DEFAULT_LATENT_PRIOR,
-    kappa: 45,
-    voxelSize: 4,
-    redshift: 0,
-    trained: false,
-  });
-  gan.dispose();
+  card = await writeUntrainedGan(tf, arch, onnx, 2, "test-gan");
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

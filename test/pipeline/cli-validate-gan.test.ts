@@ -16,11 +16,8 @@ import { makeGridMetadata, writeGridMetadata } from "../../src/io/grid-metadata.
 import { cardPathFor } from "../../src/io/model-file.js";
 import { writeNpyFloat32 } from "../../src/io/npy.js";
 import { ganArchitecture } from "../../src/models/gan/architecture.js";
-import { exportGan } from "../../src/models/gan/gan-export.js";
-import { GanTf } from "../../src/models/gan/gan-tf.js";
-import { initialGanWeights } from "../../src/models/gan/gan-weights.js";
-import { DEFAULT_LATENT_PRIOR } from "../../src/models/gan/latent.js";
 import { runCliAsync } from "../cli-process.js";
+import { writeUntrainedGan } from "../gan-fixture.js";
 import { gaussianField } from "../cosmo/random-fields.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-validate-gan-"));
@@ -57,16 +54,7 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
   fs.mkdirSync(modelDir);
   const arch = ganArchitecture({ filters: [8, 4, 1], latentDim: 6, conditional: false });
-  const gan = new GanTf(tf, arch, initialGanWeights(arch, 4));
-  await exportGan(tf, gan, onnx, {
-    name: "tiny-gan",
-    latentPrior: DEFAULT_LATENT_PRIOR,
-    kappa: 45,
-    voxelSize: 4,
-    redshift: 0,
-    trained: false,
-  });
-  gan.dispose();
+  await writeUntrainedGan(tf, arch, onnx, 4, "tiny-gan");
   writeSimulation(heldout, "sim-000", 32, 128, 11);
   writeSimulation(heldout, "sim-001", 32, 128, 12);
 }, 60_000);
