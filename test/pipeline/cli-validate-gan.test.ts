@@ -12,13 +12,10 @@ import path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadGanModel, ganWeightsPathFor } from "../../src/io/gan-model-file.js";
-import { makeGridMetadata, writeGridMetadata } from "../../src/io/grid-metadata.js";
 import { cardPathFor } from "../../src/io/model-file.js";
-import { writeNpyFloat32 } from "../../src/io/npy.js";
 import { ganArchitecture } from "../../src/models/gan/architecture.js";
 import { runCliAsync } from "../cli-process.js";
-import { writeUntrainedGan } from "../gan-fixture.js";
-import { gaussianField } from "../cosmo/random-fields.js";
+import { writeDensitySimulation, writeUntrainedGan } from "../gan-fixture.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-validate-gan-"));
 const modelDir = path.join(dir, "model");
@@ -32,31 +29,13 @@ const lastLine = (s: string) =>
     .filter((l) => l !== "(run with --help for usage)")
     .at(-1) ?? "";
 
-/** A simulation directory with a lognormal δ grid of side n over `box` Mpc/h at z = 0. */
-function writeSimulation(root: string, name: string, n: number, box: number, seed: number): string {
-  const sim = path.join(root, name);
-  fs.mkdirSync(sim, { recursive: true });
-  fs.writeFileSync(path.join(sim, "manifest.json"), JSON.stringify({ test: true }) + "\n");
-  const g = gaussianField(n, box, (k) => 60 / (1 + (k / 0.3) ** 2), seed);
-  let v = 0;
-  for (const x of g) v += x * x;
-  const delta = g.map((x) => Math.exp(x - v / g.length / 2) - 1);
-  const file = path.join(sim, "nbody_delta_z0.000.npy");
-  writeNpyFloat32(file, delta, [n, n, n]);
-  writeGridMetadata(
-    file,
-    makeGridMetadata({ kind: "delta", shape: [n, n, n], boxSize: box, redshift: 0, periodic: true }),
-  );
-  return file;
-}
-
 beforeAll(async () => {
   await tf.setBackend("cpu");
   fs.mkdirSync(modelDir);
   const arch = ganArchitecture({ filters: [8, 4, 1], latentDim: 6, conditional: false });
   await writeUntrainedGan(tf, arch, onnx, 4, "tiny-gan");
-  writeSimulation(heldout, "sim-000", 32, 128, 11);
-  writeSimulation(heldout, "sim-001", 32, 128, 12);
+  writeDensitySimulation(heldout, "sim-000", 32, 128, 11);
+  writeDensitySimulation(heldout, "sim-001", 32, 128, 12);
 }, 60_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -226,9 +205,9 @@ describe("mocksmith validate gan", () => {
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);
     const coarse = path.join(dir, "coarse");
-    const coarseFile = writeSimulation(coarse, "sim-000", 32, 64, 21);
+    const coarseFile = writeDensitySimulation(coarse, "sim-000", 32, 64, 21);
     const small = path.join(dir, "small");
-    writeSimulation(small, "sim-000", 16, 64, 22);
+    writeDensitySimulation(small, "sim-000", 16, 64, 22);
     await refuses(
       [
         {

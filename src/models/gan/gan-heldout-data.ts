@@ -37,9 +37,11 @@ export function loadHeldOutSubVolumes(options: {
   data: readonly string[];
   redshift: number;
   side: number;
-  voxelSize: number;
+  /** Required voxel size, Mpc/h; undefined: the first simulation's, which the others must share. */
+  voxelSize?: number;
 }): HeldOutSubVolumes {
-  const { side, voxelSize } = options;
+  const { side } = options;
+  let voxelSize = options.voxelSize;
   for (const d of options.data) {
     let stat: fs.Stats;
     try {
@@ -65,10 +67,11 @@ export function loadHeldOutSubVolumes(options: {
     const { data, shape } = readNpyFloat32(file);
     const n = requireCubicGrid(file, shape);
     const v = meta.boxSize / n;
+    voxelSize ??= v;
     if (Math.abs(v - voxelSize) > VOXEL_TOLERANCE * voxelSize)
       throw new InputError(
         file,
-        `voxel size ${v} Mpc/h (box ${meta.boxSize} Mpc/h over ${n}³) differs from the GAN's ${voxelSize} Mpc/h`,
+        `voxel size ${v} Mpc/h (box ${meta.boxSize} Mpc/h over ${n}³) differs from ${options.voxelSize === undefined ? "the first simulation's" : "the GAN's"} ${voxelSize} Mpc/h`,
       );
     if (n < side)
       throw new InputError(file, `grid side ${n} is smaller than the generator's output side ${side}`);
@@ -87,5 +90,5 @@ export function loadHeldOutSubVolumes(options: {
       manifestSha256: sha256File(path.join(dir, "manifest.json")),
     };
   });
-  return { fields, side, voxelSize, simulations };
+  return { fields, side, voxelSize: voxelSize as number, simulations };
 }

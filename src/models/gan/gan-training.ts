@@ -76,6 +76,8 @@ export interface GanTrainingConfig {
   steps: number;
   seed: number;
   checkpointEvery: number;
+  /** Checkpoints kept, newest first; 0 keeps every one (for model selection, ./gan-selection.ts). */
+  keepCheckpoints: number;
   schedule: GanSchedule;
   output: string;
 }
@@ -343,7 +345,7 @@ export async function trainGan(
         rng: { algorithm: RNG_ALGORITHM, seed: config.seed },
         history,
         interval: { count: inInterval, sums },
-      });
+      }, config.keepCheckpoints);
     progress.start("train gan", config.steps);
     progress.advance("train gan", step);
     const stepsAtStart = step;

@@ -37,6 +37,15 @@ async function load(threads: number | undefined): Promise<TensorFlowEngine> {
     }
   }
   await tfjs.setBackend("cpu");
+  // The CPU backend's first tensor prints a banner recommending tfjs-node to stderr; the native
+  // engines are tried above already, and the banner would break --log json's one-object-per-line.
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    tfjs.tensor1d([0]).dispose();
+  } finally {
+    console.warn = warn;
+  }
   const fast = enableFastKernels(threads === undefined ? {} : { threads });
   return { tf: tfjs, name: fast ? "tfjs-cpu+wasm" : "tfjs-cpu" };
 }

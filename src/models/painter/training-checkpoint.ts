@@ -13,8 +13,8 @@ import path from "node:path";
 import { InputError, writeAtomically } from "../../io/atomic-file.js";
 
 const MAGIC = "MSPCKPT1";
-/** Checkpoints kept, newest first (older ones are removed after a successful write). */
-const KEEP = 2;
+/** Checkpoints kept by default, newest first (older ones are removed after a successful write). */
+export const DEFAULT_CHECKPOINTS_KEPT = 2;
 
 export interface CheckpointTensorRecord {
   name: string;
@@ -62,6 +62,7 @@ export function writeCheckpoint(
   dir: string,
   header: Omit<CheckpointHeader, "format" | "formatVersion" | "tensors">,
   tensors: ReadonlyMap<string, Float32Array>,
+  keep = DEFAULT_CHECKPOINTS_KEPT,
 ): string {
   fs.mkdirSync(dir, { recursive: true });
   const records: CheckpointTensorRecord[] = [];
@@ -87,8 +88,9 @@ export function writeCheckpoint(
   for (const r of records) floats.set(tensors.get(r.name) as Float32Array, r.offset);
   const file = path.join(dir, `step-${String(header.step).padStart(8, "0")}.ckpt`);
   writeAtomically(file, (tmp) => fs.writeFileSync(tmp, bytes));
-  const files = checkpointFiles(dir);
-  for (const old of files.slice(0, Math.max(0, files.length - KEEP))) fs.rmSync(old, { force: true });
+  // keep 0: every checkpoint stays (a GAN's model selection compares them all).
+  const files = keep > 0 ? checkpointFiles(dir) : [];
+  for (const old of files.slice(0, Math.max(0, files.length - keep))) fs.rmSync(old, { force: true });
   return file;
 }
 
@@ -108,7 +110,12 @@ export interface TrainingPosition {
 }
 
 /** The checkpoint both trainers (painter, GAN) write at history boundaries and at the end. */
-export function saveTrainingCheckpoint(dir: string, state: CheckpointableState, at: TrainingPosition): string {
+export function saveTrainingCheckpoint(
+  dir: string,
+  state: CheckpointableState,
+  at: TrainingPosition,
+  keep = DEFAULT_CHECKPOINTS_KEPT,
+): string {
   const { tensors, steps } = state.tensors();
   return writeCheckpoint(
     dir,
@@ -121,13 +128,14 @@ export function saveTrainingCheckpoint(dir: string, state: CheckpointableState, 
       interval: { count: at.interval.count, sums: Object.fromEntries(at.interval.sums) },
     },
     tensors,
+    keep,
   );
 }
 
 export function readCheckpoint(file: string): Checkpoint {
   const bytes = fs.readFileSync(file);
   if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC)
-    throw new InputError(file, "not a mocksmith painter checkpoint");
+    throw new InputError(file, "not a mocksmith training checkpoint");
   const n = bytes.readUInt32LE(8);
   if (12 + n > bytes.length) throw new InputError(file, "checkpoint header is truncated");
   let header: CheckpointHeader;
@@ -154,6 +162,11 @@ export function readCheckpoint(file: string): Checkpoint {
   const tensors = new Map<string, Float32Array>();
   for (const r of header.tensors) tensors.set(r.name, aligned.subarray(r.offset, r.offset + r.length));
   return { file, header, tensors };
+}
+
+/** The checkpoint files of an output directory, oldest first. */
+export function checkpointsOf(output: string): string[] {
+  return checkpointFiles(checkpointDirectory(output));
 }
 
 /** The newest checkpoint of an output directory, or undefined when there is none. */

@@ -11,6 +11,7 @@ import { registerMerge } from "./merge.js";
 import { registerTrain } from "./train.js";
 import { registerValidate } from "./validate.js";
 import { registerSampleGan } from "./sample-gan.js";
+import { registerSelectGan } from "./select-gan.js";
 
 export function registerCommands(program: Command): void {
   registerRun(program);
@@ -24,4 +25,5 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerValidate(program);
   registerSampleGan(program);
+  registerSelectGan(program);
 }

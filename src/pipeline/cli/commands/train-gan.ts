@@ -32,6 +32,7 @@ interface TrainGanFlags {
   accuracyThreshold: number;
   halveEvery: number;
   checkpointEvery: number;
+  keepCheckpoints: number;
   resume?: boolean;
   threads?: number;
   output: string;
@@ -116,6 +117,12 @@ export function registerTrainGan(train: Command): void {
       PAPER_GAN_SCHEDULE.halveEvery,
     )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
+    .option(
+      "--keep-checkpoints <n>",
+      "checkpoints kept, newest first; 0 keeps every one (what `mocksmith select-gan` chooses from)",
+      parseInteger(0),
+      0,
+    )
     .option("--resume", "continue from the newest checkpoint in OUT/checkpoints/")
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
@@ -155,6 +162,7 @@ statistics, Adam state, step) every K steps; --resume continues bitwise identica
           steps: flags.steps,
           seed: flags.seed,
           checkpointEvery: flags.checkpointEvery,
+          keepCheckpoints: flags.keepCheckpoints,
           schedule: {
             learningRateGenerator: flags.lrG,
             learningRateDiscriminator: flags.lrD,

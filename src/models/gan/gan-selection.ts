@@ -1,0 +1,157 @@
+/**
+ * Model selection and latent-width calibration of a trained GAN (issue 8, item 2). A GAN's
+ * samples do not improve monotonically with training (the two networks chase each other), so the
+ * shipped generator is the checkpoint whose samples best match N-body sub-volumes, and the width
+ * σ of its latent prior (the card's latentPrior.scale; Feder et al. 2020 draw the latent from a
+ * Student-t so the tails reach rare structures) is tuned on the same comparison.
+ *
+ * The comparison is the acceptance checks of stages/gan-validation.ts, each as a ratio to its
+ * tolerance, so that 1 is the edge of passing:
+ *   a = max_k≤kMax |P̄_GAN/P̄_N − 1| / 0.1,
+ *   b = max over checked PDF bins |PDF_GAN − mid| / half-width of the N-body 16–84 % band,
+ *   c = max_k≤kMax |Var_GAN/Var_N − 1| / 0.25,
+ * score = max(a, b, c) (lower is better; < 1 means all three pass on the selection data).
+ * Every candidate is drawn from the same latent vectors (common random numbers), so score
+ * differences between checkpoints are not sampling noise of the latents.
+ */
+import { InputError } from "../../io/atomic-file.js";
+import type { Checkpoint } from "../painter/training-checkpoint.js";
+import type { TensorFlow } from "../kernels/tf-engine.js";
+import type { GanValidation } from "../../stages/gan-validation.js";
+import {
+  ganArchitecture,
+  GAN_PRESETS,
+  PRESET_OPTIONS,
+  type GanArchitecture,
+  type GanArchitectureOptions,
+} from "./architecture.js";
+import { unscaleDensityArray } from "./data-scaling.js";
+import { GanTf } from "./gan-tf.js";
+import { initialGanWeights } from "./gan-weights.js";
+import { checkLatentPrior, latentBatch, LATENT_STREAM_SAMPLING, type LatentPrior } from "./latent.js";
+
+export interface SelectionScore {
+  /** a, b, c above and their maximum. */
+  meanPower: number;
+  pdf: number;
+  powerVariance: number;
+  score: number;
+}
+
+/** The three acceptance statistics of a validation as ratios to their tolerances. */
+export function selectionScore(v: GanValidation): SelectionScore {
+  const s = v.settings;
+  const ratioOf = (c: GanValidation["checks"]["meanPower"], tolerance: number) =>
+    c.worst === null ? 0 : Number.isFinite(c.worst.value) ? c.worst.value / tolerance : Infinity;
+  const meanPower = ratioOf(v.checks.meanPower, s.powerTolerance);
+  const powerVariance = ratioOf(v.checks.powerVariance, s.varianceTolerance);
+  let pdf = 0;
+  v.pdf.checked.forEach((on, j) => {
+    if (!on) return;
+    const lo = v.pdf.nbody.p16[j];
+    const hi = v.pdf.nbody.p84[j];
+    const half = (hi - lo) / 2;
+    const dev = Math.abs(v.pdf.gan.mean[j] - (lo + hi) / 2);
+    const r = half > 0 ? dev / half : dev > 0 ? Infinity : 0;
+    pdf = Math.max(pdf, Number.isNaN(r) ? Infinity : r);
+  });
+  return { meanPower, pdf, powerVariance, score: Math.max(meanPower, pdf, powerVariance) };
+}
+
+/** What a GAN training checkpoint says about its run (train gan's settings fingerprint). */
+export interface GanRunSettings {
+  architecture: GanArchitecture;
+  latentPrior: LatentPrior;
+  kappa: number;
+  redshifts: number[];
+  seed: number;
+  batch: number;
+  schedule: Record<string, unknown>;
+  /** sha256 of the training simulations' manifests. */
+  data: string[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The run settings recorded in a checkpoint, or an error naming the file when it is not a GAN's. */
+export function ganRunSettings(ckpt: Checkpoint): GanRunSettings {
+  const f = ckpt.header.fingerprint;
+  const a = f.architecture;
+  if (!isObject(a) || !Array.isArray(a.filters) || typeof a.latentDim !== "number")
+    throw new InputError(ckpt.file, "is not a checkpoint of `mocksmith train gan` (no GAN architecture recorded)");
+  const options = a as unknown as GanArchitectureOptions;
+  const preset =
+    GAN_PRESETS.find((p) => JSON.stringify(PRESET_OPTIONS[p]) === JSON.stringify(options)) ?? "custom";
+  let architecture: GanArchitecture;
+  try {
+    architecture = ganArchitecture(options, preset);
+    checkLatentPrior(f.latentPrior as LatentPrior);
+  } catch (err) {
+    throw new InputError(ckpt.file, `damaged GAN settings: ${(err as Error).message}`);
+  }
+  const redshifts = f.redshifts;
+  if (typeof f.kappa !== "number" || !Array.isArray(redshifts) || typeof f.seed !== "number")
+    throw new InputError(ckpt.file, "damaged GAN settings: kappa, redshifts or seed missing");
+  return {
+    architecture,
+    latentPrior: f.latentPrior as LatentPrior,
+    kappa: f.kappa,
+    redshifts: redshifts as number[],
+    seed: f.seed,
+    batch: typeof f.batch === "number" ? f.batch : NaN,
+    schedule: isObject(f.schedule) ? f.schedule : {},
+    data: Array.isArray(f.data) ? (f.data as string[]) : [],
+  };
+}
+
+/** The generator and discriminator of a checkpoint (weights and moving statistics). */
+export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, arch: GanArchitecture): GanTf {
+  const gan = new GanTf(tf, arch, initialGanWeights(arch, 0));
+  try {
+    tf.tidy(() => {
+      for (const [k, v] of gan.namedVariables()) {
+        const d = ckpt.tensors.get(`gan/${k}`);
+        if (!d || d.length !== v.size)
+          throw new InputError(ckpt.file, `checkpoint lacks tensor gan/${k} of ${v.size} values`);
+        v.assign(tf.tensor(d, v.shape));
+      }
+    });
+  } catch (err) {
+    gan.dispose();
+    throw err;
+  }
+  return gan;
+}
+
+/**
+ * `count` samples ρ/ρ̄ (inference mode: batch norm with the moving statistics, as the exported
+ * ONNX graph) from the latents `sample-gan --seed seed` draws, with the prior `prior`.
+ */
+export function generateDensities(
+  tf: TensorFlow,
+  gan: GanTf,
+  options: { seed: number; count: number; prior: LatentPrior; kappa: number; redshift?: number; batch?: number },
+): Float32Array[] {
+  const a = gan.arch;
+  const width = a.generator[0].inChannels;
+  const b = options.batch ?? 8;
+  const s3 = a.side ** 3;
+  const out: Float32Array[] = [];
+  for (let i0 = 0; i0 < options.count; i0 += b) {
+    const rows = Math.min(b, options.count - i0);
+    const z = latentBatch(
+      options.seed,
+      LATENT_STREAM_SAMPLING,
+      i0,
+      rows,
+      a.latentDim,
+      options.prior,
+      a.conditional ? (options.redshift ?? 0) : undefined,
+    );
+    const c = tf.tidy(() => gan.generate(tf.tensor2d(z, [rows, width]), false).dataSync()) as Float32Array;
+    for (let r = 0; r < rows; r++)
+      out.push(unscaleDensityArray(Float32Array.from(c.subarray(r * s3, (r + 1) * s3)), options.kappa));
+  }
+  return out;
+}
