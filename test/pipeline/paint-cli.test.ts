@@ -10,6 +10,7 @@ import { cardPathFor, loadModel } from "../../src/io/model-file.js";
 import { arrayGridSource } from "../../src/io/grid-reader.js";
 import { choosePaintEngine } from "../../src/pipeline/paint-engine.js";
 import { paintToMemory } from "../../src/pipeline/paint-run.js";
+import { autoTileSide } from "../../src/stages/tile-size.js";
 
 let dir: string;
 let model: string;
@@ -102,6 +103,47 @@ describe("mocksmith paint", () => {
     expect(manifest.units.length).toBe(27);
     expect(manifest.inputs.model).toBe(card.sha256);
     expect(leftovers(out).sort()).toEqual(["halos.json", "halos.manifest.json", "halos.npy"]);
+  });
+
+  it("without --tile paints with the auto tile side, identical to giving that side", async () => {
+    const input = grid("auto-in.npy");
+    const { card } = await loadModel(model);
+    const t = autoTileSide(n, card.padding);
+    const auto = path.join(dir, "auto-out.npy");
+    const given = path.join(dir, "given-out.npy");
+    const a = await paint(["--input", input, "--box", String(box), "--model", model, "-o", auto]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stderr).toContain(`units of ${t}³-voxel tiles`);
+    const g = await paint([
+      "--input",
+      input,
+      "--box",
+      String(box),
+      "--model",
+      model,
+      "--tile",
+      String(t),
+      "-o",
+      given,
+    ]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(
+      Buffer.from(readNpyFloat32(auto).data.buffer).equals(Buffer.from(readNpyFloat32(given).data.buffer)),
+    ).toBe(true);
+    const bad = await paint([
+      "--input",
+      input,
+      "--box",
+      String(box),
+      "--model",
+      model,
+      "--tile",
+      "big",
+      "-o",
+      path.join(dir, "x.npy"),
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--tile/);
   });
 
   it("--engine ort paints with ONNX Runtime", async () => {

@@ -23,6 +23,7 @@ import {
 import { loadModel } from "../../../io/model-file.js";
 import { inputOffset } from "../../../models/model-card.js";
 import { BOUNDARIES, type Boundary } from "../../../stages/tile.js";
+import { autoTileSide, AUTO_TILE_MAX_PATCH_SIDE } from "../../../stages/tile-size.js";
 import { parseDevice, type DeviceSpec } from "../../worker-pool.js";
 import { paintToNpy } from "../../paint-run.js";
 import {
@@ -44,7 +45,7 @@ interface PaintOptions {
   box?: number;
   rawSide?: number;
   model: string;
-  tile: number;
+  tile: number | "auto";
   boundary: Boundary;
   tilesPerBatch: number;
   workers: number;
@@ -115,6 +116,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
       throw new InputError(file, "the grid is not periodic (sidecar); choose --boundary zero or reflect");
     }
     const engine = choosePaintEngine(opts.engine, card, modelPath, device, opts.maxFftSide);
+    const tile = opts.tile === "auto" ? autoTileSide(source.side, card.padding) : opts.tile;
     const holdsDensity = meta?.kind === "density";
     const offset = inputOffset(card, holdsDensity);
     const cancel = abortOnSignals((name) =>
@@ -131,7 +133,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
         command: "paint",
         input: path.resolve(opts.input),
         modelSha256: card.sha256,
-        tile: opts.tile,
+        tile,
         padding: card.padding,
         boundary: opts.boundary,
         tilesPerBatch: opts.tilesPerBatch,
@@ -149,7 +151,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
         {
           modelPath,
           card,
-          tile: opts.tile,
+          tile,
           boundary: opts.boundary,
           tilesPerBatch: opts.tilesPerBatch,
           workers: opts.workers,
@@ -181,7 +183,7 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
               model: card.name,
               modelSha256: card.sha256,
               trained: card.trained,
-              tile: opts.tile,
+              tile,
               boundary: opts.boundary,
             },
           }),
@@ -209,12 +211,13 @@ export async function runPaint(opts: PaintOptions, global: GlobalOptions): Promi
       const shape = result.shape.join("×");
       const resumed = result.resumedUnits > 0 ? `, ${result.resumedUnits} resumed` : "";
       ctx.summary(
-        `painted ${opts.output} (${shape} float32, ${card.outputChannels} channel(s)) with ${card.name} in ${result.units} units${resumed} on ${opts.workers} ${engine.kind} worker(s) in ${secs.toFixed(1)} s`,
+        `painted ${opts.output} (${shape} float32, ${card.outputChannels} channel(s)) with ${card.name} in ${result.units} units of ${tile}³-voxel tiles${resumed} on ${opts.workers} ${engine.kind} worker(s) in ${secs.toFixed(1)} s`,
         {
           output: opts.output,
           manifest: result.manifestPath,
           shape: result.shape,
           units: result.units,
+          tile,
           resumedUnits: result.resumedUnits,
           seconds: secs,
           software: SOFTWARE_VERSION,
@@ -256,10 +259,11 @@ export function registerPaint(program: Command): void {
       "--model <path|default>",
       "model.onnx with model.card.json beside it, or 'default' for the bundled painter",
     )
-    .requiredOption(
-      "--tile <T>",
-      "core side of each tile in output voxels (patches are T + 2·padding)",
-      parseInteger(1),
+    .option(
+      "--tile <T|auto>",
+      `core side of each tile in output voxels (patches are T + 2·padding); auto: the T with patches ≤ ${AUTO_TILE_MAX_PATCH_SIDE}³ that paints the grid with the fewest patch voxels (64 for a multiple of 64 and padding 4)`,
+      (v: string) => (v === "auto" ? "auto" : parseInteger(1)(v)),
+      "auto",
     )
     .addOption(
       new Option("--boundary <rule>", "values beyond the grid's faces")
