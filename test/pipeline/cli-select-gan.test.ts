@@ -107,6 +107,25 @@ describe("mocksmith select-gan", () => {
     expect(doc.checks.powerVariance.worst!.value / 0.25).toBeCloseTo(chosen.powerVariance, 3);
   }, 120_000);
 
+  it("--no-tfjs-weights writes the ONNX generator and its card only, which sample-gan loads", async () => {
+    const out = path.join(dir, "lean");
+    const r = await select(out, "--no-tfjs-weights", "--top", "1", "--scales", "1");
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(["gan.card.json", "gan.onnx", "selection.json"]);
+    const card = JSON.parse(fs.readFileSync(path.join(out, "gan.card.json"), "utf8")) as GanCard;
+    expect(card.weights).toBeUndefined();
+    const s = await runCliAsync(
+      "sample-gan",
+      "--model",
+      out,
+      "--n",
+      "2",
+      "-o",
+      path.join(dir, "lean-samples"),
+    );
+    expect(s.status, s.stderr).toBe(0);
+  }, 120_000);
+
   it("refuses bad input with one line and writes nothing", async () => {
     const empty = path.join(dir, "empty-run");
     fs.mkdirSync(empty);

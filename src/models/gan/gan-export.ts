@@ -64,12 +64,16 @@ export type GanCardFields = Omit<
   "sha256" | "format" | "formatVersion" | "weights" | "architecture" | "inputName" | "outputName" | "parity"
 >;
 
-/** Builds, checks and writes `onnxPath` with its card and weights JSON. */
+/**
+ * Builds, checks and writes `onnxPath` with its card and (unless `tfjsWeights` is false) the
+ * TF.js weights JSON of generator and discriminator, which fine-tuning needs and sampling does not.
+ */
 export async function exportGan(
   tf: TensorFlow,
   gan: GanTf,
   onnxPath: string,
   fields: GanCardFields,
+  tfjsWeights = true,
 ): Promise<GanCard> {
   const weights = gan.weights();
   const bytes = buildGeneratorOnnx(gan.arch, weights);
@@ -94,6 +98,6 @@ export async function exportGan(
       outputName: GAN_OUTPUT,
       parity,
     },
-    { text: ganWeightsJson(gan.arch, weights), format: GAN_WEIGHTS_FORMAT },
+    tfjsWeights ? { text: ganWeightsJson(gan.arch, weights), format: GAN_WEIGHTS_FORMAT } : undefined,
   );
 }

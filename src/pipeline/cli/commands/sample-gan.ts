@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { loadGanModel } from "../../../io/gan-model-file.js";
+import { resolveGanModelPath } from "../../../models/default-model.js";
 import { InputError } from "../../../io/atomic-file.js";
 import { readLatentFile, writeLatentFile } from "../../../io/latent-file.js";
 import { latentBatch, LATENT_STREAM_SAMPLING } from "../../../models/gan/latent.js";
@@ -51,8 +52,8 @@ export function registerSampleGan(program: Command): void {
     .command("sample-gan")
     .description("draw an ensemble of density sub-volumes from a GAN (ONNX generator with its card)")
     .requiredOption(
-      "--model <gan.onnx>",
-      "GAN generator with gan.card.json beside it (`mocksmith train gan`)",
+      "--model <gan.onnx|DIR|default>",
+      "GAN generator with gan.card.json beside it (`mocksmith train gan`, `select-gan`), its directory, or 'default' for the bundled GAN",
     )
     .option(
       "--n <N>",
@@ -136,7 +137,7 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
       } catch (err) {
         throw new InputError("--device", (err as Error).message);
       }
-      const model = await loadGanModel(flags.model);
+      const model = await loadGanModel(resolveGanModelPath(flags.model));
       const redshift = checkSamplingRedshift(model, flags.z);
       const dim = model.card.architecture.latentDim;
       if (flags.stitch !== undefined && flags.shard)

@@ -38,6 +38,7 @@ interface SelectGanFlags {
   fromStep: number;
   z?: number;
   threads?: number;
+  tfjsWeights: boolean;
 }
 
 export const SELECTION_JSON = "selection.json";
@@ -157,39 +158,45 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   let card;
   try {
     card = await writeDirectoryAtomically(flags.output, async (tmp) => {
-      const written = await exportGan(tf, gan, path.join(tmp, "gan.onnx"), {
-        name: "density-gan",
-        latentPrior,
-        kappa: run.kappa,
-        voxelSize: held.voxelSize,
-        redshift: arch.conditional ? null : run.redshifts[0],
-        ...(arch.conditional
-          ? { redshiftRange: [Math.min(...run.redshifts), Math.max(...run.redshifts)] as [number, number] }
-          : {}),
-        trained: true,
-        description: `3D DCGAN (Feder et al. 2020), preset ${arch.preset} (${arch.side}³), trained by mocksmith ${SOFTWARE_VERSION}; checkpoint of step ${chosen.step} chosen by \`mocksmith select-gan\`, latent width × ${chosen.latentScale}`,
-        training: {
-          method: "dcgan-nonsaturating",
-          preset: arch.preset,
-          data: run.data.map((manifestSha256) => ({ manifestSha256 })),
-          redshifts: run.redshifts,
-          steps: chosen.step,
-          seed: run.seed,
-          batch: run.batch,
-          optimiser: { name: "adam", ...run.schedule },
-          engine: engine.name,
-          losses: ckpt.header.history,
-          selection,
+      const written = await exportGan(
+        tf,
+        gan,
+        path.join(tmp, "gan.onnx"),
+        {
+          name: "density-gan",
+          latentPrior,
+          kappa: run.kappa,
+          voxelSize: held.voxelSize,
+          redshift: arch.conditional ? null : run.redshifts[0],
+          ...(arch.conditional
+            ? { redshiftRange: [Math.min(...run.redshifts), Math.max(...run.redshifts)] as [number, number] }
+            : {}),
+          trained: true,
+          description: `3D DCGAN (Feder et al. 2020), generator filters ${arch.filters.join("-")} → ${arch.side}³${arch.preset === "paper" ? "" : " (reduced from the paper's 256-128-64-32-1 → 64³, for CPU training)"}, trained by mocksmith ${SOFTWARE_VERSION}; checkpoint of step ${chosen.step} chosen by \`mocksmith select-gan\`, latent width × ${chosen.latentScale}`,
+          training: {
+            method: "dcgan-nonsaturating",
+            preset: arch.preset,
+            data: run.data.map((manifestSha256) => ({ manifestSha256 })),
+            redshifts: run.redshifts,
+            steps: chosen.step,
+            seed: run.seed,
+            batch: run.batch,
+            optimiser: { name: "adam", ...run.schedule },
+            engine: engine.name,
+            losses: ckpt.header.history,
+            selection,
+          },
+          validation: {
+            "selection.score": chosen.score,
+            "selection.meanPower": chosen.meanPower,
+            "selection.pdf": chosen.pdf,
+            "selection.powerVariance": chosen.powerVariance,
+            "selection.step": chosen.step,
+            "selection.latentScale": chosen.latentScale,
+          },
         },
-        validation: {
-          "selection.score": chosen.score,
-          "selection.meanPower": chosen.meanPower,
-          "selection.pdf": chosen.pdf,
-          "selection.powerVariance": chosen.powerVariance,
-          "selection.step": chosen.step,
-          "selection.latentScale": chosen.latentScale,
-        },
-      });
+        flags.tfjsWeights,
+      );
       fs.writeFileSync(
         path.join(tmp, SELECTION_JSON),
         JSON.stringify({ ...selection, candidates: all }, null, 2) + "\n",
@@ -201,7 +208,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   }
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
-    `selected step ${chosen.step} at latent width × ${chosen.latentScale} (score ${chosen.score.toFixed(3)}: P̄ ${chosen.meanPower.toFixed(2)}, PDF ${chosen.pdf.toFixed(2)}, Var ${chosen.powerVariance.toFixed(2)}; < 1 passes) of ${all.length} candidates; wrote ${path.join(flags.output, "gan.onnx")}, its card and ${SELECTION_JSON} in ${secs.toFixed(1)} s`,
+    `selected step ${chosen.step} at latent width × ${chosen.latentScale} (score ${chosen.score.toFixed(3)}: P̄ ${chosen.meanPower.toFixed(2)}, PDF ${chosen.pdf.toFixed(2)}, Var ${chosen.powerVariance.toFixed(2)}; < 1 passes) of ${all.length} candidates; wrote ${path.join(flags.output, "gan.onnx")}, its card${flags.tfjsWeights ? ", its TF.js weights" : ""} and ${SELECTION_JSON} in ${secs.toFixed(1)} s`,
     {
       output: flags.output,
       step: chosen.step,
@@ -258,6 +265,10 @@ export function registerSelectGan(program: Command): void {
       parseNumber({ min: 0 }),
     )
     .option("--threads <t>", "threads for the generator and the statistics", parseInteger(1, 256))
+    .option(
+      "--no-tfjs-weights",
+      "omit gan.weights.json (generator and discriminator for fine-tuning; ~16 MB of JSON for 64-32-16-1); sampling needs only gan.onnx",
+    )
     .addHelpText(
       "after",
       `

@@ -16,6 +16,7 @@ import {
   writeAtomically,
 } from "../../../io/atomic-file.js";
 import { loadGanModel } from "../../../io/gan-model-file.js";
+import { resolveGanModelPath } from "../../../models/default-model.js";
 import { cardPathFor } from "../../../io/model-file.js";
 import { readNpyFloat32 } from "../../../io/npy.js";
 import type { GanCard } from "../../../models/gan/gan-card.js";
@@ -51,18 +52,6 @@ interface ValidateGanFlags {
 }
 
 export const GAN_SAMPLES_DIR = "samples";
-
-/** A GAN named by its .onnx, its card (X.card.json → X.onnx) or its directory (DIR/gan.onnx). */
-export function resolveGanModelPath(given: string): string {
-  if (given.endsWith(".card.json")) return given.slice(0, -".card.json".length) + ".onnx";
-  let stat: fs.Stats | undefined;
-  try {
-    stat = fs.statSync(given);
-  } catch {
-    stat = undefined;
-  }
-  return stat?.isDirectory() ? path.join(given, "gan.onnx") : given;
-}
 
 /**
  * The acceptance numbers as flat card entries `heldout.<check>.value|bound|at|passed` (the
@@ -244,8 +233,8 @@ export function registerValidateGan(validate: Command): void {
       "sample a GAN and compare with held-out N-body sub-volumes: voxel PDF, P(k) with covariance, bispectra, cross-correlations, acceptance checks",
     )
     .requiredOption(
-      "--model <path>",
-      "GAN: gan.onnx with gan.card.json beside it, the card, or their directory",
+      "--model <path|default>",
+      "GAN: gan.onnx with gan.card.json beside it, the card, their directory, or 'default' for the bundled GAN",
     )
     .requiredOption(
       "--data <dirs...>",
