@@ -111,37 +111,15 @@ describe("mocksmith paint", () => {
     const t = autoTileSide(n, card.padding);
     const auto = path.join(dir, "auto-out.npy");
     const given = path.join(dir, "given-out.npy");
-    const a = await paint(["--input", input, "--box", String(box), "--model", model, "-o", auto]);
+    const base = ["--input", input, "--box", String(box), "--model", model];
+    const a = await paint([...base, "-o", auto]);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stderr).toContain(`units of ${t}³-voxel tiles`);
-    const g = await paint([
-      "--input",
-      input,
-      "--box",
-      String(box),
-      "--model",
-      model,
-      "--tile",
-      String(t),
-      "-o",
-      given,
-    ]);
+    const g = await paint([...base, "--tile", String(t), "-o", given]);
     expect(g.code, g.stderr).toBe(0);
-    expect(
-      Buffer.from(readNpyFloat32(auto).data.buffer).equals(Buffer.from(readNpyFloat32(given).data.buffer)),
-    ).toBe(true);
-    const bad = await paint([
-      "--input",
-      input,
-      "--box",
-      String(box),
-      "--model",
-      model,
-      "--tile",
-      "big",
-      "-o",
-      path.join(dir, "x.npy"),
-    ]);
+    const bytes = (f: string) => Buffer.from(readNpyFloat32(f).data.buffer);
+    expect(bytes(auto).equals(bytes(given))).toBe(true);
+    const bad = await paint([...base, "--tile", "big", "-o", path.join(dir, "x.npy")]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--tile/);
   });
