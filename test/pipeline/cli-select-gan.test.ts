@@ -65,7 +65,7 @@ describe("mocksmith select-gan", () => {
     const r = await select(out);
     expect(r.status, r.stderr).toBe(0);
     expect(lastLine(r.stderr)).toMatch(
-      /selected step \d at latent width × [\d.]+ \(score .*\) of 7 candidates; wrote .*gan\.onnx, its card and selection\.json/,
+      /selected step \d at latent width × [\d.]+ \(score .*\) of 7 candidates; wrote .*gan\.onnx, its card, its TF\.js weights and selection\.json/,
     );
     const sel = JSON.parse(fs.readFileSync(path.join(out, "selection.json"), "utf8")) as {
       step: number;
