@@ -197,7 +197,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
               a.conditional ? o.redshift : undefined,
             );
         const c = await pool.infer(z, rows, 1);
-        const values = unscaleDensityArray(c, card.kappa, offset);
+        const values = unscaleDensityArray(c, card.kappa, offset, card.densityCap);
         const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
         const position = header.length + (i0 - first) * s3 * 4;
         let w = 0;

@@ -12,6 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GanCard } from "../../src/models/gan/gan-card.js";
 import { writeCheckpoint } from "../../src/models/painter/training-checkpoint.js";
+import { readNpyFloat32 } from "../../src/io/npy.js";
 import { runCliAsync } from "../cli-process.js";
 import { writeDensitySimulation } from "../gan-fixture.js";
 
@@ -89,6 +90,17 @@ describe("mocksmith select-gan", () => {
     expect(card.voxelSize).toBe(4);
     expect(card.training?.steps).toBe(sel.step);
     expect(card.validation?.["selection.score"]).toBe(best);
+    // The density cap is the largest ρ/ρ̄ of the selection grids (every voxel is in a sub-volume).
+    let max = 0;
+    for (const sim of ["sim-000", "sim-001"])
+      for (const d of readNpyFloat32(path.join(data, sim, "nbody_delta_z0.000.npy")).data)
+        max = Math.max(max, 1 + d);
+    expect(card.densityCap).toBeCloseTo(max, 4);
+    const samples = path.join(dir, "capped-samples");
+    const s = await runCliAsync("sample-gan", "--model", out, "--n", "16", "--seed", "3", "-o", samples);
+    expect(s.status, s.stderr).toBe(0);
+    const drawn = readNpyFloat32(path.join(samples, "samples.npy")).data;
+    expect(drawn.every((v) => v <= card.densityCap!)).toBe(true);
 
     // validate gan on the exported ONNX with the selection's latents (seed 7, 8 samples) finds
     // the same statistics: ORT and TF.js agree to the export's parity tolerance.
@@ -109,21 +121,19 @@ describe("mocksmith select-gan", () => {
 
   it("--no-tfjs-weights writes the ONNX generator and its card only, which sample-gan loads", async () => {
     const out = path.join(dir, "lean");
-    const r = await select(out, "--no-tfjs-weights", "--top", "1", "--scales", "1");
+    const r = await select(out, "--no-tfjs-weights", "--top", "1", "--scales", "1", "--density-cap", "1.5");
     expect(r.status, r.stderr).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual(["gan.card.json", "gan.onnx", "selection.json"]);
     const card = JSON.parse(fs.readFileSync(path.join(out, "gan.card.json"), "utf8")) as GanCard;
     expect(card.weights).toBeUndefined();
-    const s = await runCliAsync(
-      "sample-gan",
-      "--model",
-      out,
-      "--n",
-      "2",
-      "-o",
-      path.join(dir, "lean-samples"),
-    );
+    expect(card.densityCap).toBe(1.5);
+    const samples = path.join(dir, "lean-samples");
+    const s = await runCliAsync("sample-gan", "--model", out, "--n", "8", "-o", samples);
     expect(s.status, s.stderr).toBe(0);
+    // The cap binds: no voxel above it, and some voxels (ρ/ρ̄ > 1.5 without the cap) on it.
+    const drawn = readNpyFloat32(path.join(samples, "samples.npy")).data;
+    expect(Math.max(...drawn)).toBe(Math.fround(1.5));
+    expect(drawn.filter((v) => v === Math.fround(1.5)).length).toBeGreaterThan(0);
   }, 120_000);
 
   it("refuses bad input with one line and writes nothing", async () => {

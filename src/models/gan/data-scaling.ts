@@ -35,9 +35,20 @@ export function scaleDensityArray(values: Float32Array, kappa = DEFAULT_KAPPA): 
   return values;
 }
 
-/** In place: c → ρ, or δ = ρ − 1 with `offset` −1. */
-export function unscaleDensityArray(values: Float32Array, kappa = DEFAULT_KAPPA, offset = 0): Float32Array {
+/**
+ * In place: c → ρ, or δ = ρ − 1 with `offset` −1; ρ capped at `cap` (a GAN card's densityCap).
+ * Why a cap: near c = 1 the inverse amplifies the generator's float error without bound
+ * (dρ/dc = 2κ/(1 − c)²), and a handful of voxels a trained generator pushes to c ≈ 1 − 1e-5 —
+ * ρ ~ 10⁵ κ, far beyond any N-body voxel — dominate P(k) and its variance as white noise.
+ */
+export function unscaleDensityArray(
+  values: Float32Array,
+  kappa = DEFAULT_KAPPA,
+  offset = 0,
+  cap = Infinity,
+): Float32Array {
   checkKappa(kappa);
-  for (let i = 0; i < values.length; i++) values[i] = unscaleDensity(values[i], kappa) + offset;
+  if (!(cap > 0)) throw new RangeError(`density cap must be > 0, got ${cap}`);
+  for (let i = 0; i < values.length; i++) values[i] = Math.min(unscaleDensity(values[i], kappa), cap) + offset;
   return values;
 }

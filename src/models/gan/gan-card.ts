@@ -32,6 +32,11 @@ export interface GanCard {
   kappa: number;
   /** Voxel side of the training data, Mpc/h. */
   voxelSize: number;
+  /**
+   * Sampling caps ρ/ρ̄ at this value (the largest N-body voxel `select-gan` saw), where the
+   * inverse scaling of a near-saturated tanh would give unphysical spikes (data-scaling.ts).
+   */
+  densityCap?: number;
   /** Redshift of the training data (unconditional), or the range a cGAN was trained on. */
   redshift: number | null;
   redshiftRange?: [number, number];
@@ -91,6 +96,8 @@ export function ganCardProblems(value: unknown): string[] {
   )
     p.push(`'latentPrior' must be { kind (${LATENT_KINDS.join(" | ")}), nu > 0, scale > 0 }`);
   if (typeof c.kappa !== "number" || !(c.kappa > 0)) p.push("'kappa' must be a positive number");
+  if (c.densityCap !== undefined && (typeof c.densityCap !== "number" || !(c.densityCap > 0)))
+    p.push("'densityCap' must be a positive number (ρ/ρ̄)");
   if (typeof c.voxelSize !== "number" || !(c.voxelSize > 0))
     p.push("'voxelSize' must be a positive number (Mpc/h)");
   if (c.redshift !== null && (typeof c.redshift !== "number" || !(c.redshift >= 0)))

@@ -131,7 +131,15 @@ export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, arch: GanArc
 export function generateDensities(
   tf: TensorFlow,
   gan: GanTf,
-  options: { seed: number; count: number; prior: LatentPrior; kappa: number; redshift?: number; batch?: number },
+  options: {
+    seed: number;
+    count: number;
+    prior: LatentPrior;
+    kappa: number;
+    densityCap?: number;
+    redshift?: number;
+    batch?: number;
+  },
 ): Float32Array[] {
   const a = gan.arch;
   const width = a.generator[0].inChannels;
@@ -151,7 +159,13 @@ export function generateDensities(
     );
     const c = tf.tidy(() => gan.generate(tf.tensor2d(z, [rows, width]), false).dataSync()) as Float32Array;
     for (let r = 0; r < rows; r++)
-      out.push(unscaleDensityArray(Float32Array.from(c.subarray(r * s3, (r + 1) * s3)), options.kappa));
+      out.push(unscaleDensityArray(
+          Float32Array.from(c.subarray(r * s3, (r + 1) * s3)),
+          options.kappa,
+          0,
+          options.densityCap,
+        ),
+      );
   }
   return out;
 }

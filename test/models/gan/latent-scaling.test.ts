@@ -92,3 +92,18 @@ test("data scaling: limits, κ ↦ 0, round trip, array forms", () => {
   rho.forEach((v, i) => expect(Math.abs(delta[i] - (v - 1))).toBeLessThanOrEqual(1e-5 * Math.max(1, v)));
   expect(() => scaleDensityArray(new Float32Array(1), 0)).toThrow(/κ/);
 });
+
+test("density cap: ρ above the card's densityCap is clamped to it, values below are untouched", () => {
+  const kappa = 2;
+  const rho = [0, 0.5, 1, 10, 300, 1e5];
+  const c = Float32Array.from(rho.map((r) => scaleDensity(r, kappa)));
+  const uncapped = unscaleDensityArray(Float32Array.from(c), kappa);
+  const capped = unscaleDensityArray(Float32Array.from(c), kappa, 0, 500);
+  rho.forEach((r, i) => {
+    if (r < 500) expect(capped[i]).toBe(uncapped[i]);
+    else expect(capped[i]).toBe(500);
+  });
+  // δ = ρ − 1 with the cap applied to ρ.
+  expect(unscaleDensityArray(Float32Array.from(c), kappa, -1, 500)[5]).toBe(499);
+  expect(() => unscaleDensityArray(Float32Array.from(c), kappa, 0, 0)).toThrow(/density cap/);
+});

@@ -36,6 +36,7 @@ interface SelectGanFlags {
   scales: number[];
   top: number;
   fromStep: number;
+  densityCap: number | "data" | "none";
   z?: number;
   threads?: number;
   tfjsWeights: boolean;
@@ -85,6 +86,10 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   const n = flags.n ?? Math.max(64, held.fields.length);
   const boxSize = held.voxelSize * arch.side;
   const nbody = { fields: held.fields, side: arch.side, boxSize };
+  let dataMax = 0;
+  for (const f of held.fields) for (const v of f) if (v > dataMax) dataMax = v;
+  const densityCap =
+    flags.densityCap === "none" ? undefined : flags.densityCap === "data" ? dataMax : flags.densityCap;
   const settings = { ...DEFAULT_GAN_VALIDATION_SETTINGS, bispectrum: false, threads: flags.threads };
 
   const engine = await loadTensorFlowEngine(flags.threads === undefined ? {} : { threads: flags.threads });
@@ -100,6 +105,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
         count: n,
         prior: { ...run.latentPrior, scale: run.latentPrior.scale * latentScale },
         kappa: run.kappa,
+        densityCap,
         redshift,
       });
       const bad = fields.findIndex((f) => f.some((v) => !Number.isFinite(v)));
@@ -152,6 +158,8 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     seed: flags.seed,
     scales,
     top: flags.top,
+    densityCap: densityCap ?? null,
+    selectionDataMaxDensity: dataMax,
     data: held.simulations.map((s) => ({ directory: s.directory, manifestSha256: s.manifestSha256 })),
     subVolumes: held.fields.length,
   };
@@ -167,6 +175,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
           latentPrior,
           kappa: run.kappa,
           voxelSize: held.voxelSize,
+          ...(densityCap === undefined ? {} : { densityCap }),
           redshift: arch.conditional ? null : run.redshifts[0],
           ...(arch.conditional
             ? { redshiftRange: [Math.min(...run.redshifts), Math.max(...run.redshifts)] as [number, number] }
@@ -259,6 +268,12 @@ export function registerSelectGan(program: Command): void {
       3,
     )
     .option("--from-step <k>", "ignore checkpoints before step k", parseInteger(0), 0)
+    .option(
+      "--density-cap <ρ|data|none>",
+      "cap on ρ/ρ̄ of the samples, recorded in the card and applied by sample-gan: data = the largest voxel of the selection sub-volumes",
+      (v: string) => (v === "data" || v === "none" ? v : parseNumber({ minExclusive: 0 })(v)),
+      "data",
+    )
     .option(
       "--z <z>",
       "redshift of the selection (a conditional GAN; default: the run's first)",
