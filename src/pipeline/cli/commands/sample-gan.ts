@@ -140,6 +140,14 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
       const model = await loadGanModel(resolveGanModelPath(flags.model));
       const redshift = checkSamplingRedshift(model, flags.z);
       const dim = model.card.architecture.latentDim;
+      // A model whose card records failed held-out checks still samples, but says so up front.
+      const v = model.card.validation ?? {};
+      if (v["heldout.passed"] === 0) {
+        const failed = ["meanPower", "pdf", "powerVariance"].filter((c) => v[`heldout.${c}.passed`] === 0);
+        ctx.progress.info(
+          `warning: ${model.path} failed its held-out acceptance checks (${failed.join(", ")}; card validation.heldout.*): not for science use`,
+        );
+      }
       if (flags.stitch !== undefined && flags.shard)
         throw new InputError(
           "--stitch",

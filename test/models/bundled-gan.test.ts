@@ -1,0 +1,58 @@
+/**
+ * The bundled GAN (models/gan/default/) as shipped: a reduced CPU-trained model whose card must
+ * say so and state its held-out metrics (issue 8, item 4), written by `validate gan
+ * --record-in-card` on simulations used neither in training nor in selection. This guards the
+ * artifact and its honesty, not the physics (the checks themselves are tested on synthetic fields
+ * in test/stages/gan-validation.test.ts): the card loads (sha256, graph and card agree), every
+ * recorded verdict agrees with its recorded value and bound, the ensembles are large enough for
+ * the variance check to mean something, and `sample-gan --model default` warns when the card
+ * records a failure.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadGanModel } from "../../src/io/gan-model-file.js";
+import { defaultGanPath } from "../../src/models/default-model.js";
+import { ganCardProblems } from "../../src/models/gan/gan-card.js";
+import { runCliAsync } from "../cli-process.js";
+
+describe("the bundled GAN", () => {
+  it("loads, is marked trained, and states its reduced size", async () => {
+    const model = await loadGanModel(defaultGanPath());
+    const card = model.card;
+    expect(ganCardProblems(card)).toEqual([]);
+    expect(card.trained).toBe(true);
+    if (card.architecture.preset !== "paper") expect(card.description).toMatch(/reduced from the paper's/);
+    expect(card.densityCap).toBeGreaterThan(1);
+  });
+
+  it("records held-out metrics whose verdicts agree with their values and bounds", async () => {
+    const v = (await loadGanModel(defaultGanPath())).card.validation ?? {};
+    // A variance ratio needs enough cubes: its relative error is ~√(2/n), 12.5 % for n = 128.
+    expect(v["heldout.subVolumes"]).toBeGreaterThanOrEqual(128);
+    expect(v["heldout.samples"]).toBeGreaterThanOrEqual(128);
+    for (const c of ["meanPower", "powerVariance"]) {
+      const value = v[`heldout.${c}.value`];
+      const bound = v[`heldout.${c}.bound`];
+      expect(Number.isFinite(value) && Number.isFinite(bound)).toBe(true);
+      expect(v[`heldout.${c}.passed`]).toBe(value <= bound ? 1 : 0);
+    }
+    expect([0, 1]).toContain(v["heldout.pdf.passed"]);
+    const all = ["meanPower", "pdf", "powerVariance"].every((c) => v[`heldout.${c}.passed`] === 1);
+    expect(v["heldout.passed"]).toBe(all ? 1 : 0);
+  });
+
+  it("sample-gan --model default samples, warning when the card records failed checks", async () => {
+    const card = (await loadGanModel(defaultGanPath())).card;
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-bundled-gan-"));
+    try {
+      const r = await runCliAsync("sample-gan", "--model", "default", "--n", "4", "--workers", "1", "-o", path.join(out, "s"));
+      expect(r.status, r.stderr).toBe(0);
+      if (card.validation?.["heldout.passed"] === 0) expect(r.stderr).toMatch(/warning: .* failed its held-out acceptance checks/);
+      else expect(r.stderr).not.toMatch(/warning/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
