@@ -94,27 +94,29 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
 
   const engine = await loadTensorFlowEngine(flags.threads === undefined ? {} : { threads: flags.threads });
   const tf = engine.tf;
-  const score = (ckptFile: string, latentScale: number): Candidate => {
+  const score = async (ckptFile: string, latentScale: number): Promise<Candidate> => {
     const ckpt = readCheckpoint(ckptFile);
     if (JSON.stringify(ckpt.header.fingerprint) !== fp)
       throw new InputError(ckptFile, `settings differ from ${path.basename(files[0])}'s: not one run`);
     const gan = ganFromCheckpoint(tf, ckpt, arch);
+    let weights;
     try {
-      const fields = generateDensities(tf, gan, {
-        seed: flags.seed,
-        count: n,
-        prior: { ...run.latentPrior, scale: run.latentPrior.scale * latentScale },
-        kappa: run.kappa,
-        densityCap,
-        redshift,
-      });
-      const bad = fields.findIndex((f) => f.some((v) => !Number.isFinite(v)));
-      if (bad >= 0) throw new InputError(ckptFile, `generates a non-finite density in sample ${bad}`);
-      const v = validateGan({ fields, side: arch.side, boxSize }, nbody, settings);
-      return { step: ckpt.header.step, latentScale, ...selectionScore(v) };
+      weights = gan.weights();
     } finally {
       gan.dispose();
     }
+    const fields = await generateDensities(arch, weights, {
+      seed: flags.seed,
+      count: n,
+      prior: { ...run.latentPrior, scale: run.latentPrior.scale * latentScale },
+      kappa: run.kappa,
+      densityCap,
+      redshift,
+    });
+    const bad = fields.findIndex((f) => f.some((v) => !Number.isFinite(v)));
+    if (bad >= 0) throw new InputError(ckptFile, `generates a non-finite density in sample ${bad}`);
+    const v = validateGan({ fields, side: arch.side, boxSize }, nbody, settings);
+    return { step: ckpt.header.step, latentScale, ...selectionScore(v) };
   };
 
   const total = files.length + Math.min(flags.top, files.length) * (scales.length - 1);
@@ -123,7 +125,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   const stepOf = new Map<number, string>();
   const atUnit: Candidate[] = [];
   for (const f of files) {
-    const c = score(f, 1);
+    const c = await score(f, 1);
     stepOf.set(c.step, f);
     atUnit.push(c);
     ctx.progress.advance("select gan", ++done);
@@ -136,7 +138,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   for (const b of best)
     for (const s of scales) {
       if (s === 1) continue;
-      widths.push(score(stepOf.get(b.step) as string, s));
+      widths.push(await score(stepOf.get(b.step) as string, s));
       ctx.progress.advance("select gan", ++done);
     }
   ctx.progress.finish("select gan");
