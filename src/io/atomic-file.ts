@@ -43,6 +43,19 @@ export async function writeAtomicallyAsync<T>(
 }
 
 /**
+ * Refuses an output directory that exists and is not empty (writeDirectoryAtomically's rule), so a
+ * long command can fail before its work rather than at the end.
+ */
+export function assertNewDirectory(finalDir: string): void {
+  const final = path.resolve(finalDir);
+  if (fs.existsSync(final) && (!fs.statSync(final).isDirectory() || fs.readdirSync(final).length > 0))
+    throw new InputError(
+      finalDir,
+      "exists and is not empty; give a new output directory (it is written whole, then renamed into place)",
+    );
+}
+
+/**
  * Writes a whole directory: `write` fills a fresh temporary directory beside `finalDir`, which is
  * then renamed to `finalDir`; on failure the temporary is removed, so a failure at any point
  * leaves nothing under the final name. `finalDir` may already exist only as an empty directory
@@ -52,12 +65,8 @@ export async function writeDirectoryAtomically<T>(
   finalDir: string,
   write: (tmpDir: string) => T | Promise<T>,
 ): Promise<T> {
+  assertNewDirectory(finalDir);
   const final = path.resolve(finalDir);
-  if (fs.existsSync(final) && (!fs.statSync(final).isDirectory() || fs.readdirSync(final).length > 0))
-    throw new InputError(
-      finalDir,
-      "exists and is not empty; give a new output directory (it is written whole, then renamed into place)",
-    );
   fs.mkdirSync(path.dirname(final), { recursive: true });
   const tmp = temporaryPathFor(final);
   fs.mkdirSync(tmp);

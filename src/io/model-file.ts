@@ -71,12 +71,17 @@ function dimsText(d: readonly (number | string)[]): string {
   return `(${d.join(", ")})`;
 }
 
+/** Where the weights file a card names lies: beside the ONNX file. */
+export function cardWeightsPath(onnxPath: string, file: string): string {
+  return path.join(path.dirname(onnxPath), file);
+}
+
 /**
  * The weights file a card lists beside its ONNX file, checked against the card's sha256, or a
  * one-line InputError naming the file.
  */
 export function readCardWeights(onnxPath: string, weights: { file: string; sha256: string }): Buffer {
-  const wp = path.join(path.dirname(onnxPath), weights.file);
+  const wp = cardWeightsPath(onnxPath, weights.file);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(wp);

@@ -94,15 +94,20 @@ export function ganRunSettings(ckpt: Checkpoint): GanRunSettings {
     throw new InputError(ckpt.file, `damaged GAN settings: ${(err as Error).message}`);
   }
   const redshifts = f.redshifts;
-  if (typeof f.kappa !== "number" || !Array.isArray(redshifts) || typeof f.seed !== "number")
-    throw new InputError(ckpt.file, "damaged GAN settings: kappa, redshifts or seed missing");
+  if (
+    typeof f.kappa !== "number" ||
+    !Array.isArray(redshifts) ||
+    typeof f.seed !== "number" ||
+    typeof f.batch !== "number"
+  )
+    throw new InputError(ckpt.file, "damaged GAN settings: kappa, redshifts, seed or batch missing");
   return {
     architecture,
     latentPrior: f.latentPrior as LatentPrior,
     kappa: f.kappa,
     redshifts: redshifts as number[],
     seed: f.seed,
-    batch: typeof f.batch === "number" ? f.batch : NaN,
+    batch: f.batch,
     schedule: isObject(f.schedule) ? f.schedule : {},
     data: Array.isArray(f.data) ? (f.data as string[]) : [],
   };

@@ -3,9 +3,8 @@
  * beside a trained painter, checked against its card (architecture, channels, voxel size of the
  * new training set, weights sha256) so a fine-tune never silently starts from another model.
  */
-import path from "node:path";
 import { InputError } from "../../io/atomic-file.js";
-import { cardPathFor, readCardWeights, readModelCard } from "../../io/model-file.js";
+import { cardPathFor, cardWeightsPath, readCardWeights, readModelCard } from "../../io/model-file.js";
 import type { ModelCard } from "../model-card.js";
 import type { PainterArchitecture } from "./architecture.js";
 import type { PainterWeights } from "./painter-onnx.js";
@@ -40,6 +39,6 @@ export function loadInitialWeights(
   const text = bytes.toString("utf8");
   const sha256 = card.weights.sha256;
   const r = parsePainterWeightsJson(text, arch);
-  if ("problem" in r) throw new InputError(path.join(path.dirname(onnxPath), card.weights.file), r.problem);
+  if ("problem" in r) throw new InputError(cardWeightsPath(onnxPath, card.weights.file), r.problem);
   return { weights: r.weights, sha256, card };
 }

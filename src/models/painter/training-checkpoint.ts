@@ -164,6 +164,13 @@ export function readCheckpoint(file: string): Checkpoint {
   return { file, header, tensors };
 }
 
+/** The step a checkpoint file holds, from its name (step-NNNNNNNN.ckpt), without reading it. */
+export function checkpointStep(file: string): number {
+  const m = /step-(\d{8})\.ckpt$/.exec(file);
+  if (!m) throw new InputError(file, "is not named step-NNNNNNNN.ckpt");
+  return Number(m[1]);
+}
+
 /** The checkpoint files of an output directory, oldest first. */
 export function checkpointsOf(output: string): string[] {
   return checkpointFiles(checkpointDirectory(output));

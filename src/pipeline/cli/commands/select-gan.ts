@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
-import { InputError, writeDirectoryAtomically } from "../../../io/atomic-file.js";
+import { assertNewDirectory, InputError, writeDirectoryAtomically } from "../../../io/atomic-file.js";
 import { loadTensorFlowEngine } from "../../../models/kernels/tf-engine.js";
 import { loadHeldOutSubVolumes } from "../../../models/gan/gan-heldout-data.js";
 import { exportGan } from "../../../models/gan/gan-export.js";
@@ -21,7 +21,14 @@ import {
   type GanRunSettings,
   type SelectionScore,
 } from "../../../models/gan/gan-selection.js";
-import { checkpointsOf, readCheckpoint } from "../../../models/painter/training-checkpoint.js";
+import {
+  checkpointStep,
+  checkpointsOf,
+  readCheckpoint,
+  type CheckpointHeader,
+} from "../../../models/painter/training-checkpoint.js";
+import { GanTf } from "../../../models/gan/gan-tf.js";
+import type { GanWeights } from "../../../models/gan/gan-weights.js";
 import { DEFAULT_GAN_VALIDATION_SETTINGS, validateGan } from "../../../stages/gan-validation.js";
 import { SOFTWARE_VERSION } from "../../../version.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
@@ -54,14 +61,10 @@ const ranked = (a: Candidate, b: Candidate) => a.score - b.score || b.step - a.s
 export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions): Promise<void> {
   const ctx = makeContext(global);
   const t0 = performance.now();
-  if (
-    fs.existsSync(flags.output) &&
-    (!fs.statSync(flags.output).isDirectory() || fs.readdirSync(flags.output).length > 0)
-  )
-    throw new InputError(flags.output, "exists and is not empty; give a new output directory");
+  assertNewDirectory(flags.output);
   if (!fs.existsSync(flags.run) || !fs.statSync(flags.run).isDirectory())
     throw new InputError(flags.run, "is not a directory (give the -o directory of `mocksmith train gan`)");
-  const files = checkpointsOf(flags.run).filter((f) => readCheckpoint(f).header.step >= flags.fromStep);
+  const files = checkpointsOf(flags.run).filter((f) => checkpointStep(f) >= flags.fromStep);
   if (files.length === 0)
     throw new InputError(
       flags.run,
@@ -94,17 +97,25 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
 
   const engine = await loadTensorFlowEngine(flags.threads === undefined ? {} : { threads: flags.threads });
   const tf = engine.tf;
-  const score = async (ckptFile: string, latentScale: number): Promise<Candidate> => {
+  // Each checkpoint is read once: its weights serve every latent width and the export.
+  const loaded = new Map<string, { weights: GanWeights; history: CheckpointHeader["history"] }>();
+  const checkpointOf = (ckptFile: string) => {
+    const cached = loaded.get(ckptFile);
+    if (cached) return cached;
     const ckpt = readCheckpoint(ckptFile);
     if (JSON.stringify(ckpt.header.fingerprint) !== fp)
       throw new InputError(ckptFile, `settings differ from ${path.basename(files[0])}'s: not one run`);
     const gan = ganFromCheckpoint(tf, ckpt, arch);
-    let weights;
     try {
-      weights = gan.weights();
+      const entry = { weights: gan.weights(), history: ckpt.header.history };
+      loaded.set(ckptFile, entry);
+      return entry;
     } finally {
       gan.dispose();
     }
+  };
+  const score = async (ckptFile: string, latentScale: number): Promise<Candidate> => {
+    const { weights } = checkpointOf(ckptFile);
     const fields = await generateDensities(arch, weights, {
       seed: flags.seed,
       count: n,
@@ -116,7 +127,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     const bad = fields.findIndex((f) => f.some((v) => !Number.isFinite(v)));
     if (bad >= 0) throw new InputError(ckptFile, `generates a non-finite density in sample ${bad}`);
     const v = validateGan({ fields, side: arch.side, boxSize }, nbody, settings);
-    return { step: ckpt.header.step, latentScale, ...selectionScore(v) };
+    return { step: checkpointStep(ckptFile), latentScale, ...selectionScore(v) };
   };
 
   const total = files.length + Math.min(flags.top, files.length) * (scales.length - 1);
@@ -145,12 +156,13 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   const all = [...atUnit, ...widths];
   const chosen = [...best, ...widths].sort(ranked)[0];
 
-  const ckpt = readCheckpoint(stepOf.get(chosen.step) as string);
-  const gan = ganFromCheckpoint(tf, ckpt, arch);
+  const chosenFile = stepOf.get(chosen.step) as string;
+  const { weights: chosenWeights, history } = checkpointOf(chosenFile);
+  const gan = new GanTf(tf, arch, chosenWeights);
   const latentPrior = { ...run.latentPrior, scale: run.latentPrior.scale * chosen.latentScale };
   const selection = {
     run: path.resolve(flags.run),
-    checkpoint: path.basename(stepOf.get(chosen.step) as string),
+    checkpoint: path.basename(chosenFile),
     step: chosen.step,
     latentScale: chosen.latentScale,
     score: chosen,
@@ -194,7 +206,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
             batch: run.batch,
             optimiser: { name: "adam", ...run.schedule },
             engine: engine.name,
-            losses: ckpt.header.history,
+            losses: history,
             selection,
           },
           validation: {
