@@ -2,7 +2,9 @@
  * Training-speed benchmarks of the 3D convolution kernels (issue 5), with the PyTorch peers run
  * in the same session:
  *   conv3d.*   a plain Conv3D forward (1 × 32³ × 10 → 10 channels, 5³ kernel) in GFLOP/s for
- *              stock TensorFlow.js, our WebAssembly kernels (1 and 2 threads) and ONNX Runtime;
+ *              stock TensorFlow.js, our kernels (the build enableFastKernels picks — native
+ *              x86-64 where it loads — at 1 and 2 threads; the WebAssembly build at 2 threads)
+ *              and ONNX Runtime;
  *   wgan.*     one WGAN-GP step of the halo painter (batch 1, 58³ input: 5 critic updates with
  *              gradient penalty λ = 10, one painter update, Adam) next to train_step_torch.py;
  *   gan.*      the DCGAN generator of issue 8 (batch 16, transposed convolutions 1³ → 64³)
@@ -17,7 +19,11 @@
 import os from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import { disableFastKernels, enableFastKernels } from "../../src/models/kernels/register-kernels.js";
+import {
+  disableFastKernels,
+  enableFastKernels,
+  fastKernelKind,
+} from "../../src/models/kernels/register-kernels.js";
 import { encodeOnnxModel } from "../../src/models/onnx/onnx-model.js";
 import { painterArchitecture } from "../../src/models/painter/architecture.js";
 import { randomPainterWeights } from "../../src/models/painter/painter-onnx.js";
@@ -57,9 +63,13 @@ async function plainConv(results: Record<string, unknown>): Promise<void> {
   results["conv3d.tfjs_stock_gflops"] = flop / (await timeIt(conv, 1)) / 1e9;
   for (const threads of [1, 2]) {
     enableFastKernels({ threads });
+    results["conv3d.kernels"] = fastKernelKind();
     results[`conv3d.ours_${threads}t_gflops`] = flop / (await timeIt(conv, 5)) / 1e9;
     disableFastKernels();
   }
+  enableFastKernels({ threads: 2, native: false });
+  results["conv3d.ours_wasm_2t_gflops"] = flop / (await timeIt(conv, 5)) / 1e9;
+  disableFastKernels();
   const bytes = encodeOnnxModel({
     producerName: "bench",
     producerVersion: "0",
@@ -215,6 +225,17 @@ export async function benchConv3d(): Promise<Record<string, unknown>> {
   results["gan.ours_batch16_samples_per_s"] = batch / tg;
   const ganPeer = runPeer("gan_torch.py", ["--batches", "16", "--threads", "2", "--repeats", "3", "--quiet"]);
   results["gan.torch"] = ganPeer;
+  // The peer times two generators: stock ConvTranspose3d ("torch") and its own sub-pixel
+  // rewrite ("subpixel"); both ratios, generator alone, batch 16.
+  const peerRate = (impl: string): number | undefined => {
+    const batches = (ganPeer as { batches?: Record<string, Record<string, { gen_samples_per_s?: number }>> })
+      .batches;
+    return batches?.[impl]?.["16"]?.gen_samples_per_s;
+  };
+  for (const impl of ["torch", "subpixel"]) {
+    const rate = peerRate(impl);
+    if (rate !== undefined) results[`gan.speed_vs_${impl}`] = batch / tg / rate;
+  }
   disableFastKernels();
   await kernelTimes(results);
   results["conv3d.loadavg_end"] = os.loadavg();

@@ -11,6 +11,7 @@
  */
 import { conv3dWasmBase64 } from "./conv3d-wasm.generated.js";
 import { UnitPool, type UnitKernel } from "./unit-pool.js";
+import { NATIVE_KERNEL, lanesFor, type NativeConv3d } from "./native-x86.js";
 import {
   chooseInputGradForm,
   scatterInputGrad,
@@ -79,7 +80,8 @@ const SLACK = 16;
 /** Below this many multiply-adds a call runs on the calling thread alone. */
 const THREADED_MIN_MACS = 4e6;
 
-const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
+const ceilTo = (n: number, m: number): number => Math.ceil(n / m) * m;
+const ceil4 = (n: number): number => ceilTo(n, 4);
 
 /** The parts of WebAssembly.Memory and .Global we use (not in the "DOM"-less TypeScript libs). */
 export interface WasmMemory {
@@ -157,14 +159,24 @@ export class WasmConv3d {
   /** Parameter block and tap-offset scratch of each thread (index 0: the calling thread). */
   private readonly threadBlocks: { params: number; aoff: number; stack: number }[] = [];
   private readonly pool: UnitPool | null;
+  private readonly nthreads: number;
 
-  /** @param threads threads taking part, the calling thread included (1: no workers). */
-  constructor(module: WebAssembly.Module, threads = 1) {
+  /**
+   * @param threads threads taking part, the calling thread included (1: no workers).
+   * @param native the native build of the kernels (native-x86.ts), run on this memory in place
+   *   of the WebAssembly ones (its own threads, no workers); null: the WebAssembly kernels.
+   */
+  constructor(
+    module: WebAssembly.Module,
+    threads = 1,
+    private readonly native: NativeConv3d | null = null,
+  ) {
+    this.nthreads = threads;
     this.memory = new wasmRuntime.Memory({ initial: 32, maximum: 65536, shared: true });
     const instance = new wasmRuntime.Instance(module, { env: { memory: this.memory } });
     this.exp = instance.exports as WasmExports;
     let top = Math.ceil(Number(this.exp.__heap_base.value) / 64) * 64;
-    for (let t = 0; t < threads; t++) {
+    for (let t = 0; t < (native === null ? threads : 1); t++) {
       const stack = t === 0 ? 0 : top + STACK_BYTES;
       if (t > 0) top += STACK_BYTES;
       const params = top;
@@ -175,7 +187,7 @@ export class WasmConv3d {
     this.arena = new Arena(this.memory, top);
     this.arena.take(0);
     this.pool =
-      threads > 1
+      threads > 1 && native === null
         ? new UnitPool(
             module,
             this.memory,
@@ -185,7 +197,17 @@ export class WasmConv3d {
   }
 
   get threads(): number {
-    return this.threadBlocks.length;
+    return this.nthreads;
+  }
+
+  /** Which kernels run: "native" (x86-64 vector widths) or "wasm". */
+  get kind(): "native" | "wasm" {
+    return this.native === null ? "wasm" : "native";
+  }
+
+  /** Channel rows of the kernels' C operand are padded to a multiple of this (the vector width). */
+  private lanes(channels: number): number {
+    return this.native === null ? 4 : lanesFor(channels, this.native.lanes);
   }
 
   private get f32(): Float32Array {
@@ -211,9 +233,15 @@ export class WasmConv3d {
     }
   }
 
-  private run(kernel: UnitKernel, units: number, macs: number): void {
-    const fn = this.exp[kernel];
+  private run(kernel: UnitKernel, units: number, macs: number, lanes: number): void {
     const params0 = this.threadBlocks[0].params;
+    if (this.native !== null) {
+      const threads = macs < THREADED_MIN_MACS ? 1 : this.nthreads;
+      const memory = new Uint8Array(this.memory.buffer);
+      this.native.run(memory, NATIVE_KERNEL[kernel], lanes, params0, units, threads);
+      return;
+    }
+    const fn = this.exp[kernel];
     if (this.pool === null || macs < THREADED_MIN_MACS || units < 2) {
       for (let u = 0; u < units; u++) fn(params0, u);
       return;
@@ -226,6 +254,44 @@ export class WasmConv3d {
     );
   }
 
+  /**
+   * Copies x (shape N, D, H, W, C) into the memory with `pads` zeros (front/back of D, H, W)
+   * around; its byte offset. Native: one pass from x; WebAssembly: a copy, then pad_spatial.
+   */
+  private padIn(x: Float32Array, shape: readonly number[], pads: readonly number[]): number {
+    const [N, D, H, W, C] = shape;
+    const size = N * (D + pads[0] + pads[1]) * (H + pads[2] + pads[3]) * (W + pads[4] + pads[5]) * C;
+    if (this.native !== null) {
+      const at = this.arena.take(size);
+      this.native.padIn(new Uint8Array(this.memory.buffer), at, x, N, D, H, W, C, ...pads);
+      return at;
+    }
+    const raw = this.put(x);
+    if (pads.every((p) => p === 0)) return raw;
+    const at = this.arena.take(size);
+    this.exp.pad_spatial(at, raw, N, D, H, W, C, ...pads);
+    return at;
+  }
+
+  /** Rows of C floats of x copied into the memory widened to S floats with zeros; the byte offset. */
+  private widenIn(x: Float32Array, count: number, C: number, S: number): number {
+    const at = this.arena.take(count * S);
+    if (this.native !== null) this.native.widenIn(new Uint8Array(this.memory.buffer), at, x, count, C, S);
+    else this.exp.widen_channels(at, this.put(x), count, C, S);
+    return at;
+  }
+
+  /** The first C floats of each of `count` rows of S floats at byte offset `at`, as a new array. */
+  private compactOut(at: number, count: number, S: number, C: number): Float32Array {
+    if (this.native !== null) {
+      const out = new Float32Array(count * C);
+      this.native.compactOut(out, new Uint8Array(this.memory.buffer), at, count, S, C);
+      return out;
+    }
+    this.exp.compact_channels(at, at, count, S, C);
+    return this.get(at, count * C);
+  }
+
   /** x (N, D, H, W, Ci) zero-padded as the geometry says; returns its byte offset and dims. */
   private paddedInput(x: Float32Array, g: Conv3dGeometry): { at: number; dims: [number, number, number] } {
     const { front, top, left } = g.padInfo;
@@ -234,37 +300,25 @@ export class WasmConv3d {
     const D = Math.max(g.inDepth + front, (g.outDepth - 1) * g.strideDepth + g.filterDepth);
     const H = Math.max(g.inHeight + top, (g.outHeight - 1) * g.strideHeight + g.filterHeight);
     const W = Math.max(g.inWidth + left, (g.outWidth - 1) * g.strideWidth + g.filterWidth);
-    const raw = this.put(x);
-    if (front === 0 && top === 0 && left === 0 && D === g.inDepth && H === g.inHeight && W === g.inWidth)
-      return { at: raw, dims: [D, H, W] };
-    const at = this.arena.take(g.batchSize * D * H * W * g.inChannels);
-    this.exp.pad_spatial(
-      at,
-      raw,
-      g.batchSize,
-      g.inDepth,
-      g.inHeight,
-      g.inWidth,
-      g.inChannels,
+    const at = this.padIn(x, [g.batchSize, g.inDepth, g.inHeight, g.inWidth, g.inChannels], [
       front,
       D - g.inDepth - front,
       top,
       H - g.inHeight - top,
       left,
       W - g.inWidth - left,
-    );
+    ]);
     return { at, dims: [D, H, W] };
   }
 
   /** y = conv3d(x, filter): x (N, D, H, W, Ci), filter (KD, KH, KW, Ci, Co) → (N, OD, OH, OW, Co). */
   forward(x: Float32Array, filter: Float32Array, g: Conv3dGeometry): Float32Array {
     this.arena.reset();
-    const np = ceil4(g.outChannels);
+    const lanes = this.lanes(g.outChannels);
+    const np = ceilTo(g.outChannels, lanes);
     const { at: xp, dims } = this.paddedInput(x, g);
     const taps = g.filterDepth * g.filterHeight * g.filterWidth * g.inChannels;
-    const wRaw = this.put(filter);
-    const w = this.arena.take(taps * np);
-    this.exp.widen_channels(w, wRaw, taps, g.outChannels, np);
+    const w = this.widenIn(filter, taps, g.outChannels, np);
     const outVoxels = g.batchSize * g.outDepth * g.outHeight * g.outWidth;
     const y = this.arena.take(outVoxels * np);
     const words = new Int32Array(P.WORDS);
@@ -275,9 +329,8 @@ export class WasmConv3d {
     );
     words.set([g.outDepth, g.outHeight, g.outWidth, np], P.OD);
     this.params(words);
-    this.run("forward_unit", g.batchSize * g.outDepth, outVoxels * taps * np);
-    this.exp.compact_channels(y, y, outVoxels, np, g.outChannels);
-    return this.get(y, outVoxels * g.outChannels);
+    this.run("forward_unit", g.batchSize * g.outDepth, outVoxels * taps * np, lanes);
+    return this.compactOut(y, outVoxels, np, g.outChannels);
   }
 
   /**
@@ -303,7 +356,8 @@ export class WasmConv3d {
     this.arena.reset();
     const co = g.outChannels;
     const ci = g.inChannels;
-    const np = ceil4(ci);
+    const lanes = this.lanes(ci);
+    const np = ceilTo(ci, lanes);
     const K = [g.filterDepth, g.filterHeight, g.filterWidth];
     const S = [g.strideDepth, g.strideHeight, g.strideWidth];
     const I = [g.inDepth, g.inHeight, g.inWidth];
@@ -312,57 +366,47 @@ export class WasmConv3d {
     // dy with zeros in front (Q) and behind so every phase's window lies inside.
     const Q = K.map((k, a) => Math.ceil(k / S[a]) - 1);
     const L = K.map((_, a) => Q[a] + Math.max(O[a], Math.floor((I[a] - 1 + pad[a]) / S[a]) + 1));
-    const raw = this.put(dy);
-    let dyp = raw;
-    if (L.some((l, a) => l !== O[a])) {
-      dyp = this.arena.take(g.batchSize * L[0] * L[1] * L[2] * co);
-      this.exp.pad_spatial(
-        dyp,
-        raw,
-        g.batchSize,
-        O[0],
-        O[1],
-        O[2],
-        co,
-        Q[0],
-        L[0] - O[0] - Q[0],
-        Q[1],
-        L[1] - O[1] - Q[1],
-        Q[2],
-        L[2] - O[2] - Q[2],
-      );
-    }
+    const dyp = this.padIn(
+      dy,
+      [g.batchSize, O[0], O[1], O[2], co],
+      [Q[0], L[0] - O[0] - Q[0], Q[1], L[1] - O[1] - Q[1], Q[2], L[2] - O[2] - Q[2]],
+    );
     // Phase sub-kernels: B[md][mh][mw][co][ci] = W[rd + (Md-1-md) sd][..][..][ci][co].
     const phases = S[0] * S[1] * S[2];
     const table = this.arena.take(4 * phases);
     const tableWords = new Int32Array(4 * phases);
-    const kernels: { at: number; data: Float32Array }[] = [];
-    let p = 0;
+    // Sides and places first (taking memory may grow it), then the taps: each a transposed
+    // (ci × co) block of W, rows padded to np.
+    const sides: number[][] = [];
     for (let rd = 0; rd < S[0]; rd++)
       for (let rh = 0; rh < S[1]; rh++)
-        for (let rw = 0; rw < S[2]; rw++, p++) {
-          const r = [rd, rh, rw];
-          const M = r.map((ra, a) => Math.max(0, Math.ceil((K[a] - ra) / S[a])));
-          const data = new Float32Array(M[0] * M[1] * M[2] * co * np);
-          let o = 0;
-          for (let md = 0; md < M[0]; md++) {
-            const kd = rd + (M[0] - 1 - md) * S[0];
-            for (let mh = 0; mh < M[1]; mh++) {
-              const kh = rh + (M[1] - 1 - mh) * S[1];
-              for (let mw = 0; mw < M[2]; mw++) {
-                const kw = rw + (M[2] - 1 - mw) * S[2];
-                const base = ((kd * K[1] + kh) * K[2] + kw) * ci * co;
-                for (let c = 0; c < co; c++, o += np)
-                  for (let i = 0; i < ci; i++) data[o + i] = filter[base + i * co + c];
-              }
-            }
-          }
-          const at = this.arena.take(data.length);
-          kernels.push({ at, data });
-          tableWords.set([M[0], M[1], M[2], at], 4 * p);
+        for (let rw = 0; rw < S[2]; rw++) {
+          const M = [rd, rh, rw].map((ra, a) => Math.max(0, Math.ceil((K[a] - ra) / S[a])));
+          const at = this.arena.take(M[0] * M[1] * M[2] * co * np);
+          tableWords.set([M[0], M[1], M[2], at], 4 * sides.length);
+          sides.push([rd, rh, rw, ...M, at]);
         }
+    const memory = new Uint8Array(this.memory.buffer);
     const f32 = this.f32;
-    for (const k of kernels) f32.set(k.data, k.at / 4);
+    for (const [rd, rh, rw, Md, Mh, Mw, at] of sides) {
+      let o = at / 4;
+      for (let md = 0; md < Md; md++) {
+        const kd = rd + (Md - 1 - md) * S[0];
+        for (let mh = 0; mh < Mh; mh++) {
+          const kh = rh + (Mh - 1 - mh) * S[1];
+          for (let mw = 0; mw < Mw; mw++, o += co * np) {
+            const kw = rw + (Mw - 1 - mw) * S[2];
+            const base = ((kd * K[1] + kh) * K[2] + kw) * ci * co;
+            if (this.native !== null) this.native.transposeIn(memory, 4 * o, filter, base, ci, co, np);
+            else
+              for (let c = 0; c < co; c++) {
+                for (let i = 0; i < ci; i++) f32[o + c * np + i] = filter[base + i * co + c];
+                f32.fill(0, o + c * np + ci, o + (c + 1) * np);
+              }
+          }
+        }
+      }
+    }
     new Int32Array(this.memory.buffer).set(tableWords, table / 4);
     const inVoxels = g.batchSize * I[0] * I[1] * I[2];
     const dx = this.arena.take(inVoxels * np);
@@ -371,9 +415,8 @@ export class WasmConv3d {
     words.set([I[0], I[1], I[2], np, pad[0], pad[1], pad[2], Q[0], Q[1], Q[2], table], P.OD);
     this.params(words);
     const macs = g.batchSize * O[0] * O[1] * O[2] * K[0] * K[1] * K[2] * co * np;
-    this.run("input_grad_unit", g.batchSize * I[0], macs);
-    this.exp.compact_channels(dx, dx, inVoxels, np, ci);
-    return this.get(dx, inVoxels * ci);
+    this.run("input_grad_unit", g.batchSize * I[0], macs, lanes);
+    return this.compactOut(dx, inVoxels, np, ci);
   }
 
   /**
@@ -383,12 +426,11 @@ export class WasmConv3d {
   filterGrad(x: Float32Array, dy: Float32Array, g: Conv3dGeometry): Float32Array {
     this.arena.reset();
     const co = g.outChannels;
-    const np = ceil4(co);
+    const lanes = this.lanes(co);
+    const np = ceilTo(co, lanes);
     const { at: xp, dims } = this.paddedInput(x, g);
     const outVoxels = g.batchSize * g.outDepth * g.outHeight * g.outWidth;
-    const dyRaw = this.put(dy);
-    const dyw = this.arena.take(outVoxels * np);
-    this.exp.widen_channels(dyw, dyRaw, outVoxels, co, np);
+    const dyw = this.widenIn(dy, outVoxels, co, np);
     const taps = g.filterDepth * g.filterHeight;
     const J = g.filterWidth * g.inChannels;
     const jp = ceil4(J);
@@ -406,7 +448,7 @@ export class WasmConv3d {
     words.set([g.outDepth, g.outHeight, g.outWidth, np], P.OD);
     words[P.JB] = jb;
     this.params(words);
-    this.run("filter_grad_unit", units, outVoxels * taps * jp * np);
+    this.run("filter_grad_unit", units, outVoxels * taps * jp * np, lanes);
     for (let t = 0; t < taps; t++)
       this.exp.compact_channels(dw + t * J * co * 4, dw + t * jp * np * 4, J, np, co);
     return this.get(dw, taps * J * co);

@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { floatValues, splitSizes, type CpuBackend, type FastKernel } from "./block-copy-kernels.js";
-import type { BinaryOp, UnaryOp, WasmElementwise } from "./elementwise-wasm.js";
+import type { BinaryOp, ElementwiseEngine as WasmElementwise, UnaryOp } from "./elementwise-wasm.js";
 
 /** Below this many elements the copies in and out of the module are not worth it. */
 export const MIN_ELEMENTS = 256;
@@ -108,10 +108,34 @@ function splitKernel(wasm: WasmElementwise): FastKernel {
   };
 }
 
-/** Kernel name → fast path on `wasm`. */
+/** Concatenation along any axis: (outer, run_i) blocks joined row by row. */
+function concatKernel(engine: WasmElementwise): FastKernel | null {
+  const join = engine.concatRows?.bind(engine);
+  if (join === undefined) return null;
+  return ({ inputs, backend, attrs }) => {
+    const list = Object.values(inputs) as tf.TensorInfo[];
+    const b = backend as unknown as CpuBackend;
+    if (list.length < 2 || list[0].shape.length === 0) return null;
+    const rank = list[0].shape.length;
+    const axis = normAxis((attrs as unknown as { axis: number }).axis, rank);
+    const values = list.map((t) => floatValues(b, t));
+    if (values.some((v) => v === null || v.length === 0)) return null;
+    const outer = size(list[0].shape.slice(0, axis));
+    const n = values.reduce((s, v) => s + (v as Float32Array).length, 0);
+    if (n < MIN_ELEMENTS || list.some((t) => size(t.shape.slice(0, axis)) !== outer)) return null;
+    const out = join(values as Float32Array[], outer);
+    const shape = [...list[0].shape];
+    shape[axis] = list.reduce((s, t) => s + t.shape[axis], 0);
+    return b.makeTensorInfo(shape, "float32", out);
+  };
+}
+
+/** Kernel name → fast path on `wasm` (the WebAssembly module or the native build). */
 export function elementwiseKernels(wasm: WasmElementwise): Record<string, FastKernel> {
   const alpha = (attrs: unknown): number => (attrs as { alpha: number }).alpha;
+  const concat = concatKernel(wasm);
   return {
+    ...(concat === null ? {} : { Concat: concat }),
     LeakyRelu: unaryKernel(wasm, "leaky", alpha),
     Relu: unaryKernel(wasm, "relu"),
     Step: unaryKernel(wasm, "step", alpha),

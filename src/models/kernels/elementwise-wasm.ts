@@ -34,6 +34,19 @@ const wasmRuntime = (
   }
 ).WebAssembly;
 
+/** What elementwise-kernels.ts runs on: this WebAssembly module or the native build (native-x86.ts). */
+export interface ElementwiseEngine {
+  /** out[i] = a[i mod |a|] op b[i mod |b|], i < n (|a|, |b| equal to n, 1 or a divisor of n). */
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, n: number): Float32Array;
+  unary(op: UnaryOp, x: Float32Array, alpha?: number): Float32Array;
+  /** Sums of x viewed as (outer, mid, inner) over mid, in float64: (outer, inner). */
+  reduceSum(x: Float32Array, outer: number, mid: number, inner: number): Float32Array;
+  /** Split along an axis: x viewed as (outer, Σ runs) cut into (outer, runs[i]). */
+  splitRows(x: Float32Array, outer: number, runs: readonly number[]): Float32Array[];
+  /** The reverse: parts (outer, run_i) joined into (outer, Σ runs); absent where JavaScript is as fast. */
+  concatRows?(parts: readonly Float32Array[], outer: number): Float32Array;
+}
+
 let instance: WasmElementwise | null | undefined;
 
 /** The shared instance, or null where this runtime lacks WebAssembly SIMD. */
@@ -49,7 +62,7 @@ export function wasmElementwise(): WasmElementwise | null {
   return instance;
 }
 
-export class WasmElementwise {
+export class WasmElementwise implements ElementwiseEngine {
   private readonly exp: Exports;
   private readonly base: number;
   private top = 0;

@@ -171,6 +171,11 @@ export function subpixelInputGrad(
   });
   const [ID, IH, IW] = a.I;
   const dx = new Float32Array(g.batchSize * ID * IH * IW * ci);
+  // Offset within a Y row of each dx column (the width axis's coarse position and parity).
+  const col = Int32Array.from({ length: IW }, (_, iw) => {
+    const tw = iw + a.pad[2];
+    return (Math.floor(tw / S[2]) - range[2][0]) * cs + (tw % S[2]) * ci;
+  });
   let o = 0;
   for (let n = 0; n < g.batchSize; n++)
     for (let id = 0; id < ID; id++) {
@@ -179,16 +184,31 @@ export function subpixelInputGrad(
       const rd = td % S[0];
       for (let ih = 0; ih < IH; ih++) {
         const th = ih + a.pad[1];
-        const yh = yd * Q[1] + Math.floor(th / S[1]) - range[1][0];
-        const rdh = rd * S[1] + (th % S[1]);
-        for (let iw = 0; iw < IW; iw++, o += ci) {
-          const tw = iw + a.pad[2];
-          const at = (yh * Q[2] + Math.floor(tw / S[2]) - range[2][0]) * cs + (rdh * S[2] + (tw % S[2])) * ci;
-          for (let c = 0; c < ci; c++) dx[o + c] = y[at + c];
-        }
+        const row = (yd * Q[1] + Math.floor(th / S[1]) - range[1][0]) * Q[2] * cs;
+        const at0 = row + (rd * S[1] + (th % S[1])) * S[2] * ci;
+        if (ci === 1) for (let iw = 0; iw < IW; iw++) dx[o++] = y[at0 + col[iw]];
+        else
+          for (let iw = 0; iw < IW; iw++, o += ci) {
+            const at = at0 + col[iw];
+            for (let c = 0; c < ci; c++) dx[o + c] = y[at + c];
+          }
       }
     }
   return dx;
+}
+
+/** The (cols × rows) transpose of a row-major (rows × cols) matrix, in 32 × 32 blocks (cache lines on both sides). */
+export function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  const B = 32;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(r0 + B, rows);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) t[c * rows + r] = m[r * cols + c];
+    }
+  }
+  return t;
 }
 
 /**
@@ -205,12 +225,8 @@ export function scatterInputGrad(
   const { S, K, O, I, pad } = a;
   const ci = g.inChannels;
   const co = g.outChannels;
-  const taps = K[0] * K[1] * K[2];
-  const kc = taps * ci;
-  const wt = new Float32Array(co * kc);
-  for (let t = 0; t < taps; t++)
-    for (let c = 0; c < ci; c++)
-      for (let o = 0; o < co; o++) wt[o * kc + t * ci + c] = filter[(t * ci + c) * co + o];
+  const kc = K[0] * K[1] * K[2] * ci;
+  const wt = transpose(filter, kc, co);
   // dy's own geometry with a 1×1×1 kernel, so the product is shared among threads by depth
   // slice; a tiny dy (the GAN's 1³ latent) as one row of voxels instead, so the register tiles
   // take 4 voxels per pass over the K³·Ci columns of W.

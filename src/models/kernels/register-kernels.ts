@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { availableParallelism } from "node:os";
 import { WasmConv3d, conv3dWasmModule, type Conv3dGeometry } from "./conv3d-wasm.js";
+import { nativeConv3d, nativeElementwise } from "./native-x86.js";
 import {
   BLOCK_COPY_KERNELS,
   floatValues as floats,
@@ -133,17 +134,20 @@ function override(name: string, fast: FastKernel): void {
  * bias broadcasts to block-copy-kernels.ts, and its hot elementwise ops and sums to the
  * WebAssembly ones of elementwise-kernels.ts (falling back to block-copy-kernels.ts). Returns false (and changes nothing but the
  * gradients) where this runtime cannot run the WebAssembly kernels. Idempotent.
+ * The convolutions and elementwise ops run the native x86-64 build of the kernels where it loads
+ * (native-x86.ts) unless options.native is false.
  * @param options.threads threads per convolution, the calling thread included (default: all cores)
  */
-export function enableFastKernels(options: { threads?: number } = {}): boolean {
+export function enableFastKernels(options: { threads?: number; native?: boolean } = {}): boolean {
   registerSecondOrderGradients();
   if (engine !== null) return true;
   const module = conv3dWasmModule();
   if (module === null) return false;
-  const wasm = new WasmConv3d(module, Math.max(1, options.threads ?? availableParallelism()));
+  const native = options.native === false ? null : nativeConv3d();
+  const wasm = new WasmConv3d(module, Math.max(1, options.threads ?? availableParallelism()), native);
   for (const name of CONV3D_KERNELS) override(name, (args) => fast(name, args, wasm));
   for (const [name, kernel] of Object.entries(BLOCK_COPY_KERNELS)) override(name, kernel);
-  const elementwise = wasmElementwise();
+  const elementwise = (options.native === false ? null : nativeElementwise()) ?? wasmElementwise();
   if (elementwise !== null)
     for (const [name, kernel] of Object.entries(elementwiseKernels(elementwise))) override(name, kernel);
   engine = wasm;
@@ -163,6 +167,11 @@ export function disableFastKernels(): void {
 
 export function fastKernelsEnabled(): boolean {
   return engine !== null;
+}
+
+/** Which convolution kernels are enabled: "native" (x86-64), "wasm", or null (stock). */
+export function fastKernelKind(): "native" | "wasm" | null {
+  return engine?.kind ?? null;
 }
 
 /**

@@ -3,19 +3,20 @@
  *   1. `@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node` (libtensorflow; optional
  *      dependencies, whose install downloads binaries and so fails on machines without
  *      general internet access), used automatically wherever they are installed;
- *   2. otherwise `@tensorflow/tfjs` on its CPU backend with our WebAssembly SIMD 3D
- *      convolution kernels (register-kernels.ts) in place of the pure-JavaScript ones.
+ *   2. otherwise `@tensorflow/tfjs` on its CPU backend with our 3D convolution kernels
+ *      (register-kernels.ts: native x86-64 where they load, else WebAssembly SIMD) in place of
+ *      the pure-JavaScript ones.
  * Every engine gets the gradients that second-order differentiation (the WGAN-GP gradient
  * penalty) needs. Set MOCKSMITH_TF_ENGINE=cpu to skip the native engines.
  */
 import * as tfjs from "@tensorflow/tfjs";
-import { enableFastKernels, registerSecondOrderGradients } from "./register-kernels.js";
+import { enableFastKernels, fastKernelKind, registerSecondOrderGradients } from "./register-kernels.js";
 
 export type TensorFlow = typeof tfjs;
 
 export interface TensorFlowEngine {
   tf: TensorFlow;
-  /** Which engine: the native package's name, or "tfjs-cpu+wasm" / "tfjs-cpu". */
+  /** Which engine: the native package's name, or "tfjs-cpu+native" / "tfjs-cpu+wasm" / "tfjs-cpu". */
   name: string;
 }
 
@@ -47,7 +48,7 @@ async function load(threads: number | undefined): Promise<TensorFlowEngine> {
     console.warn = warn;
   }
   const fast = enableFastKernels(threads === undefined ? {} : { threads });
-  return { tf: tfjs, name: fast ? "tfjs-cpu+wasm" : "tfjs-cpu" };
+  return { tf: tfjs, name: fast ? `tfjs-cpu+${fastKernelKind() ?? "wasm"}` : "tfjs-cpu" };
 }
 
 /**

@@ -2,9 +2,10 @@
  * The block-copy and broadcast fast paths (Slice, PadV2, Concat, SplitV, Add/Sub/Multiply with
  * a repeating operand, Sum over leading axes) against TensorFlow.js's stock CPU kernels.
  */
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { disableFastKernels, enableFastKernels } from "../../../src/models/kernels/register-kernels.js";
+import { disableFastKernels } from "../../../src/models/kernels/register-kernels.js";
+import { KERNEL_BUILDS, enableBuild, useBuild } from "./kernel-builds.js";
 import { uniformStream } from "../../../src/models/weight-init.js";
 
 const next = uniformStream(3, "block-copy");
@@ -18,7 +19,7 @@ const rand = (shape: number[]): tf.Tensor =>
 function compare(fn: () => tf.Tensor[], tolerance = 0): void {
   disableFastKernels();
   const stock = tf.tidy(fn);
-  enableFastKernels({ threads: 1 });
+  enableBuild();
   const fast = tf.tidy(fn);
   expect(fast.length).toBe(stock.length);
   stock.forEach((s, i) => {
@@ -34,6 +35,9 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 afterAll(() => disableFastKernels());
+
+describe.each(KERNEL_BUILDS)("%s kernels", (build) => {
+  beforeAll(() => useBuild(build));
 
 test.each(Array.from({ length: 12 }, (_, i) => i))("random 5D block copies and broadcasts #%i", () => {
   const shape = [int(1, 3), int(2, 6), int(2, 6), int(2, 6), int(1, 5)];
@@ -70,4 +74,5 @@ test.each(Array.from({ length: 12 }, (_, i) => i))("random 5D block copies and b
     ],
     1e-6,
   );
+});
 });

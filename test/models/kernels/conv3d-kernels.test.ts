@@ -1,6 +1,6 @@
 /**
- * The WebAssembly conv3d kernels against TensorFlow.js's stock CPU kernels on random
- * geometries (forward, input and filter gradients, transposed convolution), their independence
+ * Our conv3d kernels (native x86-64 and WebAssembly builds, each where it runs) against
+ * TensorFlow.js's stock CPU kernels on random geometries (forward, input and filter gradients, transposed convolution), their independence
  * of the thread count, and second-order gradients (WGAN-GP style) against the stock path and
  * central finite differences.
  */
@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import {
   disableFastKernels,
-  enableFastKernels,
   fastKernelsEnabled,
   pointwise,
   registerSecondOrderGradients,
 } from "../../../src/models/kernels/register-kernels.js";
-import { WasmConv3d, conv3dWasmModule } from "../../../src/models/kernels/conv3d-wasm.js";
+import { conv3dWasmModule } from "../../../src/models/kernels/conv3d-wasm.js";
 import { chooseInputGradForm, type InputGradForm } from "../../../src/models/kernels/input-grad-forms.js";
+import { KERNEL_BUILDS, enableBuild, makeConv, useBuild } from "./kernel-builds.js";
 import { uniformStream } from "../../../src/models/weight-init.js";
 
 type Shape5 = [number, number, number, number, number];
@@ -46,7 +46,7 @@ function randomTensor(shape: Shape5, next: () => number): tf.Tensor5D {
 function bothWays(fn: () => tf.Tensor[]): [Float32Array[], Float32Array[]] {
   disableFastKernels();
   const stock = tf.tidy(fn).map((t) => t.dataSync() as Float32Array);
-  expect(enableFastKernels({ threads: 2 })).toBe(true);
+  expect(enableBuild()).toBe(true);
   const fast = tf.tidy(fn).map((t) => t.dataSync() as Float32Array);
   return [stock, fast];
 }
@@ -56,6 +56,9 @@ beforeAll(async () => {
   registerSecondOrderGradients();
 });
 afterAll(() => disableFastKernels());
+
+describe.each(KERNEL_BUILDS)("%s kernels", (build) => {
+  beforeAll(() => useBuild(build));
 
 describe("fast conv3d kernels equal the stock kernels", () => {
   const next = uniformStream(5, "conv3d-kernels");
@@ -155,7 +158,7 @@ describe("every input-gradient form equals the stock transposed convolution", ()
     const w = randomTensor(f, next);
     disableFastKernels();
     const stock = tf.tidy(() => tf.conv3dTranspose(dy, w, x, strides, pad).dataSync() as Float32Array);
-    const k = new WasmConv3d(module, 2);
+    const k = makeConv(module, 2);
     const forms: InputGradForm[] = ["phases", "subpixel", "scatter"];
     for (const form of forms) {
       const ours = k.inputGrad(dy.dataSync() as Float32Array, w.dataSync() as Float32Array, g, form);
@@ -187,7 +190,7 @@ test("results are bitwise identical for 1 and 3 threads", () => {
   const w = Float32Array.from({ length: 3 * 4 * 5 * 6 * 9 }, () => next() - 0.5);
   const dy = Float32Array.from({ length: g.outShape.reduce((a, b) => a * b, 1) }, () => next() - 0.5);
   const run = (threads: number): Float32Array[] => {
-    const k = new WasmConv3d(module, threads);
+    const k = makeConv(module, threads);
     const out = [k.forward(x, w, g), k.inputGrad(dy, w, g), k.filterGrad(x, dy, g)];
     k.dispose();
     return out;
@@ -209,7 +212,7 @@ test("the 1×1×1 single-GEMM path gives the general path's results bit for bit"
   const x = Float32Array.from({ length: 2 * 7 * 6 * 5 * 10 }, () => next() - 0.5);
   const w = Float32Array.from({ length: 10 * 13 }, () => next() - 0.5);
   const dy = Float32Array.from({ length: 2 * 7 * 6 * 5 * 13 }, () => next() - 0.5);
-  const k = new WasmConv3d(module, 2);
+  const k = makeConv(module, 2);
   const run = (geom: typeof g): Float32Array[] => [
     k.forward(x, w, geom),
     k.inputGrad(dy, w, geom),
@@ -249,7 +252,7 @@ describe("second-order gradients through conv3d (gradient penalty)", () => {
   });
 
   test("fast equals central finite differences", () => {
-    expect(enableFastKernels({ threads: 2 })).toBe(true);
+    expect(enableBuild()).toBe(true);
     const [g1, g2] = tf
       .grads(penalty)([w1, w2])
       .map((t) => t.dataSync());
@@ -272,4 +275,5 @@ describe("second-order gradients through conv3d (gradient penalty)", () => {
       expect(Math.abs(fd(w1, i, 0) - g1[i])).toBeLessThan(2e-3 * scale1);
     for (const i of [0, 9, 31, 50, 95]) expect(Math.abs(fd(w2, i, 1) - g2[i])).toBeLessThan(2e-3 * scale2);
   });
+});
 });

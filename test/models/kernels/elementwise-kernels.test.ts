@@ -1,14 +1,16 @@
 /**
- * The WebAssembly elementwise kernels (activations, step masks, broadcast arithmetic, sums,
- * concatenation and split) against TensorFlow.js's stock CPU kernels on random shapes, forward
- * and backward: bit for bit where the stock kernel's float64-then-round arithmetic is correctly
- * rounded (everything but sums), ≤ 1e-6 relative for sums. (Concat is the block-copy one.)
+ * Our elementwise kernels, native x86-64 and WebAssembly builds (activations, step masks,
+ * broadcast arithmetic, sums, concatenation and split), against TensorFlow.js's stock CPU
+ * kernels on random shapes, forward and backward: bit for bit where the stock kernel's
+ * float64-then-round arithmetic is correctly rounded (everything but sums), ≤ 1e-6 relative for
+ * sums. (Concat: the native build's, else the block-copy one.)
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
-import { disableFastKernels, enableFastKernels } from "../../../src/models/kernels/register-kernels.js";
+import { disableFastKernels } from "../../../src/models/kernels/register-kernels.js";
 import { MIN_ELEMENTS } from "../../../src/models/kernels/elementwise-kernels.js";
 import { wasmElementwise } from "../../../src/models/kernels/elementwise-wasm.js";
+import { KERNEL_BUILDS, enableBuild, useBuild } from "./kernel-builds.js";
 import { uniformStream } from "../../../src/models/weight-init.js";
 
 const next = uniformStream(11, "elementwise-kernels");
@@ -32,7 +34,7 @@ function shape5(): number[] {
 function bothWays(fn: () => tf.Tensor[]): [Float32Array[], Float32Array[]] {
   disableFastKernels();
   const stock = tf.tidy(fn).map((t) => t.dataSync() as Float32Array);
-  expect(enableFastKernels({ threads: 2 })).toBe(true);
+  expect(enableBuild()).toBe(true);
   const fast = tf.tidy(fn).map((t) => t.dataSync() as Float32Array);
   return [stock, fast];
 }
@@ -53,6 +55,9 @@ beforeAll(async () => {
   expect(wasmElementwise()).not.toBeNull();
 });
 afterAll(() => disableFastKernels());
+
+describe.each(KERNEL_BUILDS)("%s kernels", (build) => {
+  beforeAll(() => useBuild(build));
 
 describe("unary kernels equal the stock ones bit for bit, with their gradients", () => {
   const ops: [string, (x: tf.Tensor) => tf.Tensor][] = [
@@ -149,4 +154,5 @@ describe("sums, concatenation and split equal the stock ones", () => {
     });
     fast.forEach((v, i) => expect(v).toEqual(stock[i]));
   });
+});
 });
