@@ -330,26 +330,17 @@ static napi_value TransposeIn(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "lanes", NAPI_AUTO_LENGTH, Lanes, NULL, &fn);
-  napi_set_named_property(env, exports, "lanes", fn);
-  napi_create_function(env, "run", NAPI_AUTO_LENGTH, Run, NULL, &fn);
-  napi_set_named_property(env, exports, "run", fn);
-  napi_create_function(env, "binary", NAPI_AUTO_LENGTH, Binary, NULL, &fn);
-  napi_set_named_property(env, exports, "binary", fn);
-  napi_create_function(env, "unary", NAPI_AUTO_LENGTH, Unary, NULL, &fn);
-  napi_set_named_property(env, exports, "unary", fn);
-  napi_create_function(env, "reduceSum", NAPI_AUTO_LENGTH, ReduceSum, NULL, &fn);
-  napi_set_named_property(env, exports, "reduceSum", fn);
-  napi_create_function(env, "copyRows", NAPI_AUTO_LENGTH, CopyRows, NULL, &fn);
-  napi_set_named_property(env, exports, "copyRows", fn);
-  napi_create_function(env, "padIn", NAPI_AUTO_LENGTH, PadIn, NULL, &fn);
-  napi_set_named_property(env, exports, "padIn", fn);
-  napi_create_function(env, "widenIn", NAPI_AUTO_LENGTH, WidenIn, NULL, &fn);
-  napi_set_named_property(env, exports, "widenIn", fn);
-  napi_create_function(env, "compactOut", NAPI_AUTO_LENGTH, CompactOut, NULL, &fn);
-  napi_set_named_property(env, exports, "compactOut", fn);
-  napi_create_function(env, "transposeIn", NAPI_AUTO_LENGTH, TransposeIn, NULL, &fn);
-  napi_set_named_property(env, exports, "transposeIn", fn);
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } exported[] = {{"lanes", Lanes},       {"run", Run},         {"binary", Binary},
+                  {"unary", Unary},       {"reduceSum", ReduceSum}, {"copyRows", CopyRows},
+                  {"padIn", PadIn},       {"widenIn", WidenIn}, {"compactOut", CompactOut},
+                  {"transposeIn", TransposeIn}};
+  for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, exported[i].name, NAPI_AUTO_LENGTH, exported[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, exported[i].name, fn);
+  }
   return exports;
 }

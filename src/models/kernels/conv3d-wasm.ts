@@ -66,13 +66,11 @@ const P = {
   QH: 22,
   QW: 23,
   PHASE: 24,
-  AOFF: 25,
+  AOFF: 25, // unused since the tap offsets moved to each thread's stack (conv3d.c)
   JB: 26,
   WORDS: 27,
 } as const;
 
-/** Taps (kernel depth x height offsets) a unit can hold in its offset scratch. */
-const MAX_TAPS = 4096;
 /** Bytes of stack per worker-thread instance (the calling thread uses the linker's stack). */
 const STACK_BYTES = 65536;
 /** Floats of slack after every buffer: kernels read up to 3 floats past a row's end. */
@@ -156,8 +154,8 @@ export class WasmConv3d {
   private readonly memory: WasmMemory;
   private readonly exp: WasmExports;
   private readonly arena: Arena;
-  /** Parameter block and tap-offset scratch of each thread (index 0: the calling thread). */
-  private readonly threadBlocks: { params: number; aoff: number; stack: number }[] = [];
+  /** The parameter block of a call, read by every thread. */
+  private readonly paramsAt: number;
   private readonly pool: UnitPool | null;
   private readonly nthreads: number;
 
@@ -176,23 +174,16 @@ export class WasmConv3d {
     const instance = new wasmRuntime.Instance(module, { env: { memory: this.memory } });
     this.exp = instance.exports as WasmExports;
     let top = Math.ceil(Number(this.exp.__heap_base.value) / 64) * 64;
-    for (let t = 0; t < (native === null ? threads : 1); t++) {
-      const stack = t === 0 ? 0 : top + STACK_BYTES;
-      if (t > 0) top += STACK_BYTES;
-      const params = top;
-      const aoff = params + 256;
-      top = aoff + MAX_TAPS * 4;
-      this.threadBlocks.push({ params, aoff, stack });
-    }
+    // A stack for each worker thread's instance (the calling thread uses the linker's).
+    const stacks: number[] = [];
+    for (let t = 1; t < (native === null ? threads : 1); t++) stacks.push((top += STACK_BYTES));
+    this.paramsAt = top;
+    top += 256;
     this.arena = new Arena(this.memory, top);
     this.arena.take(0);
     this.pool =
       threads > 1 && native === null
-        ? new UnitPool(
-            module,
-            this.memory,
-            this.threadBlocks.slice(1).map((b) => b.stack),
-          )
+        ? new UnitPool(module, this.memory, stacks)
         : null;
   }
 
@@ -224,17 +215,13 @@ export class WasmConv3d {
     return this.f32.slice(at / 4, at / 4 + length);
   }
 
-  /** Writes `words` into every thread's parameter block, each with its own offset scratch. */
+  /** Writes the parameter block of the next call. */
   private params(words: Int32Array): void {
-    const i32 = new Int32Array(this.memory.buffer);
-    for (const b of this.threadBlocks) {
-      words[P.AOFF] = b.aoff;
-      i32.set(words, b.params / 4);
-    }
+    new Int32Array(this.memory.buffer).set(words, this.paramsAt / 4);
   }
 
   private run(kernel: UnitKernel, units: number, macs: number, lanes: number): void {
-    const params0 = this.threadBlocks[0].params;
+    const params0 = this.paramsAt;
     if (this.native !== null) {
       const threads = macs < THREADED_MIN_MACS ? 1 : this.nthreads;
       const memory = new Uint8Array(this.memory.buffer);
@@ -246,12 +233,7 @@ export class WasmConv3d {
       for (let u = 0; u < units; u++) fn(params0, u);
       return;
     }
-    this.pool.run(
-      kernel,
-      this.threadBlocks.map((b) => b.params),
-      units,
-      (u) => fn(params0, u),
-    );
+    this.pool.run(kernel, params0, units, (u) => fn(params0, u));
   }
 
   /**

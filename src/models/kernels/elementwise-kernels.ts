@@ -1,17 +1,18 @@
 /**
- * TensorFlow.js CPU kernels on the WebAssembly SIMD elementwise module (elementwise-wasm.ts):
+ * TensorFlow.js CPU kernels on an elementwise engine (the WebAssembly SIMD module of
+ * elementwise-wasm.ts, or the native build of native-x86.ts):
  * LeakyRelu, Relu, Step (the leaky-ReLU gradient's mask), Square, Sqrt, Add/Sub/Multiply with
  * equal shapes, a repeating trailing block (bias) or a scalar, Sum over a contiguous block of
  * axes, and SplitV. After the convolutions these were the hot kernels of a WGAN-GP step
  * (every activation of the painter and critic passes through several of them, forward, backward
  * and in the gradient penalty's second-order graph). Each returns null where it does not apply
  * (other dtypes, other broadcasts, small tensors) and the caller runs the kernel it replaced.
- * (Concat stays with block-copy-kernels.ts: one JavaScript pass measured no slower than the
- * copies in and out of the module.)
+ * Concat: the native build's row copies; with the WebAssembly module it stays with
+ * block-copy-kernels.ts (one JavaScript pass measured no slower than the copies in and out).
  */
 import * as tf from "@tensorflow/tfjs";
 import { floatValues, splitSizes, type CpuBackend, type FastKernel } from "./block-copy-kernels.js";
-import type { BinaryOp, ElementwiseEngine as WasmElementwise, UnaryOp } from "./elementwise-wasm.js";
+import type { BinaryOp, ElementwiseEngine, UnaryOp } from "./elementwise-wasm.js";
 
 /** Below this many elements the copies in and out of the module are not worth it. */
 export const MIN_ELEMENTS = 256;
@@ -19,7 +20,7 @@ export const MIN_ELEMENTS = 256;
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const normAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
 
-function unaryKernel(wasm: WasmElementwise, op: UnaryOp, alphaOf?: (attrs: unknown) => number): FastKernel {
+function unaryKernel(wasm: ElementwiseEngine, op: UnaryOp, alphaOf?: (attrs: unknown) => number): FastKernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const b = backend as unknown as CpuBackend;
@@ -41,7 +42,7 @@ function repeats(big: readonly number[], small: readonly number[]): boolean {
   return s.every((d, i) => d === tail[i]);
 }
 
-function binaryKernel(wasm: WasmElementwise, op: BinaryOp): FastKernel {
+function binaryKernel(wasm: ElementwiseEngine, op: BinaryOp): FastKernel {
   return ({ inputs, backend }) => {
     const { a, b: bb } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const be = backend as unknown as CpuBackend;
@@ -60,7 +61,7 @@ function binaryKernel(wasm: WasmElementwise, op: BinaryOp): FastKernel {
 }
 
 /** Sum over a contiguous block of axes (bias gradients: the leading ones; norms: the trailing ones). */
-function sumKernel(wasm: WasmElementwise): FastKernel {
+function sumKernel(wasm: ElementwiseEngine): FastKernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const b = backend as unknown as CpuBackend;
@@ -84,7 +85,7 @@ function sumKernel(wasm: WasmElementwise): FastKernel {
   };
 }
 
-function splitKernel(wasm: WasmElementwise): FastKernel {
+function splitKernel(wasm: ElementwiseEngine): FastKernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const b = backend as unknown as CpuBackend;
@@ -109,7 +110,7 @@ function splitKernel(wasm: WasmElementwise): FastKernel {
 }
 
 /** Concatenation along any axis: (outer, run_i) blocks joined row by row. */
-function concatKernel(engine: WasmElementwise): FastKernel | null {
+function concatKernel(engine: ElementwiseEngine): FastKernel | null {
   const join = engine.concatRows?.bind(engine);
   if (join === undefined) return null;
   return ({ inputs, backend, attrs }) => {
@@ -130,8 +131,8 @@ function concatKernel(engine: WasmElementwise): FastKernel | null {
   };
 }
 
-/** Kernel name → fast path on `wasm` (the WebAssembly module or the native build). */
-export function elementwiseKernels(wasm: WasmElementwise): Record<string, FastKernel> {
+/** Kernel name → fast path on the engine `wasm` (the WebAssembly module or the native build). */
+export function elementwiseKernels(wasm: ElementwiseEngine): Record<string, FastKernel> {
   const alpha = (attrs: unknown): number => (attrs as { alpha: number }).alpha;
   const concat = concatKernel(wasm);
   return {

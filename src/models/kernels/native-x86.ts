@@ -78,17 +78,8 @@ export function nativeConv3d(): NativeConv3d | null {
   if (conv !== undefined) return conv;
   const a = loadAddon();
   const lanes = a?.lanes() ?? [];
-  conv =
-    a === null || lanes.length === 0
-      ? null
-      : {
-          lanes,
-          run: (...args) => a.run(...args),
-          padIn: (...args) => a.padIn(...args),
-          widenIn: (...args) => a.widenIn(...args),
-          compactOut: (...args) => a.compactOut(...args),
-          transposeIn: (...args) => a.transposeIn(...args),
-        };
+  // The addon's functions do not use `this`: they serve as the interface's methods as they are.
+  conv = a === null || lanes.length === 0 ? null : { ...a, lanes };
   return conv;
 }
 

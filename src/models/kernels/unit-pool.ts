@@ -25,12 +25,12 @@ export class UnitPool {
   }
 
   /**
-   * Runs units [0, units) of `kernel`: worker i calls it with parameter block params[i + 1],
+   * Runs units [0, units) of `kernel` with the parameter block at `params` on every worker and,
    * the calling thread through `runHere`.
    */
-  run(kernel: UnitKernel, params: readonly number[], units: number, runHere: (unit: number) => void): void {
+  run(kernel: UnitKernel, params: number, units: number, runHere: (unit: number) => void): void {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
-    this.workers.forEach((w, i) => w.postMessage({ kernel, params: params[i + 1], units, control }));
+    this.workers.forEach((w) => w.postMessage({ kernel, params, units, control }));
     runUnits(control, units, runHere);
     waitUnits(control, units);
   }
