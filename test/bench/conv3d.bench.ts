@@ -202,9 +202,27 @@ function ganGenerator(batch: number): () => void {
     });
 }
 
+/**
+ * ns per Math.exp call (10⁶ calls, median of 3). Measured before any kernel ran and again right
+ * after the training kernels: the native exports end in VZEROUPPER (native/x86-64/addon.c)
+ * because a dirty upper vector state made V8's Math.exp 18× slower in `train gan`.
+ */
+function mathExpNs(): number {
+  const runs: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    let s = 0;
+    for (let i = 0; i < 1e6; i++) s += Math.exp(i * 1e-6);
+    // ms per 10⁶ calls = ns per call; the sum is used so the loop cannot be dropped.
+    runs.push(performance.now() - t0 + (s > 0 ? 0 : Number.NaN));
+  }
+  return median(runs);
+}
+
 export async function benchConv3d(): Promise<Record<string, unknown>> {
   await tf.setBackend("cpu");
   const results: Record<string, unknown> = { "conv3d.loadavg_start": os.loadavg() };
+  results["kernels.math_exp_ns_before"] = mathExpNs();
   await plainConv(results);
 
   enableFastKernels({ threads: 2 });
@@ -236,6 +254,7 @@ export async function benchConv3d(): Promise<Record<string, unknown>> {
     const rate = peerRate(impl);
     if (rate !== undefined) results[`gan.speed_vs_${impl}`] = batch / tg / rate;
   }
+  results["kernels.math_exp_ns_after_training_kernels"] = mathExpNs();
   disableFastKernels();
   await kernelTimes(results);
   results["conv3d.loadavg_end"] = os.loadavg();
