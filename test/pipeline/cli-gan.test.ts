@@ -122,6 +122,25 @@ describe("mocksmith train gan", () => {
     expect(lastLine(again.stderr)).toMatch(/holds checkpoints of an earlier run: pass --resume/);
   });
 
+  it("--stats-weight adds the summary-statistics term: recorded on the card and in the loss lines, part of the resume fingerprint", async () => {
+    const out = path.join(dir, "stats");
+    const r = await train(out, "--steps", "2", "--stats-weight", "0.5", "--stats-variance-weight", "0.1");
+    expect(r.status, r.stderr).toBe(0);
+    const { card } = await loadGanModel(path.join(out, "gan.onnx"));
+    const t = card.training as { statisticsLoss: Record<string, number>; losses: Record<string, number>[] };
+    expect(t.statisticsLoss).toMatchObject({ weight: 0.5, varianceWeight: 0.1, targetCubes: 1024 });
+    const last = t.losses.at(-1) ?? {};
+    for (const k of ["statisticsPower", "statisticsVariance", "statisticsPdf"])
+      expect(Number.isFinite(last[k]) && last[k] >= 0, k).toBe(true);
+    const other = await train(out, "--steps", "3", "--resume");
+    expect(other.status).not.toBe(0);
+    expect(lastLine(other.stderr)).toMatch(
+      /cannot resume: settings differ from the checkpoint.s: .*statistics/,
+    );
+    const cg = await train(path.join(dir, "x4"), "--steps", "1", "--conditional", "--stats-weight", "1");
+    expect(lastLine(cg.stderr)).toMatch(/--stats-weight: not available for a conditional GAN/);
+  });
+
   it("refuses bad settings with one line", async () => {
     const r1 = await train(path.join(dir, "x1"), "--steps", "1", "--redshift", "0,1");
     expect(lastLine(r1.stderr)).toMatch(/--redshift: 2 redshifts need --conditional/);

@@ -18,7 +18,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { NamedTensorMap, Scalar, Tensor1D, Variable } from "@tensorflow/tfjs";
+import type { GradSaveFunc, NamedTensorMap, Scalar, Tensor, Tensor1D, Variable } from "@tensorflow/tfjs";
 import { InputError } from "../../io/atomic-file.js";
 import { SOFTWARE_VERSION } from "../../version.js";
 import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
@@ -42,6 +42,12 @@ import { GanTf, type GanNetwork } from "./gan-tf.js";
 import { loadGanDataSet, realBatch, type GanDataSet } from "./gan-training-data.js";
 import { initialGanWeights } from "./gan-weights.js";
 import { checkLatentPrior, latentComponent, LATENT_STREAM_TRAINING, type LatentPrior } from "./latent.js";
+import {
+  StatisticsLoss,
+  statisticsTargets,
+  type StatisticsEvaluation,
+  type StatisticsLossSettings,
+} from "./statistics-loss.js";
 
 export interface GanSchedule {
   learningRateGenerator: number;
@@ -79,6 +85,8 @@ export interface GanTrainingConfig {
   /** Checkpoints kept, newest first; 0 keeps every one (for model selection, ./gan-selection.ts). */
   keepCheckpoints: number;
   schedule: GanSchedule;
+  /** Summary-statistics term in the generator loss (./statistics-loss.ts); absent: the paper's loss. */
+  statistics?: StatisticsLossSettings;
   output: string;
 }
 
@@ -104,7 +112,25 @@ function fingerprint(c: GanTrainingConfig, set: GanDataSet): Record<string, unkn
     batch: c.batch,
     seed: c.seed,
     schedule: c.schedule,
+    statistics: c.statistics,
   };
+}
+
+/** Real cubes measured for the statistics term's targets (a stream of keys apart from training's). */
+const STATISTICS_TARGET_CUBES = 1024;
+const STATISTICS_TARGET_KEY = 2 ** 40;
+
+function statisticsLoss(c: GanTrainingConfig, set: GanDataSet, side: number): StatisticsLoss | null {
+  if (!c.statistics) return null;
+  let cMax = -1;
+  for (const sim of set.sims) for (const grid of sim.scaled) for (const x of grid) if (x > cMax) cMax = x;
+  const cap = (c.kappa * (1 + cMax)) / (1 - cMax);
+  const chunk = 64;
+  function* batches(): Generator<Float32Array> {
+    for (let i = 0; i < STATISTICS_TARGET_CUBES; i += chunk)
+      yield realBatch(set, c.seed, STATISTICS_TARGET_KEY + i, chunk, side).cubes;
+  }
+  return new StatisticsLoss(statisticsTargets(side, c.kappa, cap, batches()), c.statistics);
 }
 
 
@@ -209,7 +235,12 @@ function disposeGrads(value: Scalar, grads: NamedTensorMap): number {
 }
 
 /** One training step (≤ 1 discriminator update, 1 generator update); returns its losses. */
-function ganStep(state: GanTrainingState, set: GanDataSet, step: number): Record<string, number> {
+function ganStep(
+  state: GanTrainingState,
+  set: GanDataSet,
+  step: number,
+  stats: StatisticsLoss | null,
+): Record<string, number> {
   const { tf, arch, config: c, gan } = state;
   const b = c.batch;
   const s = arch.side;
@@ -249,10 +280,20 @@ function ganStep(state: GanTrainingState, set: GanDataSet, step: number): Record
 
   // Generator: latent block 2·step + 1 through D (training mode; D's statistics not kept).
   const uG = tf.tensor2d(latentRows(arch, c, 2 * step + 1, real.redshifts), [b, width]);
-  const g = tf.variableGrads(
-    () => tf.softplus(gan.discriminate(gan.generate(uG, true), true, cond).neg()).mean() as Scalar,
-    gan.trainable("generator") as Variable[],
-  );
+  let statistics: StatisticsEvaluation | null = null;
+  const g = tf.variableGrads(() => {
+    const out = gan.generate(uG, true);
+    const adversarial = tf.softplus(gan.discriminate(out, true, cond).neg()).mean() as Scalar;
+    if (!stats) return adversarial;
+    // The statistics term enters as a custom-gradient op: value and d/dc come from statistics-loss.ts.
+    const term = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
+      const c = args[0] as Tensor;
+      statistics = stats.evaluate(c.dataSync() as Float32Array);
+      const grad = statistics.gradient;
+      return { value: tf.scalar(statistics.loss), gradFunc: (dy: Tensor) => dy.mul(tf.tensor(grad, c.shape)) };
+    });
+    return adversarial.add(term(out)) as Scalar;
+  }, gan.trainable("generator") as Variable[]);
   applyGrads(state.adam.generator, g.grads);
   gan.commitStatistics("generator");
   gan.discardStatistics("discriminator");
@@ -260,12 +301,20 @@ function ganStep(state: GanTrainingState, set: GanDataSet, step: number): Record
   uG.dispose();
   x.dispose();
   zs.dispose();
-  return {
+  const losses: Record<string, number> = {
     discriminatorLoss: dLoss,
     generatorLoss: gLoss,
     discriminatorAccuracy: accuracy,
     discriminatorUpdated: updateD ? 1 : 0,
   };
+  const st = statistics as StatisticsEvaluation | null;
+  if (st) {
+    losses.generatorLoss = gLoss - st.loss;
+    losses.statisticsPower = st.power;
+    losses.statisticsVariance = st.variance;
+    losses.statisticsPdf = st.pdf;
+  }
+  return losses;
 }
 
 export function checkGanTrainingConfig(c: GanTrainingConfig): GanArchitecture {
@@ -287,6 +336,11 @@ export function checkGanTrainingConfig(c: GanTrainingConfig): GanArchitecture {
       `${c.redshifts.length} redshifts need --conditional (a cGAN); an unconditional GAN learns one`,
     );
   if (!(c.kappa > 0)) throw new InputError("--kappa", `must be > 0, got ${c.kappa}`);
+  if (c.statistics && arch.conditional)
+    throw new InputError(
+      "--stats-weight",
+      "not available for a conditional GAN (one set of target statistics would mix its redshifts)",
+    );
   if (c.steps < 1) throw new InputError("--steps", "nothing to train: --steps must be ≥ 1");
   return arch;
 }
@@ -321,6 +375,7 @@ export async function trainGan(
   );
   const tf = engine.tf;
   const state = new GanTrainingState(tf, arch, config);
+  const stats = statisticsLoss(config, set, arch.side);
   try {
     const history: Record<string, number | string>[] = ckpt ? [...ckpt.header.history] : [];
     let step = 0;
@@ -352,7 +407,7 @@ export async function trainGan(
     let seconds = 0;
     while (step < config.steps) {
       const t0 = performance.now();
-      const losses = ganStep(state, set, step);
+      const losses = ganStep(state, set, step, stats);
       seconds += (performance.now() - t0) / 1000;
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v))
@@ -392,6 +447,16 @@ export async function trainGan(
         seed: config.seed,
         batch: config.batch,
         optimiser: { name: "adam", ...config.schedule },
+        ...(config.statistics && stats
+          ? {
+              statisticsLoss: {
+                ...config.statistics,
+                targetCubes: stats.targets.cubes,
+                densityCap: stats.targets.cap,
+                definition: "λ (L_P + w_V L_V + L_H), src/models/gan/statistics-loss.ts",
+              },
+            }
+          : {}),
         engine: engine.name,
         losses: history,
       },
@@ -406,5 +471,6 @@ export async function trainGan(
     };
   } finally {
     state.dispose();
+    stats?.dispose();
   }
 }

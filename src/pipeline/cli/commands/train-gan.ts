@@ -9,6 +9,7 @@ import { GAN_PRESETS, PRESET_OPTIONS, type GanPreset } from "../../../models/gan
 import { DEFAULT_KAPPA } from "../../../models/gan/data-scaling.js";
 import { PAPER_GAN_SCHEDULE, trainGan } from "../../../models/gan/gan-training.js";
 import { LATENT_KINDS, type LatentKind } from "../../../models/gan/latent.js";
+import { DEFAULT_VARIANCE_WEIGHT } from "../../../models/gan/statistics-loss.js";
 import { summaryLine } from "../../../models/painter/training.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
@@ -31,6 +32,8 @@ interface TrainGanFlags {
   beta1: number;
   accuracyThreshold: number;
   halveEvery: number;
+  statsWeight: number;
+  statsVarianceWeight: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -116,6 +119,18 @@ export function registerTrainGan(train: Command): void {
       parseInteger(0),
       PAPER_GAN_SCHEDULE.halveEvery,
     )
+    .option(
+      "--stats-weight <λ>",
+      "weight of the summary-statistics term in the generator loss (P(k), its variance, PDF; 0: the paper's adversarial loss only)",
+      parseNumber({ min: 0 }),
+      0,
+    )
+    .option(
+      "--stats-variance-weight <w>",
+      "relative weight w_V of the P(k)-variance part of that term",
+      parseNumber({ min: 0 }),
+      DEFAULT_VARIANCE_WEIGHT,
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -136,7 +151,11 @@ Data: periodic sub-cubes of the generator's side (64 for the presets) at random 
 simulations' nbody_delta_zZ.npy, each under one of the 48 cube symmetries, scaled to
 c = 2ρ/(ρ + κ) − 1 with ρ = 1 + δ. Loss: DCGAN non-saturating (softplus of logits). Schedule
 (Feder et al. 2020): Adam β1 0.5, lr 1e-4 (G) and 5e-5 (D), D updated only while its batch
-accuracy < 80%, learning rates halved every 1000 G steps. Checkpoints (weights, batch-norm
+accuracy < 80%, learning rates halved every 1000 G steps. --stats-weight λ > 0 (not in the
+paper) adds λ (L_P + w_V L_V + L_H) to the generator's loss: squared log-ratios of the batch's
+mean P(k) and P(k) variance to those of 1024 training cubes, in units of the acceptance
+tolerances (10 %, 25 %), over every shell to Nyquist, and the squared deviation of its smoothed
+PDF of ln ρ in units of the cubes' spread. Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.`,
     )
     .action(async (flags: TrainGanFlags, command: Command) => {
@@ -171,6 +190,9 @@ statistics, Adam state, step) every K steps; --resume continues bitwise identica
             accuracyThreshold: flags.accuracyThreshold,
             halveEvery: flags.halveEvery,
           },
+          ...(flags.statsWeight > 0
+            ? { statistics: { weight: flags.statsWeight, varianceWeight: flags.statsVarianceWeight } }
+            : {}),
           output: flags.output,
         },
         {

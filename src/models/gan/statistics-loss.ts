@@ -1,0 +1,374 @@
+/**
+ * An optional summary-statistics term in the generator's loss (`train gan --stats-weight λ`).
+ * Feder et al. (2020) train the generator against the discriminator alone; a CPU-sized run of
+ * that recipe leaves the samples' P(k) 30–60 % low and their PDF outside the N-body band
+ * (README, "The density GAN"). This term adds λ (L_P + w_V L_V + L_H) on the generator's batch,
+ * each part scaled so that 1 is the size of the issue-8 acceptance tolerance:
+ *   L_P = ⟨[ln(P̄_G(k)/P̄_N(k)) / ln 1.1]²⟩_k          mean power of ρ = ρ/ρ̄ over the batch,
+ *   L_V = ⟨[ln(Var_G P(k)/Var_N P(k)) / ln 1.25]²⟩_k   its sample variance across the batch,
+ *   L_H = ⟨[(H̄_G(m) − H̄_N(m)) / σ_N(m)]²⟩_m           soft-binned PDF of ln ρ,
+ * with P̄_N, Var_N, H̄_N and the cube-to-cube spread σ_N measured once on training cubes (the
+ * same random sub-cubes and symmetries the discriminator sees). Shells are j k_F ≤ |k| < (j+1) k_F
+ * for j = 1 … N/2 (every mode to the Nyquist shell, so a white-noise floor is penalised too);
+ * PDF bins are the 50 log bins of `validate gan` over [0.01, 1000), smoothed by a Gaussian of
+ * half a bin width so that the histogram is differentiable.
+ *
+ * Value and gradient are computed outside the autodiff graph, exactly: with X = DFT(ρ) and
+ * P_b = Σ_{k∈b} |X_k|² / (M_b N³) over the M_b modes of shell b on the full grid,
+ *   ∂P_b/∂ρ_j = (2/M_b) · irfftn(1_b X)_j,
+ * so one inverse FFT per field carries every shell's weight; the PDF's derivative goes through
+ * u = ln ρ, and both through ρ = κ(1 + c)/(1 − c) (dρ/dc = 2κ/(1 − c)², 0 where ρ is capped).
+ */
+import { RealFft3d } from "../../cosmo/fft/real-fft3d.js";
+import { MAX_SCALED } from "./data-scaling.js";
+
+/** Part weights and the variance part's relative weight w_V (its batch estimate is noisy). */
+export interface StatisticsLossSettings {
+  weight: number;
+  varianceWeight: number;
+}
+
+export const DEFAULT_VARIANCE_WEIGHT = 0.25;
+
+export interface StatisticsTargets {
+  side: number;
+  kappa: number;
+  /** ρ cap (the training data's maximum): beyond it ρ and its gradient are frozen. */
+  cap: number;
+  /** Per shell j = 1 … N/2: mean and sample variance over the data cubes of P_j. */
+  meanPower: Float64Array;
+  powerVariance: Float64Array;
+  /** Per PDF bin: mean and spread over the data cubes of the smoothed histogram of ln ρ. */
+  pdfMean: Float64Array;
+  pdfSpread: Float64Array;
+  /** PDF bins that enter L_H (data average ≥ 5 voxels per cube). */
+  pdfBins: Int32Array;
+  cubes: number;
+}
+
+export interface StatisticsEvaluation {
+  /** λ-weighted total and its unweighted parts. */
+  loss: number;
+  power: number;
+  variance: number;
+  pdf: number;
+  /** d loss / d c, the generator output's layout. */
+  gradient: Float32Array;
+}
+
+const PDF_BINS = 50;
+const PDF_LOG_MIN = Math.log(0.01);
+const PDF_LOG_WIDTH = Math.log(1e5) / PDF_BINS;
+const PDF_SIGMA = PDF_LOG_WIDTH / 2;
+const MIN_VOXELS_PER_CUBE = 5;
+const LN_POWER_TOL = Math.log(1.1);
+const LN_VARIANCE_TOL = Math.log(1.25);
+
+/** Per-field statistics of a batch and what their derivatives need. */
+class FieldStatistics {
+  readonly n: number;
+  readonly voxels: number;
+  readonly shells: number;
+  /** Shell index (0 … shells−1) of each stored half-complex mode, −1 if outside 1 … N/2. */
+  private readonly shellOf: Int16Array;
+  /** Full-grid mode count M_b. */
+  readonly modes: Float64Array;
+  private readonly fft: RealFft3d;
+  private readonly spectrum: Float32Array;
+  private readonly real: Float32Array;
+
+  constructor(n: number) {
+    if (n % 2 !== 0) throw new RangeError(`statistics loss needs an even side, got ${n}`);
+    this.n = n;
+    this.voxels = n ** 3;
+    this.shells = n / 2;
+    const nkz = n / 2 + 1;
+    this.shellOf = new Int16Array(n * n * nkz).fill(-1);
+    this.modes = new Float64Array(this.shells);
+    const sig = (i: number) => (i <= n / 2 ? i : i - n);
+    for (let ix = 0; ix < n; ix++)
+      for (let iy = 0; iy < n; iy++)
+        for (let kz = 0; kz < nkz; kz++) {
+          const n2 = sig(ix) ** 2 + sig(iy) ** 2 + kz * kz;
+          let j = Math.floor(Math.sqrt(n2));
+          if ((j + 1) ** 2 <= n2) j++;
+          else if (j * j > n2) j--;
+          if (j < 1 || j > this.shells) continue;
+          this.shellOf[(ix * n + iy) * nkz + kz] = j - 1;
+          this.modes[j - 1] += kz === 0 || kz === n / 2 ? 1 : 2;
+        }
+    this.fft = new RealFft3d([n, n, n], { threads: 1 });
+    this.spectrum = new Float32Array(this.fft.spectralLength);
+    this.real = new Float32Array(this.voxels);
+  }
+
+  /** P_b of ρ into `power` (length shells); leaves the spectrum in place for `powerGradient`. */
+  power(rho: Float32Array, power: Float64Array): void {
+    this.fft.forward(rho, this.spectrum);
+    power.fill(0);
+    const sp = this.spectrum;
+    const nkz = this.n / 2 + 1;
+    for (let m = 0; m < this.shellOf.length; m++) {
+      const b = this.shellOf[m];
+      if (b < 0) continue;
+      const kz = m % nkz;
+      const w = kz === 0 || kz === this.n / 2 ? 1 : 2;
+      power[b] += w * (sp[2 * m] ** 2 + sp[2 * m + 1] ** 2);
+    }
+    for (let b = 0; b < this.shells; b++) power[b] /= this.modes[b] * this.voxels;
+  }
+
+  /** Σ_b g_b ∂P_b/∂ρ for the field last passed to `power`, into `out`. */
+  powerGradient(g: Float64Array, out: Float32Array): Float32Array {
+    const sp = this.spectrum;
+    for (let m = 0; m < this.shellOf.length; m++) {
+      const b = this.shellOf[m];
+      const f = b < 0 ? 0 : (2 * g[b]) / this.modes[b];
+      sp[2 * m] *= f;
+      sp[2 * m + 1] *= f;
+    }
+    return this.fft.inverse(sp, out);
+  }
+
+  scratch(): Float32Array {
+    return this.real;
+  }
+
+  dispose(): void {
+    this.fft.dispose();
+  }
+}
+
+/** ρ (capped) and dρ/dc of one field of c. */
+function densities(c: Float32Array, kappa: number, cap: number, rho: Float32Array, dRho: Float32Array): void {
+  for (let j = 0; j < c.length; j++) {
+    const x = Math.min(c[j], MAX_SCALED);
+    const r = (kappa * (1 + x)) / (1 - x);
+    if (r >= cap) {
+      rho[j] = cap;
+      dRho[j] = 0;
+    } else {
+      rho[j] = r;
+      dRho[j] = (2 * kappa) / (1 - x) ** 2;
+    }
+  }
+}
+
+/**
+ * Kernel weights of a voxel at bin coordinate t (bin m's centre at t = m) for bins
+ * m = ⌊t⌋ − 1 … ⌊t⌋ + 2: exp(−2 (t − m)²) (a Gaussian of σ = half a bin, cut at 2 bins = 4σ),
+ * from two exponentials: exp(−2(f − k)²) = exp(−2f²) · exp(4f)^k · exp(−2k²), f = t − ⌊t⌋.
+ * Returns ⌊t⌋; weights into w[0 … 3].
+ */
+const E2 = Math.exp(-2);
+const E8 = Math.exp(-8);
+function kernelWeights(t: number, w: Float64Array): number {
+  const i = Math.floor(t);
+  const f = t - i;
+  const e = Math.exp(-2 * f * f);
+  const r = Math.exp(4 * f);
+  w[0] = (e / r) * E2;
+  w[1] = e;
+  w[2] = e * r * E2;
+  w[3] = e * r * r * E8;
+  return i;
+}
+
+function binCoordinate(rho: number): number {
+  return (Math.log(rho) - PDF_LOG_MIN) / PDF_LOG_WIDTH - 0.5;
+}
+
+/** Smoothed histogram of ln ρ (per voxel, summed with weight 1/V) into `h`. */
+function softHistogram(rho: Float32Array, h: Float64Array): void {
+  h.fill(0);
+  const inv = 1 / rho.length;
+  const w = new Float64Array(4);
+  for (let j = 0; j < rho.length; j++) {
+    if (!(rho[j] > 0)) continue;
+    const i = kernelWeights(binCoordinate(rho[j]), w);
+    for (let k = 0; k < 4; k++) {
+      const m = i - 1 + k;
+      if (m >= 0 && m < PDF_BINS) h[m] += w[k] * inv;
+    }
+  }
+}
+
+/** Adds Σ_m g_m ∂h_m/∂ρ_j to out[j]. */
+function softHistogramGradient(rho: Float32Array, g: Float64Array, out: Float32Array): void {
+  // ∂/∂t exp(−2(t − m)²) = −4 (t − m) exp(…); t = (ln ρ − u0)/Δ − ½, ∂t/∂ρ = 1/(Δ ρ).
+  const inv = 1 / rho.length;
+  const w = new Float64Array(4);
+  for (let j = 0; j < rho.length; j++) {
+    if (!(rho[j] > 0)) continue;
+    const t = binCoordinate(rho[j]);
+    const i = kernelWeights(t, w);
+    let s = 0;
+    for (let k = 0; k < 4; k++) {
+      const m = i - 1 + k;
+      if (m >= 0 && m < PDF_BINS) s += g[m] * -4 * (t - m) * w[k];
+    }
+    out[j] += (s * inv) / (PDF_LOG_WIDTH * rho[j]);
+  }
+}
+
+function meanAndVariance(rows: Float64Array[], k: number): { mean: number; variance: number } {
+  let mean = 0;
+  for (const r of rows) mean += r[k];
+  mean /= rows.length;
+  let v = 0;
+  for (const r of rows) v += (r[k] - mean) ** 2;
+  return { mean, variance: v / Math.max(1, rows.length - 1) };
+}
+
+/** Measures the targets on `cubes` fields of c (each side³, from `next`, `count` in all). */
+export function statisticsTargets(
+  side: number,
+  kappa: number,
+  cap: number,
+  batches: Iterable<Float32Array>,
+): StatisticsTargets {
+  const fields = new FieldStatistics(side);
+  try {
+    const v = side ** 3;
+    const rho = new Float32Array(v);
+    const dRho = new Float32Array(v);
+    const powers: Float64Array[] = [];
+    const pdfs: Float64Array[] = [];
+    for (const batch of batches)
+      for (let i = 0; i < batch.length / v; i++) {
+        densities(batch.subarray(i * v, (i + 1) * v), kappa, cap, rho, dRho);
+        const p = new Float64Array(fields.shells);
+        fields.power(rho, p);
+        const h = new Float64Array(PDF_BINS);
+        softHistogram(rho, h);
+        powers.push(p);
+        pdfs.push(h);
+      }
+    if (powers.length < 2) throw new RangeError("statistics targets need at least 2 cubes");
+    const meanPower = new Float64Array(fields.shells);
+    const powerVariance = new Float64Array(fields.shells);
+    for (let b = 0; b < fields.shells; b++) {
+      const s = meanAndVariance(powers, b);
+      meanPower[b] = s.mean;
+      powerVariance[b] = s.variance;
+    }
+    const pdfMean = new Float64Array(PDF_BINS);
+    const pdfSpread = new Float64Array(PDF_BINS);
+    const bins: number[] = [];
+    // A kernel of unit height and σ = half a bin holds ≈ 1.25 voxels' weight per voxel in range.
+    const kernelMass = (PDF_SIGMA * Math.sqrt(2 * Math.PI)) / PDF_LOG_WIDTH;
+    for (let m = 0; m < PDF_BINS; m++) {
+      const s = meanAndVariance(pdfs, m);
+      pdfMean[m] = s.mean;
+      pdfSpread[m] = Math.sqrt(s.variance);
+      if ((s.mean * v) / kernelMass >= MIN_VOXELS_PER_CUBE && s.variance > 0) bins.push(m);
+    }
+    return {
+      side,
+      kappa,
+      cap,
+      meanPower,
+      powerVariance,
+      pdfMean,
+      pdfSpread,
+      pdfBins: Int32Array.from(bins),
+      cubes: powers.length,
+    };
+  } finally {
+    fields.dispose();
+  }
+}
+
+/** The loss term of a batch of generator outputs c (B × side³) and its gradient. */
+export class StatisticsLoss {
+  private readonly fields: FieldStatistics;
+
+  constructor(
+    readonly targets: StatisticsTargets,
+    readonly settings: StatisticsLossSettings,
+  ) {
+    this.fields = new FieldStatistics(targets.side);
+  }
+
+  evaluate(c: Float32Array): StatisticsEvaluation {
+    const t = this.targets;
+    const f = this.fields;
+    const v = f.voxels;
+    const batch = c.length / v;
+    if (!Number.isInteger(batch) || batch < 2)
+      throw new RangeError(`statistics loss needs ≥ 2 fields of ${t.side}³, got ${c.length} values`);
+    const nb = f.shells;
+    const rho = Array.from({ length: batch }, () => new Float32Array(v));
+    const dRho = Array.from({ length: batch }, () => new Float32Array(v));
+    const powers: Float64Array[] = [];
+    const pdfs: Float64Array[] = [];
+    for (let i = 0; i < batch; i++) {
+      densities(c.subarray(i * v, (i + 1) * v), t.kappa, t.cap, rho[i], dRho[i]);
+      const p = new Float64Array(nb);
+      f.power(rho[i], p);
+      powers.push(p);
+      const h = new Float64Array(PDF_BINS);
+      softHistogram(rho[i], h);
+      pdfs.push(h);
+    }
+    // Loss parts and their derivatives with respect to each field's P_b and h_m.
+    let power = 0;
+    let variance = 0;
+    const dMean = new Float64Array(nb);
+    const dVar = new Float64Array(nb);
+    const stats = Array.from({ length: nb }, (_, b) => meanAndVariance(powers, b));
+    for (let b = 0; b < nb; b++) {
+      const { mean, variance: varB } = stats[b];
+      const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
+      power += lp * lp;
+      dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
+      const lv = Math.log(varB / t.powerVariance[b]) / LN_VARIANCE_TOL;
+      variance += lv * lv;
+      dVar[b] = (2 * lv) / LN_VARIANCE_TOL / (varB * nb);
+    }
+    power /= nb;
+    variance /= nb;
+    let pdf = 0;
+    const dPdf = new Float64Array(PDF_BINS);
+    const nm = t.pdfBins.length;
+    for (const m of t.pdfBins) {
+      let mean = 0;
+      for (const h of pdfs) mean += h[m];
+      mean /= batch;
+      const e = (mean - t.pdfMean[m]) / t.pdfSpread[m];
+      pdf += e * e;
+      dPdf[m] = (2 * e) / t.pdfSpread[m] / (nm * batch);
+    }
+    pdf /= Math.max(1, nm);
+
+    const { weight, varianceWeight } = this.settings;
+    const gradient = new Float32Array(c.length);
+    const g = new Float64Array(nb);
+    const gh = new Float64Array(PDF_BINS);
+    const gRho = f.scratch();
+    for (let i = 0; i < batch; i++) {
+      for (let b = 0; b < nb; b++)
+        g[b] =
+          weight *
+          (dMean[b] + varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)));
+      f.power(rho[i], powers[i]);
+      f.powerGradient(g, gRho);
+      for (let m = 0; m < PDF_BINS; m++) gh[m] = weight * dPdf[m];
+      softHistogramGradient(rho[i], gh, gRho);
+      const out = gradient.subarray(i * v, (i + 1) * v);
+      const d = dRho[i];
+      for (let j = 0; j < v; j++) out[j] = gRho[j] * d[j];
+    }
+    return {
+      loss: weight * (power + varianceWeight * variance + pdf),
+      power,
+      variance,
+      pdf,
+      gradient,
+    };
+  }
+
+  dispose(): void {
+    this.fields.dispose();
+  }
+}
