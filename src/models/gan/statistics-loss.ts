@@ -5,7 +5,8 @@
  * (README, "The density GAN"). This term adds λ (L_P + w_V L_V + L_H) on the generator's batch,
  * each part scaled so that 1 is the size of the issue-8 acceptance tolerance:
  *   L_P = ⟨[ln(P̄_G(k)/P̄_N(k)) / ln 1.1]²⟩_k          mean power of ρ = ρ/ρ̄ over the batch,
- *   L_V = ⟨[ln(Var_G P(k)/Var_N P(k)) / ln 1.25]²⟩_k   its sample variance across the batch,
+ *   L_V = ⟨[(ln(Var_G P(k)/Var_N P(k)) − β_B) / ln 1.25]²⟩_k   its sample variance across
+ *                                                     the batch, β_B = E ln of a B-sample s²/σ²,
  *   L_H = ⟨[(H̄_G(m) − H̄_N(m)) / σ_N(m)]²⟩_m           soft-binned PDF of ln ρ,
  * with P̄_N, Var_N, H̄_N and the cube-to-cube spread σ_N measured once on training cubes (the
  * same random sub-cubes and symmetries the discriminator sees). Shells are j k_F ≤ |k| < (j+1) k_F
@@ -63,6 +64,28 @@ const PDF_SIGMA = PDF_LOG_WIDTH / 2;
 const MIN_VOXELS_PER_CUBE = 5;
 const LN_POWER_TOL = Math.log(1.1);
 const LN_VARIANCE_TOL = Math.log(1.25);
+
+/** Digamma ψ(x), x > 0: recurrence up to x ≥ 10, then the asymptotic series (error < 1e-12). */
+export function digamma(x: number): number {
+  let acc = 0;
+  while (x < 10) {
+    acc -= 1 / x;
+    x += 1;
+  }
+  const r = 1 / (x * x);
+  return acc + Math.log(x) - 0.5 / x - r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r / 240)));
+}
+
+/**
+ * E[ln(s²/σ²)] for the sample variance s² of n Gaussian values: ψ((n−1)/2) − ln((n−1)/2)
+ * (s²(n−1)/σ² is χ² with n−1 degrees of freedom). L_V compares ln s² of a batch of B fields
+ * with ln σ² of the data, so without this offset its minimum sits at σ_G² = σ_N² e^{1/(B−1)}
+ * roughly (7 % high for B = 16).
+ */
+export function logVarianceBias(n: number): number {
+  const h = (n - 1) / 2;
+  return digamma(h) - Math.log(h);
+}
 
 /** Per-field statistics of a batch and what their derivatives need. */
 class FieldStatistics {
@@ -317,12 +340,13 @@ export class StatisticsLoss {
     const dMean = new Float64Array(nb);
     const dVar = new Float64Array(nb);
     const stats = Array.from({ length: nb }, (_, b) => meanAndVariance(powers, b));
+    const bias = logVarianceBias(batch);
     for (let b = 0; b < nb; b++) {
       const { mean, variance: varB } = stats[b];
       const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
       power += lp * lp;
       dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
-      const lv = Math.log(varB / t.powerVariance[b]) / LN_VARIANCE_TOL;
+      const lv = (Math.log(varB / t.powerVariance[b]) - bias) / LN_VARIANCE_TOL;
       variance += lv * lv;
       dVar[b] = (2 * lv) / LN_VARIANCE_TOL / (varB * nb);
     }

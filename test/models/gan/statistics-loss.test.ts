@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { scaleDensity } from "../../../src/models/gan/data-scaling.js";
-import { StatisticsLoss, statisticsTargets } from "../../../src/models/gan/statistics-loss.js";
+import {
+  digamma,
+  logVarianceBias,
+  StatisticsLoss,
+  statisticsTargets,
+} from "../../../src/models/gan/statistics-loss.js";
 
 /** Fields of c for ρ = exp(σ g − σ²/2) with g white noise (mulberry32), side n. */
 function lognormalFields(count: number, n: number, sigma: number, kappa: number, seed: number): Float32Array {
@@ -48,14 +53,42 @@ describe("statistics loss (train gan --stats-weight)", () => {
     for (const b of [0, 1, 3]) expect(t.meanPower[b]).toBeLessThan(1e-9);
   });
 
-  it("is zero on the cubes its targets came from", () => {
+  it("is zero on the cubes its targets came from, but for the small-batch variance offset", () => {
     const c = lognormalFields(6, n, 0.8, kappa, 1);
     const loss = new StatisticsLoss(statisticsTargets(n, kappa, 1e6, [c]), { weight: 1, varianceWeight: 1 });
     const e = loss.evaluate(c);
     loss.dispose();
     expect(e.power).toBeLessThan(1e-10);
-    expect(e.variance).toBeLessThan(1e-10);
     expect(e.pdf).toBeLessThan(1e-10);
+    // s² = σ² exactly here, so every shell's L_V is (β_6 / ln 1.25)², β_6 = ψ(5/2) − ln(5/2).
+    expect(e.variance).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 10);
+  });
+
+  it("digamma matches ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2 and ψ(x + 1) = ψ(x) + 1/x", () => {
+    const gamma = 0.5772156649015329;
+    expect(digamma(1)).toBeCloseTo(-gamma, 10);
+    expect(digamma(0.5)).toBeCloseTo(-gamma - 2 * Math.LN2, 10);
+    for (const x of [0.3, 2.7, 7.5, 40]) expect(digamma(x + 1) - digamma(x)).toBeCloseTo(1 / x, 10);
+  });
+
+  it("offsets ln s² by its Gaussian expectation (Monte Carlo, 4σ of the sampling error)", () => {
+    // 20 000 batches of B = 16 standard normals: ln s² has variance ψ'(7.5) ≈ 0.143, so the
+    // mean's standard error is 0.0027; the offset itself is −0.068.
+    let a = 12345;
+    const uniform = () => {
+      a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+      return (a + 0.5) / 4294967296;
+    };
+    const B = 16;
+    const trials = 20000;
+    let sum = 0;
+    for (let t = 0; t < trials; t++) {
+      const x = Array.from({ length: B }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+      const m = x.reduce((p, q) => p + q, 0) / B;
+      sum += Math.log(x.reduce((p, q) => p + (q - m) ** 2, 0) / (B - 1));
+    }
+    expect(logVarianceBias(B)).toBeCloseTo(-0.0682, 3);
+    expect(Math.abs(sum / trials - logVarianceBias(B))).toBeLessThan(4 * Math.sqrt(0.143 / trials));
   });
 
   it("has the gradient of central finite differences", () => {
