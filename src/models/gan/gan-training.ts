@@ -16,6 +16,7 @@
  * per seed and a resumed run repeats the uninterrupted one bit for bit (checkpoints hold weights,
  * moving statistics, Adam moments and step counts: ../painter/training-checkpoint.ts).
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { GradSaveFunc, NamedTensorMap, Scalar, Tensor, Tensor1D, Variable } from "@tensorflow/tfjs";
@@ -25,6 +26,7 @@ import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
 import { CheckpointableAdam } from "../painter/checkpointable-adam.js";
 import {
   checkpointDirectory,
+  readCheckpoint,
   startingCheckpoint,
   saveTrainingCheckpoint,
   type Checkpoint,
@@ -87,6 +89,12 @@ export interface GanTrainingConfig {
   schedule: GanSchedule;
   /** Summary-statistics term in the generator loss (./statistics-loss.ts); absent: the paper's loss. */
   statistics?: StatisticsLossSettings;
+  /**
+   * Fine-tuning: a checkpoint of an earlier `train gan` run (same architecture, latent prior
+   * and κ) whose generator, discriminator and batch-norm statistics replace the seed's initial
+   * weights. Adam moments and the learning-rate schedule start afresh at step 0.
+   */
+  initFrom?: string;
   output: string;
 }
 
@@ -102,7 +110,11 @@ export interface GanTrainingOutcome {
 
 const RNG_ALGORITHM = "triple32-counter-v1 (VoxelStream; cubes, symmetries, latents)";
 
-function fingerprint(c: GanTrainingConfig, set: GanDataSet): Record<string, unknown> {
+function fingerprint(
+  c: GanTrainingConfig,
+  set: GanDataSet,
+  init: InitialWeights | null,
+): Record<string, unknown> {
   return {
     data: set.sims.map((s) => s.manifestSha256),
     redshifts: c.redshifts,
@@ -113,7 +125,39 @@ function fingerprint(c: GanTrainingConfig, set: GanDataSet): Record<string, unkn
     seed: c.seed,
     schedule: c.schedule,
     statistics: c.statistics,
+    ...(init ? { initialisedFrom: { sha256: init.sha256, step: init.step } } : {}),
   };
+}
+
+/** The checkpoint a fine-tuning run starts from, with what identifies it. */
+interface InitialWeights {
+  checkpoint: Checkpoint;
+  file: string;
+  sha256: string;
+  step: number;
+}
+
+/** Reads --init-from and refuses a checkpoint of another architecture, latent prior or κ. */
+function initialWeights(c: GanTrainingConfig): InitialWeights | null {
+  if (c.initFrom === undefined) return null;
+  const file = path.resolve(c.initFrom);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile())
+    throw new InputError(c.initFrom, "--init-from needs a checkpoint file (OUT/checkpoints/step-NNNNNNNN.ckpt of a train gan run)");
+  const checkpoint = readCheckpoint(file);
+  const then = checkpoint.header.fingerprint;
+  const now: Record<string, unknown> = {
+    architecture: c.architecture,
+    latentPrior: c.latentPrior,
+    kappa: c.kappa,
+  };
+  const differ = Object.keys(now).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(then[k]));
+  if (differ.length > 0)
+    throw new InputError(
+      c.initFrom,
+      `cannot fine-tune from this checkpoint: ${differ.map((k) => `${k} (checkpoint ${JSON.stringify(then[k])}, now ${JSON.stringify(now[k])})`).join("; ")}`,
+    );
+  const sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  return { checkpoint, file, sha256, step: checkpoint.header.step };
 }
 
 /** Real cubes measured for the statistics term's targets (a stream of keys apart from training's). */
@@ -198,16 +242,22 @@ class GanTrainingState {
     return { tensors: t, steps };
   }
 
-  restore(ckpt: Checkpoint): void {
+  /** Network weights and batch-norm statistics only (a fine-tuning start). */
+  restoreWeights(ckpt: Checkpoint): void {
     const tf = this.tf;
-    const get = (name: string): Float32Array => {
-      const d = ckpt.tensors.get(name);
-      if (!d) throw new InputError(ckpt.file, `checkpoint lacks tensor ${name}`);
-      return d;
-    };
     tf.tidy(() => {
-      for (const [k, v] of this.gan.namedVariables()) v.assign(tf.tensor(get(`gan/${k}`), v.shape));
+      for (const [k, v] of this.gan.namedVariables()) {
+        const d = tensorOf(ckpt, `gan/${k}`);
+        if (d.length !== v.size)
+          throw new InputError(ckpt.file, `tensor gan/${k} holds ${d.length} values, the network needs ${v.size}`);
+        v.assign(tf.tensor(d, v.shape));
+      }
     });
+  }
+
+  restore(ckpt: Checkpoint): void {
+    const get = (name: string): Float32Array => tensorOf(ckpt, name);
+    this.restoreWeights(ckpt);
     for (const n of ["generator", "discriminator"] as const)
       this.adam[n].restore({
         step: ckpt.header.optimiserSteps[n] ?? 0,
@@ -221,6 +271,12 @@ class GanTrainingState {
     this.adam.generator.dispose();
     this.adam.discriminator.dispose();
   }
+}
+
+function tensorOf(ckpt: Checkpoint, name: string): Float32Array {
+  const d = ckpt.tensors.get(name);
+  if (!d) throw new InputError(ckpt.file, `checkpoint lacks tensor ${name}`);
+  return d;
 }
 
 function applyGrads(opt: CheckpointableAdam, grads: NamedTensorMap): void {
@@ -363,8 +419,9 @@ export async function trainGan(
     kappa: config.kappa,
     side: arch.side,
   });
+  const init = initialWeights(config);
   fs.mkdirSync(config.output, { recursive: true });
-  const fp = fingerprint(config, set);
+  const fp = fingerprint(config, set, init);
   const ckptDir = checkpointDirectory(config.output);
   const ckpt = startingCheckpoint(config.output, options.resume ?? false, fp, config.steps, (m) =>
     progress.info(m),
@@ -383,6 +440,9 @@ export async function trainGan(
       state.restore(ckpt);
       step = ckpt.header.step;
       progress.info(`resumed from ${path.basename(ckpt.file)} (step ${step})`);
+    } else if (init) {
+      state.restoreWeights(init.checkpoint);
+      progress.info(`fine-tuning from ${init.file} (step ${init.step})`);
     }
     const resumedFromStep = ckpt ? step : null;
     const sums = new Map<string, number>(Object.entries(ckpt?.header.interval.sums ?? {}));
@@ -437,7 +497,7 @@ export async function trainGan(
       redshift: arch.conditional ? null : zs[0],
       ...(arch.conditional ? { redshiftRange: [Math.min(...zs), Math.max(...zs)] as [number, number] } : {}),
       trained: true,
-      description: `3D DCGAN (Feder et al. 2020), preset ${arch.preset}, trained by mocksmith ${SOFTWARE_VERSION} for ${config.steps} generator steps`,
+      description: `3D DCGAN (Feder et al. 2020), preset ${arch.preset}, trained by mocksmith ${SOFTWARE_VERSION} for ${config.steps} generator steps${init ? ` after ${init.step} steps of an earlier run (--init-from)` : ""}`,
       training: {
         method: "dcgan-nonsaturating",
         preset: arch.preset,
@@ -447,6 +507,9 @@ export async function trainGan(
         seed: config.seed,
         batch: config.batch,
         optimiser: { name: "adam", ...config.schedule },
+        ...(init
+          ? { initialisedFrom: { checkpoint: init.file, step: init.step, sha256: init.sha256 } }
+          : {}),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

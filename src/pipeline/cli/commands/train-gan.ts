@@ -37,6 +37,7 @@ interface TrainGanFlags {
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
+  initFrom?: string;
   threads?: number;
   output: string;
 }
@@ -139,6 +140,10 @@ export function registerTrainGan(train: Command): void {
       0,
     )
     .option("--resume", "continue from the newest checkpoint in OUT/checkpoints/")
+    .option(
+      "--init-from <ckpt>",
+      "fine-tune: start from the weights of another run's checkpoint (same architecture, latent prior, κ); Adam and the schedule start afresh",
+    )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
       "-o, --output <dir>",
@@ -156,7 +161,9 @@ paper) adds λ (L_P + w_V L_V + L_H) to the generator's loss: squared log-ratios
 mean P(k) and P(k) variance to those of 1024 training cubes, in units of the acceptance
 tolerances (10 %, 25 %), over every shell to Nyquist, and the squared deviation of its smoothed
 PDF of ln ρ in units of the cubes' spread. Checkpoints (weights, batch-norm
-statistics, Adam state, step) every K steps; --resume continues bitwise identically.`,
+statistics, Adam state, step) every K steps; --resume continues bitwise identically.
+--init-from CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
+statistics term); the card records the checkpoint's step and SHA-256.`,
     )
     .action(async (flags: TrainGanFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
@@ -193,6 +200,7 @@ statistics, Adam state, step) every K steps; --resume continues bitwise identica
           ...(flags.statsWeight > 0
             ? { statistics: { weight: flags.statsWeight, varianceWeight: flags.statsVarianceWeight } }
             : {}),
+          ...(flags.initFrom !== undefined ? { initFrom: flags.initFrom } : {}),
           output: flags.output,
         },
         {
