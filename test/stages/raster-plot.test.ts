@@ -70,6 +70,34 @@ describe("raster plots", () => {
     expect(dark).toBeGreaterThan(50);
   });
 
+  it("draws the visible part of a line to a point far outside a fixed range (without stamping the rest)", () => {
+    // y = 1e15 against yRange [0, 2]: the segment from (1, 1) leaves the frame almost vertically;
+    // stamping its whole length (~1e17 device pixels) would never finish.
+    const spec = {
+      title: "far",
+      xLabel: "x",
+      yLabel: "y",
+      width: 300,
+      height: 200,
+      yRange: [0, 2] as [number, number],
+      series: [{ label: "far", x: [1, 2], y: [1, 1e15], colour: "#ff0000" }],
+    };
+    const { w, px } = decode(rasterPlot(spec, 2));
+    const xa = makeAxis([1, 2], false, 72, 300 - 16);
+    const ya = makeAxis([0, 2], false, 200 - 50, 30);
+    const col = Math.round(xa.toPixel(1) * 2);
+    let red = 0;
+    for (let y = Math.round(ya.toPixel(2) * 2) + 2; y < Math.round(ya.toPixel(1) * 2) - 2; y++)
+      for (let dx = -2; dx <= 2; dx++) {
+        const o = 3 * (y * w + col + dx);
+        if (px[o] === 255 && px[o + 1] === 0 && px[o + 2] === 0) {
+          red++;
+          break;
+        }
+      }
+    expect(red).toBeGreaterThan(0.9 * 2 * (ya.toPixel(1) - ya.toPixel(2)) - 8);
+  });
+
   it("skips points a log axis cannot show and still renders an all-empty series", () => {
     const png = rasterPlot({
       title: "log",

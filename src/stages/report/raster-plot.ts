@@ -72,15 +72,58 @@ class Raster {
     const s = this.scale;
     const t = Math.max(1, Math.round(width * s));
     const half = (t - 1) / 2;
+    // Stamp only the part inside the visible area: a point far off the axes (a ratio of ~0/0)
+    // would otherwise cost a brush stamp per pixel of a line billions of pixels long.
+    const seen = this.visibleSegment(x0, y0, x1, y1, (t + 1) / s);
+    if (!seen) return;
     const len = Math.hypot(x1 - x0, y1 - y0);
-    const steps = Math.max(1, Math.ceil(2 * len * s));
+    const [f0, f1] = seen;
+    const steps = Math.max(1, Math.ceil(2 * (f1 - f0) * len * s));
     for (let i = 0; i <= steps; i++) {
-      const f = i / steps;
+      const f = f0 + ((f1 - f0) * i) / steps;
       if (dash && (f * len) % (dash[0] + dash[1]) >= dash[0]) continue;
       const px = Math.round((x0 + f * (x1 - x0)) * s - half);
       const py = Math.round((y0 + f * (y1 - y0)) * s - half);
       for (let a = 0; a < t; a++) for (let b = 0; b < t; b++) this.put(px + a, py + b, c);
     }
+  }
+
+  /**
+   * The parameter range [f0, f1] ⊆ [0, 1] of the segment inside the clip rectangle (or the
+   * canvas) grown by `margin` layout units (Liang–Barsky), or null if none of it is.
+   */
+  private visibleSegment(
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+    margin: number,
+  ): [number, number] | null {
+    if (![x0, y0, x1, y1].every(Number.isFinite)) return null;
+    const s = this.scale;
+    const k = this.clip ?? { x0: 0, y0: 0, x1: this.w, y1: this.h };
+    const box = [k.x0 / s - margin, k.x1 / s + margin, k.y0 / s - margin, k.y1 / s + margin];
+    let f0 = 0;
+    let f1 = 1;
+    const dx = x1 - x0;
+    const dy = y1 - y0;
+    const edges: [number, number][] = [
+      [-dx, x0 - box[0]],
+      [dx, box[1] - x0],
+      [-dy, y0 - box[2]],
+      [dy, box[3] - y0],
+    ];
+    for (const [p, q] of edges) {
+      if (p === 0) {
+        if (q < 0) return null;
+        continue;
+      }
+      const r = q / p;
+      if (p < 0) f0 = Math.max(f0, r);
+      else f1 = Math.min(f1, r);
+      if (f0 > f1) return null;
+    }
+    return [f0, f1];
   }
 
   disc(cx: number, cy: number, r: number, c: Rgb): void {
