@@ -369,6 +369,7 @@ function ganStep(
     losses.statisticsPower = st.power;
     losses.statisticsVariance = st.variance;
     losses.statisticsPdf = st.pdf;
+    losses.statisticsHomogeneity = st.homogeneity;
   }
   return losses;
 }
@@ -516,7 +517,7 @@ export async function trainGan(
                 ...config.statistics,
                 targetCubes: stats.targets.cubes,
                 densityCap: stats.targets.cap,
-                definition: "λ (L_P + w_V L_V + L_H), src/models/gan/statistics-loss.ts",
+                definition: "λ (L_P + w_V L_V + L_H + w_M L_M), src/models/gan/statistics-loss.ts",
               },
             }
           : {}),

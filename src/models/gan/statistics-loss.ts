@@ -2,12 +2,14 @@
  * An optional summary-statistics term in the generator's loss (`train gan --stats-weight λ`).
  * Feder et al. (2020) train the generator against the discriminator alone; a CPU-sized run of
  * that recipe leaves the samples' P(k) 30–60 % low and their PDF outside the N-body band
- * (README, "The density GAN"). This term adds λ (L_P + w_V L_V + L_H) on the generator's batch,
+ * (README, "The density GAN"). This term adds λ (L_P + w_V L_V + L_H + w_M L_M) on the generator's batch,
  * each part scaled so that 1 is the size of the issue-8 acceptance tolerance:
  *   L_P = ⟨[ln(P̄_G(k)/P̄_N(k)) / ln 1.1]²⟩_k          mean power of ρ = ρ/ρ̄ over the batch,
  *   L_V = ⟨[(ln(Var_G P(k)/Var_N P(k)) − β_B) / ln 1.25]²⟩_k   its sample variance across
  *                                                     the batch, β_B = E ln of a B-sample s²/σ²,
  *   L_H = ⟨[(H̄_G(m) − H̄_N(m)) / σ_N(m)]²⟩_m           soft-binned PDF of ln ρ,
+ *   L_M = [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]²     homogeneity (batchCoherence below;
+ *                                                     weight w_M, off unless asked for),
  * with P̄_N, Var_N, H̄_N and the cube-to-cube spread σ_N measured once on training cubes (the
  * same random sub-cubes and symmetries the discriminator sees). Shells are j k_F ≤ |k| < (j+1) k_F
  * for j = 1 … N/2 (every mode to the Nyquist shell, so a white-noise floor is penalised too);
@@ -27,6 +29,8 @@ import { MAX_SCALED } from "./data-scaling.js";
 export interface StatisticsLossSettings {
   weight: number;
   varianceWeight: number;
+  /** Weight w_M of the homogeneity part L_M (absent: 0, the term of earlier runs). */
+  homogeneityWeight?: number;
 }
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
@@ -53,6 +57,8 @@ export interface StatisticsEvaluation {
   power: number;
   variance: number;
   pdf: number;
+  /** L_M: the batch-mean field's coherence (0 for a statistically homogeneous generator). */
+  homogeneity: number;
   /** d loss / d c, the generator output's layout. */
   gradient: Float32Array;
 }
@@ -302,6 +308,52 @@ export function statisticsTargets(
   }
 }
 
+/**
+ * L_M = [ln R / ln 1.25]² with R = B · Var_x(c̄) / ⟨Var_x(c_i)⟩_i, c̄ the batch-mean field of the
+ * scaled outputs. Independent draws of a statistically homogeneous field have E[c̄(x)] the same at
+ * every voxel, so E[Var_x(c̄)] = ⟨Var_x(c_i)⟩ / B and R ≈ 1; a pattern every sample shares (the
+ * fixed-phase checkerboard of stride-2 transposed convolutions, quiet edges) makes R > 1 — it
+ * puts power at the same modes of every sample, (8, 0, 0) of a 32³ output being 100× its shell.
+ * Measured on c, which is bounded, so a single dense peak does not dominate. Exact gradient:
+ * ∂ln R/∂c_i(x) = 2/(B N³) [(c̄(x) − ⟨c̄⟩)/Var_x(c̄) − (c_i(x) − ⟨c_i⟩)/⟨Var_x(c_i)⟩].
+ */
+export function batchCoherence(
+  c: Float32Array,
+  batch: number,
+  voxels: number,
+): { loss: number; ratio: number; gradient: Float64Array } {
+  const mean = new Float64Array(voxels);
+  const fieldMean = new Float64Array(batch);
+  for (let i = 0; i < batch; i++) {
+    let s = 0;
+    for (let j = 0; j < voxels; j++) {
+      const x = c[i * voxels + j];
+      mean[j] += x / batch;
+      s += x;
+    }
+    fieldMean[i] = s / voxels;
+  }
+  let meanOfMean = 0;
+  for (let j = 0; j < voxels; j++) meanOfMean += mean[j] / voxels;
+  let varMean = 0;
+  for (let j = 0; j < voxels; j++) varMean += (mean[j] - meanOfMean) ** 2 / voxels;
+  let varFields = 0;
+  for (let i = 0; i < batch; i++)
+    for (let j = 0; j < voxels; j++) varFields += (c[i * voxels + j] - fieldMean[i]) ** 2 / (voxels * batch);
+  const gradient = new Float64Array(c.length);
+  if (!(varMean > 0) || !(varFields > 0)) return { loss: 0, ratio: NaN, gradient };
+  const ratio = (batch * varMean) / varFields;
+  const l = Math.log(ratio) / LN_VARIANCE_TOL;
+  const scale = (2 * l) / LN_VARIANCE_TOL;
+  const a = (2 / (batch * voxels)) * scale;
+  for (let i = 0; i < batch; i++)
+    for (let j = 0; j < voxels; j++) {
+      const o = i * voxels + j;
+      gradient[o] = a * ((mean[j] - meanOfMean) / varMean - (c[o] - fieldMean[i]) / varFields);
+    }
+  return { loss: l * l, ratio, gradient };
+}
+
 /** The loss term of a batch of generator outputs c (B × side³) and its gradient. */
 export class StatisticsLoss {
   private readonly fields: FieldStatistics;
@@ -366,6 +418,8 @@ export class StatisticsLoss {
     pdf /= Math.max(1, nm);
 
     const { weight, varianceWeight } = this.settings;
+    const homogeneityWeight = this.settings.homogeneityWeight ?? 0;
+    const coherence = batchCoherence(c, batch, v);
     const gradient = new Float32Array(c.length);
     const g = new Float64Array(nb);
     const gh = new Float64Array(PDF_BINS);
@@ -383,11 +437,16 @@ export class StatisticsLoss {
       const d = dRho[i];
       for (let j = 0; j < v; j++) out[j] = gRho[j] * d[j];
     }
+    if (homogeneityWeight > 0) {
+      const k = weight * homogeneityWeight;
+      for (let j = 0; j < c.length; j++) gradient[j] += k * coherence.gradient[j];
+    }
     return {
-      loss: weight * (power + varianceWeight * variance + pdf),
+      loss: weight * (power + varianceWeight * variance + pdf + homogeneityWeight * coherence.loss),
       power,
       variance,
       pdf,
+      homogeneity: coherence.loss,
       gradient,
     };
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { scaleDensity } from "../../../src/models/gan/data-scaling.js";
 import {
+  batchCoherence,
   digamma,
   logVarianceBias,
   StatisticsLoss,
@@ -64,6 +65,36 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(e.variance).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 10);
   });
 
+  it("homogeneity: R ≈ 1 for independent fields, B(a²/2 + σ²/B)/(a²/2 + σ²) with a shared plane wave", () => {
+    // B = 8 fields of 16³ white noise (σ = 0.2) with or without the same cos wave of amplitude a
+    // = 0.3. Voxel variances over 4096 voxels scatter by √(2/4096) ≈ 2 % (the batch mean's as
+    // much), so 10 % is 4–5σ.
+    const B = 8;
+    const side = 16;
+    const v = side ** 3;
+    const noise = lognormalFields(B, side, 0.2, 1e6, 7); // ρ ≈ exp(0.2 g), κ huge: c ≈ ρ/κ·2 − 1
+    const c0 = new Float32Array(B * v);
+    for (let i = 0; i < c0.length; i++) c0[i] = ((noise[i] + 1) * 1e6) / 2; // back to ρ
+    const sigma2 = (() => {
+      let s1 = 0;
+      let s2 = 0;
+      for (const x of c0) {
+        s1 += x;
+        s2 += x * x;
+      }
+      return s2 / c0.length - (s1 / c0.length) ** 2;
+    })();
+    expect(Math.abs(batchCoherence(c0, B, v).ratio - 1)).toBeLessThan(0.1);
+    const a = 0.3;
+    const c1 = Float32Array.from(c0);
+    for (let i = 0; i < B; i++)
+      for (let j = 0; j < v; j++) c1[i * v + j] += a * Math.cos((2 * Math.PI * 3 * Math.floor(j / (side * side))) / side);
+    const expected = (B * ((a * a) / 2 + sigma2 / B)) / ((a * a) / 2 + sigma2);
+    const r = batchCoherence(c1, B, v).ratio;
+    expect(Math.abs(r / expected - 1)).toBeLessThan(0.1);
+    expect(r).toBeGreaterThan(3);
+  });
+
   it("digamma matches ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2 and ψ(x + 1) = ψ(x) + 1/x", () => {
     const gamma = 0.5772156649015329;
     expect(digamma(1)).toBeCloseTo(-gamma, 10);
@@ -93,11 +124,14 @@ describe("statistics loss (train gan --stats-weight)", () => {
 
   it("has the gradient of central finite differences", () => {
     const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.9, kappa, 2)]);
-    const loss = new StatisticsLoss(targets, { weight: 1.5, varianceWeight: 0.5 });
+    const loss = new StatisticsLoss(targets, { weight: 1.5, varianceWeight: 0.5, homogeneityWeight: 0.7 });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
+    // A shared pattern on the first 64 voxels makes L_M non-zero too.
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 64; j++) c[i * n ** 3 + j] += 0.3 * Math.sin(j);
     const e = loss.evaluate(c);
     expect(e.power).toBeGreaterThan(0.1);
     expect(e.pdf).toBeGreaterThan(0.1);
+    expect(e.homogeneity).toBeGreaterThan(0.1);
     let scale = 0;
     for (const g of e.gradient) scale = Math.max(scale, Math.abs(g));
     // float32 fields and FFTs: a step of 1e-3 in c keeps rounding (~1e-7 relative) well below

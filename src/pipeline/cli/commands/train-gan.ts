@@ -34,6 +34,7 @@ interface TrainGanFlags {
   halveEvery: number;
   statsWeight: number;
   statsVarianceWeight: number;
+  statsHomogeneityWeight: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -132,6 +133,12 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       DEFAULT_VARIANCE_WEIGHT,
     )
+    .option(
+      "--stats-homogeneity-weight <w>",
+      "relative weight w_M of the homogeneity part: the batch-mean field's variance against 1/B of the fields' (a pattern shared by every sample, e.g. a checkerboard)",
+      parseNumber({ min: 0 }),
+      0,
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -160,7 +167,9 @@ accuracy < 80%, learning rates halved every 1000 G steps. --stats-weight λ > 0 
 paper) adds λ (L_P + w_V L_V + L_H) to the generator's loss: squared log-ratios of the batch's
 mean P(k) and P(k) variance to those of 1024 training cubes, in units of the acceptance
 tolerances (10 %, 25 %), over every shell to Nyquist, and the squared deviation of its smoothed
-PDF of ln ρ in units of the cubes' spread. Checkpoints (weights, batch-norm
+PDF of ln ρ in units of the cubes' spread; w_M (--stats-homogeneity-weight) adds
+[ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]², c̄ the batch-mean field, which is 0 in expectation
+for statistically homogeneous samples and large for a pattern they all share. Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.
 --init-from CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
@@ -198,7 +207,15 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
             halveEvery: flags.halveEvery,
           },
           ...(flags.statsWeight > 0
-            ? { statistics: { weight: flags.statsWeight, varianceWeight: flags.statsVarianceWeight } }
+            ? {
+                statistics: {
+                  weight: flags.statsWeight,
+                  varianceWeight: flags.statsVarianceWeight,
+                  ...(flags.statsHomogeneityWeight > 0
+                    ? { homogeneityWeight: flags.statsHomogeneityWeight }
+                    : {}),
+                },
+              }
             : {}),
           ...(flags.initFrom !== undefined ? { initFrom: flags.initFrom } : {}),
           output: flags.output,
