@@ -10,7 +10,10 @@
  *    and N-body × GAN pairs: independent Gaussian fields give r ≈ 0 with standard deviation
  *    1/√(2 m) over m independent modes (Re(a b*) of independent complex modes has variance
  *    ⟨|a|²⟩⟨|b|²⟩/2),
- * and the three acceptance checks of issue 8.
+ * the three acceptance checks of issue 8, and a fourth, (d): different samples must be independent
+ * draws — the GAN × GAN r̄(k) consistent with 0 — which the first three cannot see (a pattern
+ * every sample shares, like the fixed-phase checkerboard of stride-2 transposed convolutions,
+ * moves P(k) and the PDF little while making the samples near-copies of one another).
  *
  * Every statistic is of δ = ρ/ρ̄ − 1 with ρ̄ the simulation's mean (the GAN's units), on the
  * sub-volume taken as a periodic box of side S·voxel: both ensembles are treated alike, so the
@@ -37,6 +40,12 @@ export interface GanValidationSettings {
   pdfCheckMin: number;
   /** ... that hold on average at least this many voxels per N-body sub-volume (a sparser bin has no meaningful band). */
   pdfMinVoxels: number;
+  /**
+   * Check (d): |r̄_GAN×GAN(k)| ≤ independenceSigmas · s_r(k)/√pairs at every shell k ≤
+   * kMaxIndependence, s_r the scatter of r over the pairs (the mean's standard error).
+   */
+  kMaxIndependence: number;
+  independenceSigmas: number;
   /** Compute bispectra (the costliest statistic). */
   bispectrum: boolean;
   threads?: number;
@@ -52,6 +61,8 @@ export const DEFAULT_GAN_VALIDATION_SETTINGS: GanValidationSettings = {
   pdfBins: 50,
   pdfCheckMin: 0.1,
   pdfMinVoxels: 5,
+  kMaxIndependence: 1,
+  independenceSigmas: 4,
   bispectrum: true,
 };
 
@@ -131,7 +142,7 @@ export interface GanValidation {
   bispectrum: { shellWidth: number; equilateral: TriangleSummary[]; isosceles: TriangleSummary[] } | null;
   /** gaussianScatter: 1/√(2 modes), the spread of r between independent Gaussian fields. */
   cross: { k: number[]; gaussianScatter: number[]; ganGan: CrossSummary; nbodyGan: CrossSummary };
-  checks: { meanPower: Check; pdf: Check; powerVariance: Check };
+  checks: { meanPower: Check; pdf: Check; powerVariance: Check; independence: Check };
   passed: boolean;
 }
 
@@ -277,6 +288,35 @@ export function powerVarianceCheck(
     dev,
     () => tolerance,
     (i) => tolerance - dev(i),
+  );
+}
+
+/**
+ * Check (d): independent samples have ⟨r_ab(k)⟩ = 0 for a ≠ b; the mean over P pairs has standard
+ * error s_r/√P (s_r their measured scatter; 1/√(2 modes) for Gaussian fields), so |r̄| ≤ n s_r/√P
+ * at every shell k ≤ kMax (n = 4: a false alarm in ~1 of 16 000 shells).
+ */
+export function independenceCheck(
+  k: readonly number[],
+  cross: CrossSummary,
+  gaussianScatter: readonly number[],
+  kMax: number,
+  sigmas: number,
+): Check {
+  const bound = (i: number) => {
+    const s = Number.isFinite(cross.std[i]) && cross.std[i] > 0 ? cross.std[i] : gaussianScatter[i];
+    return (sigmas * s) / Math.sqrt(Math.max(1, cross.pairs));
+  };
+  const dev = (i: number) => Math.abs(cross.mean[i]);
+  return checkBins(
+    k,
+    (i) => k[i] <= kMax && cross.pairs >= 2,
+    `GAN × GAN samples independent: |r̄(k)| ≤ ${sigmas} standard errors of the mean over the pairs at every shell with k ≤ ${kMax} h/Mpc`,
+    "k [h/Mpc]",
+    "|r̄_GAN×GAN|",
+    dev,
+    bound,
+    (i) => bound(i) - dev(i),
   );
 }
 
@@ -463,10 +503,13 @@ export function validateGan(
     };
   }
 
+  const gaussianScatter = nPow.modes.map((m) => 1 / Math.sqrt(2 * m));
+  const ganGan = crossSummary(ganPairs, gan.side, gan.boxSize, threads);
   const checks = {
     meanPower: meanPowerCheck(k, gBand.mean, nBand.mean, s.kMaxPower, s.powerTolerance),
     pdf: pdfCheck.check,
     powerVariance: powerVarianceCheck(k, gVar, nVar, s.kMaxVariance, s.varianceTolerance),
+    independence: independenceCheck(k, ganGan, gaussianScatter, s.kMaxIndependence, s.independenceSigmas),
   };
   return {
     settings,
@@ -498,8 +541,8 @@ export function validateGan(
     bispectrum: bispec,
     cross: {
       k,
-      gaussianScatter: nPow.modes.map((m) => 1 / Math.sqrt(2 * m)),
-      ganGan: crossSummary(ganPairs, gan.side, gan.boxSize, threads),
+      gaussianScatter,
+      ganGan,
       nbodyGan: crossSummary(mixedPairs, gan.side, gan.boxSize, threads),
     },
     checks,

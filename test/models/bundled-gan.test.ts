@@ -32,14 +32,14 @@ describe("the bundled GAN", () => {
     // A variance ratio needs enough cubes: its relative error is ~√(2/n), 12.5 % for n = 128.
     expect(v["heldout.subVolumes"]).toBeGreaterThanOrEqual(128);
     expect(v["heldout.samples"]).toBeGreaterThanOrEqual(128);
-    for (const c of ["meanPower", "powerVariance"]) {
+    for (const c of ["meanPower", "powerVariance", "independence"]) {
       const value = v[`heldout.${c}.value`];
       const bound = v[`heldout.${c}.bound`];
       expect(Number.isFinite(value) && Number.isFinite(bound)).toBe(true);
       expect(v[`heldout.${c}.passed`]).toBe(value <= bound ? 1 : 0);
     }
     expect([0, 1]).toContain(v["heldout.pdf.passed"]);
-    const all = ["meanPower", "pdf", "powerVariance"].every((c) => v[`heldout.${c}.passed`] === 1);
+    const all = ["meanPower", "pdf", "powerVariance", "independence"].every((c) => v[`heldout.${c}.passed`] === 1);
     expect(v["heldout.passed"]).toBe(all ? 1 : 0);
   });
 

@@ -2,7 +2,7 @@
  * The model-selection score of a GAN (models/gan/gan-selection.ts) on fields with known answers:
  *  - scaling δ by f multiplies every P(k) shell by f² and the ensemble variance of P(k) by f⁴
  *    exactly, so a = (f² − 1)/0.1 and c = (f⁴ − 1)/0.25 to rounding;
- *  - the score is below 1 exactly when validate gan's three checks pass (each ratio is the
+ *  - the score is below 1 exactly when validate gan's four checks pass (each ratio is the
  *    check's statistic over its bound; the PDF band [p16, p84] is |x − mid| ≤ half-width), over
  *    ensembles that pass and fail each check.
  */
@@ -42,7 +42,7 @@ describe("GAN selection score", () => {
     const s = selectionScore(validateGan(scaled, reference, settings));
     expect(s.meanPower).toBeCloseTo((f * f - 1) / 0.1, 4);
     expect(s.powerVariance).toBeCloseTo((f ** 4 - 1) / 0.25, 4);
-    expect(s.score).toBe(Math.max(s.meanPower, s.pdf, s.powerVariance));
+    expect(s.score).toBe(Math.max(s.meanPower, s.pdf, s.powerVariance, s.independence));
   });
 
   it("score ≤ 1 exactly when validate gan's checks all pass", () => {
@@ -58,6 +58,7 @@ describe("GAN selection score", () => {
       expect(s.meanPower <= 1).toBe(v.checks.meanPower.passed);
       expect(s.pdf <= 1).toBe(v.checks.pdf.passed);
       expect(s.powerVariance <= 1).toBe(v.checks.powerVariance.passed);
+      expect(s.independence <= 1).toBe(v.checks.independence.passed);
       expect(s.score <= 1).toBe(v.passed);
       return v.passed;
     });

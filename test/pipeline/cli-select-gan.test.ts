@@ -32,6 +32,7 @@ interface Candidate {
   meanPower: number;
   pdf: number;
   powerVariance: number;
+  independence: number;
   score: number;
 }
 
@@ -82,7 +83,8 @@ describe("mocksmith select-gan", () => {
     const best = Math.min(...sel.candidates.map((c) => c.score));
     const chosen = sel.candidates.find((c) => c.step === sel.step && c.latentScale === sel.latentScale)!;
     expect(chosen.score).toBe(best);
-    for (const c of sel.candidates) expect(c.score).toBe(Math.max(c.meanPower, c.pdf, c.powerVariance));
+    for (const c of sel.candidates)
+      expect(c.score).toBe(Math.max(c.meanPower, c.pdf, c.powerVariance, c.independence));
 
     const card = JSON.parse(fs.readFileSync(path.join(out, "gan.card.json"), "utf8")) as GanCard;
     expect(card.latentPrior.scale).toBe(sel.latentScale);

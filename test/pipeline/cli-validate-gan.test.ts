@@ -75,7 +75,7 @@ interface GanValidationJson {
   };
   bispectrum: { equilateral: unknown[]; isosceles: unknown[] } | null;
   cross: { ganGan: { pairs: number; mean: number[] }; nbodyGan: { pairs: number; mean: number[] } };
-  checks: { meanPower: CheckJson; pdf: CheckJson; powerVariance: CheckJson };
+  checks: { meanPower: CheckJson; pdf: CheckJson; powerVariance: CheckJson; independence: CheckJson };
   conventions: Record<string, string>;
 }
 
@@ -83,12 +83,12 @@ describe("mocksmith validate gan", () => {
   const first = path.join(dir, "v1");
   let doc: GanValidationJson;
 
-  it("writes validation.json with the three checks, PNG plots and index.html; scores into the card", async () => {
+  it("writes validation.json with the four checks, PNG plots and index.html; scores into the card", async () => {
     const out = first;
     const r = await validate(out, "--keep-samples", "--record-in-card");
     expect(r.status, r.stderr).toBe(0);
     expect(lastLine(r.stderr)).toMatch(
-      /validated gan\.onnx: 6 samples against 16 held-out sub-volumes of 16³: \(a\) mean P\(k\) (pass|FAIL), \(b\) PDF (pass|FAIL), \(c\) P\(k\) variance (pass|FAIL); wrote .*validation\.json, index\.html and 9 images and the scores into .*gan\.card\.json/,
+      /validated gan\.onnx: 6 samples against 16 held-out sub-volumes of 16³: \(a\) mean P\(k\) (pass|FAIL), \(b\) PDF (pass|FAIL), \(c\) P\(k\) variance (pass|FAIL), \(d\) independence (pass|FAIL); wrote .*validation\.json, index\.html and 9 images and the scores into .*gan\.card\.json/,
     );
     doc = JSON.parse(fs.readFileSync(path.join(out, "validation.json"), "utf8")) as GanValidationJson;
     expect(doc.format).toBe("mocksmith-gan-validation");
@@ -105,7 +105,10 @@ describe("mocksmith validate gan", () => {
     expect(doc.checks.meanPower.variable).toBe("k [h/Mpc]");
     expect(doc.checks.pdf.variable).toBe("ρ/ρ̄");
     expect(doc.passed).toBe(
-      doc.checks.meanPower.passed && doc.checks.pdf.passed && doc.checks.powerVariance.passed,
+      doc.checks.meanPower.passed &&
+        doc.checks.pdf.passed &&
+        doc.checks.powerVariance.passed &&
+        doc.checks.independence.passed,
     );
     const K = doc.power.k.length;
     expect(doc.power.covariance.nbody).toHaveLength(K);
@@ -130,6 +133,7 @@ describe("mocksmith validate gan", () => {
     }
     const html = fs.readFileSync(path.join(out, "index.html"), "utf8");
     expect(html).toMatch(/\(a\) mean P\(k\)/);
+    expect(html).toMatch(/\(d\) independent samples/);
     expect(html).toMatch(/<svg/);
     expect(html).toMatch(/plots\/power-correlation-gan\.png/);
 
@@ -138,7 +142,7 @@ describe("mocksmith validate gan", () => {
     const v = card.validation!;
     expect(v["heldout.samples"]).toBe(6);
     expect(v["heldout.subVolumes"]).toBe(16);
-    for (const name of ["meanPower", "pdf", "powerVariance"] as const) {
+    for (const name of ["meanPower", "pdf", "powerVariance", "independence"] as const) {
       const c = doc.checks[name];
       expect(v[`heldout.${name}.passed`]).toBe(c.passed ? 1 : 0);
       expect(v[`heldout.${name}.value`]).toBe(c.worst!.value);

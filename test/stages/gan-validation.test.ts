@@ -177,6 +177,7 @@ describe("validateGan", () => {
     expect(v.checks.meanPower.passed).toBe(true);
     expect(v.checks.powerVariance.passed).toBe(true);
     expect(v.checks.pdf.passed).toBe(true);
+    expect(v.checks.independence.passed).toBe(true);
     expect(v.passed).toBe(true);
     expect(v.cross.nbodyGan.pairs).toBe(12);
     expect(v.cross.nbodyGan.mean.every((r) => Math.abs(r - 1) < 1e-6)).toBe(true);
@@ -196,6 +197,27 @@ describe("validateGan", () => {
       expect(t.triangles).toBeGreaterThan(0);
       expect(Number.isFinite(t.nbody.mean[0])).toBe(true);
     }
+  });
+
+  it("check (d) fails when every sample carries the same pattern, at the pattern's shell", () => {
+    // Independent lognormal fields plus one shared wave cos(2π·3x/N): every pair shares the
+    // power of the modes (±3, 0, 0), so r̄ of shell 3 is far beyond 4 standard errors (6 pairs).
+    const e = lognormalEnsemble(12, 700);
+    const shared = {
+      ...e,
+      fields: e.fields.map((f) =>
+        f.map((x, j) => x + 0.5 * Math.cos((2 * Math.PI * 3 * Math.floor(j / (N * N))) / N)),
+      ),
+    };
+    const v = validateGan(shared, e, { ...DEFAULT_GAN_VALIDATION_SETTINGS, bispectrum: false, threads: 1 });
+    const d = v.checks.independence;
+    expect(d.passed).toBe(false);
+    expect(v.passed).toBe(false);
+    expect(d.worst!.at / kF).toBeCloseTo(3, 0);
+    expect(d.worst!.value).toBeGreaterThan(d.worst!.bound);
+    // The bound is 4 standard errors of the mean over the 6 pairs.
+    const i = v.cross.k.indexOf(d.worst!.at);
+    expect(d.worst!.bound).toBeCloseTo((4 * v.cross.ganGan.std[i]) / Math.sqrt(6), 12);
   });
 
   it("refuses ensembles of fewer than 2 fields or of different boxes", () => {

@@ -10,7 +10,8 @@
  *   a = max_k≤kMax |P̄_GAN/P̄_N − 1| / 0.1,
  *   b = max over checked PDF bins |PDF_GAN − mid| / half-width of the N-body 16–84 % band,
  *   c = max_k≤kMax |Var_GAN/Var_N − 1| / 0.25,
- * score = max(a, b, c) (lower is better; < 1 means all three pass on the selection data).
+ *   d = max_k≤kMax |r̄_GAN×GAN| / (4 standard errors) (samples independent of one another),
+ * score = max(a, b, c, d) (lower is better; < 1 means all four pass on the selection data).
  * Every candidate is drawn from the same latent vectors (common random numbers), so score
  * differences between checkpoints are not sampling noise of the latents.
  */
@@ -34,10 +35,11 @@ import { initialGanWeights } from "./gan-weights.js";
 import { checkLatentPrior, latentBatch, LATENT_STREAM_SAMPLING, type LatentPrior } from "./latent.js";
 
 export interface SelectionScore {
-  /** a, b, c above and their maximum. */
+  /** a, b, c, d above and their maximum. */
   meanPower: number;
   pdf: number;
   powerVariance: number;
+  independence: number;
   score: number;
 }
 
@@ -58,7 +60,16 @@ export function selectionScore(v: GanValidation): SelectionScore {
     const r = half > 0 ? dev / half : dev > 0 ? Infinity : 0;
     pdf = Math.max(pdf, Number.isNaN(r) ? Infinity : r);
   });
-  return { meanPower, pdf, powerVariance, score: Math.max(meanPower, pdf, powerVariance) };
+  const d = v.checks.independence.worst;
+  const independence =
+    d === null ? 0 : Number.isFinite(d.value) && d.bound > 0 ? d.value / d.bound : Infinity;
+  return {
+    meanPower,
+    pdf,
+    powerVariance,
+    independence,
+    score: Math.max(meanPower, pdf, powerVariance, independence),
+  };
 }
 
 /** What a GAN training checkpoint says about its run (train gan's settings fingerprint). */

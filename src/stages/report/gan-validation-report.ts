@@ -229,6 +229,7 @@ export function renderGanValidationHtml(v: GanValidation, prov: ValidationProven
     checkRow("(a) mean P(k)", v.checks.meanPower),
     checkRow("(b) voxel PDF", v.checks.pdf),
     checkRow("(c) variance of P(k)", v.checks.powerVariance),
+    checkRow("(d) independent samples", v.checks.independence),
     `</table>`,
     `<h2>Conventions</h2><table>`,
   ];

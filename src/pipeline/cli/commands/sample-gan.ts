@@ -143,7 +143,9 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
       // A model whose card records failed held-out checks still samples, but says so up front.
       const v = model.card.validation ?? {};
       if (v["heldout.passed"] === 0) {
-        const failed = ["meanPower", "pdf", "powerVariance"].filter((c) => v[`heldout.${c}.passed`] === 0);
+        const failed = ["meanPower", "pdf", "powerVariance", "independence"].filter(
+          (c) => v[`heldout.${c}.passed`] === 0,
+        );
         ctx.progress.info(
           `warning: ${model.path} failed its held-out acceptance checks (${failed.join(", ")}; card validation.heldout.*): not for science use`,
         );

@@ -141,7 +141,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     atUnit.push(c);
     ctx.progress.advance("select gan", ++done);
     ctx.progress.info(
-      `step ${c.step}: score ${c.score.toFixed(3)} (P̄ ${c.meanPower.toFixed(2)}, PDF ${c.pdf.toFixed(2)}, Var ${c.powerVariance.toFixed(2)})`,
+      `step ${c.step}: score ${c.score.toFixed(3)} (P̄ ${c.meanPower.toFixed(2)}, PDF ${c.pdf.toFixed(2)}, Var ${c.powerVariance.toFixed(2)}, r ${c.independence.toFixed(2)})`,
     );
   }
   const best = [...atUnit].sort(ranked).slice(0, flags.top);
@@ -167,7 +167,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     latentScale: chosen.latentScale,
     score: chosen,
     criterion:
-      "max(a, b, c): a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = max over checked PDF bins |PDF_GAN − band mid|/band half-width (16–84 %), c = max_k≤1 |Var_GAN/Var_N − 1|/0.25",
+      "max(a, b, c, d): a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = max over checked PDF bins |PDF_GAN − band mid|/band half-width (16–84 %), c = max_k≤1 |Var_GAN/Var_N − 1|/0.25, d = max_k≤1 |r̄_GAN×GAN|/(4 standard errors)",
     samples: n,
     seed: flags.seed,
     scales,
@@ -209,14 +209,19 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
             losses: history,
             selection,
           },
-          validation: {
-            "selection.score": chosen.score,
-            "selection.meanPower": chosen.meanPower,
-            "selection.pdf": chosen.pdf,
-            "selection.powerVariance": chosen.powerVariance,
-            "selection.step": chosen.step,
-            "selection.latentScale": chosen.latentScale,
-          },
+          // A card holds numbers only: a ratio that is not finite (a degenerate model) stays in
+          // selection.json (as null) and is left out here.
+          validation: Object.fromEntries(
+            Object.entries({
+              "selection.score": chosen.score,
+              "selection.meanPower": chosen.meanPower,
+              "selection.pdf": chosen.pdf,
+              "selection.powerVariance": chosen.powerVariance,
+              "selection.independence": chosen.independence,
+              "selection.step": chosen.step,
+              "selection.latentScale": chosen.latentScale,
+            }).filter(([, x]) => Number.isFinite(x)),
+          ),
         },
         flags.tfjsWeights,
       );
@@ -231,7 +236,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   }
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
-    `selected step ${chosen.step} at latent width × ${chosen.latentScale} (score ${chosen.score.toFixed(3)}: P̄ ${chosen.meanPower.toFixed(2)}, PDF ${chosen.pdf.toFixed(2)}, Var ${chosen.powerVariance.toFixed(2)}; < 1 passes) of ${all.length} candidates; wrote ${path.join(flags.output, "gan.onnx")}, its card${flags.tfjsWeights ? ", its TF.js weights" : ""} and ${SELECTION_JSON} in ${secs.toFixed(1)} s`,
+    `selected step ${chosen.step} at latent width × ${chosen.latentScale} (score ${chosen.score.toFixed(3)}: P̄ ${chosen.meanPower.toFixed(2)}, PDF ${chosen.pdf.toFixed(2)}, Var ${chosen.powerVariance.toFixed(2)}, r ${chosen.independence.toFixed(2)}; < 1 passes) of ${all.length} candidates; wrote ${path.join(flags.output, "gan.onnx")}, its card${flags.tfjsWeights ? ", its TF.js weights" : ""} and ${SELECTION_JSON} in ${secs.toFixed(1)} s`,
     {
       output: flags.output,
       step: chosen.step,
@@ -303,10 +308,12 @@ export function registerSelectGan(program: Command): void {
       `
 Each candidate draws --n samples from the latents \`sample-gan --seed S\` would use (the same for
 every candidate, so differences are the model's, not the draw's) and compares them with the
-selection sub-volumes through validate gan's three acceptance statistics, each divided by its
+selection sub-volumes through validate gan's four acceptance statistics, each divided by its
 tolerance: a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = the worst distance of the GAN mean voxel PDF from
 the middle of the N-body 16–84 % band in half-widths (bins with ρ/ρ̄ ≥ 0.1), c = max_k≤1
-|Var_GAN P/Var_N P − 1|/0.25. Score = max(a, b, c); below 1 all three pass on the selection data.
+|Var_GAN P/Var_N P − 1|/0.25, d = max_k≤1 |r̄| of GAN × GAN pairs over 4 standard errors of
+that mean (the samples must be independent draws). Score = max(a, b, c, d); below 1 all four
+pass on the selection data.
 Pass simulations not used for validate gan, so the held-out scores stay honest.`,
     )
     .action(async (flags: SelectGanFlags, cmd: Command) => {

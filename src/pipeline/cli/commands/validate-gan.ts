@@ -66,6 +66,7 @@ export function ganCardValidationEntries(v: GanValidation, seed: number): Record
     "heldout.meanPower.kMax": v.settings.kMaxPower,
     "heldout.powerVariance.kMax": v.settings.kMaxVariance,
     "heldout.pdf.rhoMin": v.settings.pdfCheckMin,
+    "heldout.independence.kMax": v.settings.kMaxIndependence,
   };
   for (const [name, c] of Object.entries(v.checks)) {
     const key = `heldout.${name}`;
@@ -198,6 +199,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
         checkA: validation.checks.meanPower.description,
         checkB: validation.checks.pdf.description,
         checkC: validation.checks.powerVariance.description,
+        checkD: validation.checks.independence.description,
       },
     };
     images = writeGanValidationFiles(tmp, validation, provenance);
@@ -214,13 +216,18 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
   const c = validation.checks;
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
-    `validated ${path.basename(modelPath)}: ${n} samples against ${held.fields.length} held-out sub-volumes of ${side}³: (a) mean P(k) ${verdict(c.meanPower.passed)}, (b) PDF ${verdict(c.pdf.passed)}, (c) P(k) variance ${verdict(c.powerVariance.passed)}; wrote ${path.join(out, VALIDATION_JSON)}, ${VALIDATION_HTML} and ${images} images${recordedCard ? ` and the scores into ${recordedCard}` : ""} in ${secs.toFixed(1)} s`,
+    `validated ${path.basename(modelPath)}: ${n} samples against ${held.fields.length} held-out sub-volumes of ${side}³: (a) mean P(k) ${verdict(c.meanPower.passed)}, (b) PDF ${verdict(c.pdf.passed)}, (c) P(k) variance ${verdict(c.powerVariance.passed)}, (d) independence ${verdict(c.independence.passed)}; wrote ${path.join(out, VALIDATION_JSON)}, ${VALIDATION_HTML} and ${images} images${recordedCard ? ` and the scores into ${recordedCard}` : ""} in ${secs.toFixed(1)} s`,
     {
       output: out,
       passed: validation.passed,
       samples: n,
       subVolumes: held.fields.length,
-      checks: { meanPower: c.meanPower.passed, pdf: c.pdf.passed, powerVariance: c.powerVariance.passed },
+      checks: {
+        meanPower: c.meanPower.passed,
+        pdf: c.pdf.passed,
+        powerVariance: c.powerVariance.passed,
+        independence: c.independence.passed,
+      },
       seconds: secs,
     },
   );
