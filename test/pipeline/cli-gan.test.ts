@@ -141,7 +141,7 @@ describe("mocksmith train gan", () => {
     expect(lastLine(cg.stderr)).toMatch(/--stats-weight: not available for a conditional GAN/);
   });
 
-  it("--init-from fine-tunes another run's checkpoint: its filters are the start, the card names it, a different architecture or κ is refused", async () => {
+  it("--init fine-tunes another run's checkpoint: its filters are the start, the card names it, a different architecture or κ is refused", async () => {
     const ckpt = path.join(full, "checkpoints", "step-00000004.ckpt");
     const filters = (dirName: string) =>
       (
@@ -152,7 +152,7 @@ describe("mocksmith train gan", () => {
     // A learning rate of 1e-30 leaves every filter where it started (Adam steps are ~lr).
     const frozen = ["--steps", "1", "--lr-g", "1e-30", "--lr-d", "1e-30", "--seed", "6"];
     const tuned = path.join(dir, "tuned");
-    const r = await train(tuned, ...frozen, "--init-from", ckpt);
+    const r = await train(tuned, ...frozen, "--init", ckpt);
     expect(r.status, r.stderr).toBe(0);
     const fresh = path.join(dir, "fresh");
     expect((await train(fresh, ...frozen)).status).toBe(0);
@@ -163,30 +163,16 @@ describe("mocksmith train gan", () => {
     expect(t.initialisedFrom).toMatchObject({ checkpoint: ckpt, step: 4 });
     expect(t.initialisedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(card.description).toMatch(/after 4 steps of an earlier run/);
-    const arch = await train(
-      path.join(dir, "x5"),
-      "--steps",
-      "1",
-      "--filters",
-      "16,4,1",
-      "--init-from",
-      ckpt,
-    );
+    const arch = await train(path.join(dir, "x5"), "--steps", "1", "--filters", "16,4,1", "--init", ckpt);
     expect(lastLine(arch.stderr)).toMatch(
       /step-00000004\.ckpt: cannot fine-tune from this checkpoint: architecture/,
     );
-    const kappa = await train(path.join(dir, "x6"), "--steps", "1", "--kappa", "2", "--init-from", ckpt);
+    const kappa = await train(path.join(dir, "x6"), "--steps", "1", "--kappa", "2", "--init", ckpt);
     expect(lastLine(kappa.stderr)).toMatch(
       /cannot fine-tune from this checkpoint: kappa \(checkpoint 45, now 2\)/,
     );
-    const missing = await train(
-      path.join(dir, "x7"),
-      "--steps",
-      "1",
-      "--init-from",
-      path.join(dir, "nope.ckpt"),
-    );
-    expect(lastLine(missing.stderr)).toMatch(/nope\.ckpt: --init-from needs a checkpoint file/);
+    const missing = await train(path.join(dir, "x7"), "--steps", "1", "--init", path.join(dir, "nope.ckpt"));
+    expect(lastLine(missing.stderr)).toMatch(/nope\.ckpt: --init needs a checkpoint file/);
   });
 
   it("refuses bad settings with one line", async () => {

@@ -137,12 +137,12 @@ interface InitialWeights {
   step: number;
 }
 
-/** Reads --init-from and refuses a checkpoint of another architecture, latent prior or κ. */
+/** Reads --init and refuses a checkpoint of another architecture, latent prior or κ. */
 function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   if (c.initFrom === undefined) return null;
   const file = path.resolve(c.initFrom);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile())
-    throw new InputError(c.initFrom, "--init-from needs a checkpoint file (OUT/checkpoints/step-NNNNNNNN.ckpt of a train gan run)");
+    throw new InputError(c.initFrom, "--init needs a checkpoint file (OUT/checkpoints/step-NNNNNNNN.ckpt of a train gan run)");
   const checkpoint = readCheckpoint(file);
   const then = checkpoint.header.fingerprint;
   const now: Record<string, unknown> = {
@@ -498,7 +498,7 @@ export async function trainGan(
       redshift: arch.conditional ? null : zs[0],
       ...(arch.conditional ? { redshiftRange: [Math.min(...zs), Math.max(...zs)] as [number, number] } : {}),
       trained: true,
-      description: `3D DCGAN (Feder et al. 2020), preset ${arch.preset}, trained by mocksmith ${SOFTWARE_VERSION} for ${config.steps} generator steps${init ? ` after ${init.step} steps of an earlier run (--init-from)` : ""}`,
+      description: `3D DCGAN (Feder et al. 2020), preset ${arch.preset}, trained by mocksmith ${SOFTWARE_VERSION} for ${config.steps} generator steps${init ? ` after ${init.step} steps of an earlier run (--init)` : ""}`,
       training: {
         method: "dcgan-nonsaturating",
         preset: arch.preset,

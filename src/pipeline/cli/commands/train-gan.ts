@@ -148,7 +148,7 @@ export function registerTrainGan(train: Command): void {
     )
     .option("--resume", "continue from the newest checkpoint in OUT/checkpoints/")
     .option(
-      "--init-from <ckpt>",
+      "--init <ckpt>",
       "fine-tune: start from the weights of another run's checkpoint (same architecture, latent prior, κ); Adam and the schedule start afresh",
     )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
@@ -171,7 +171,7 @@ PDF of ln ρ in units of the cubes' spread; w_M (--stats-homogeneity-weight) add
 [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]², c̄ the batch-mean field, which is 0 in expectation
 for statistically homogeneous samples and large for a pattern they all share. Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.
---init-from CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
+--init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
     )
     .action(async (flags: TrainGanFlags, command: Command) => {
