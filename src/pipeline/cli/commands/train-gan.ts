@@ -38,7 +38,7 @@ interface TrainGanFlags {
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
-  initFrom?: string;
+  init?: string;
   threads?: number;
   output: string;
 }
@@ -217,7 +217,7 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
                 },
               }
             : {}),
-          ...(flags.initFrom !== undefined ? { initFrom: flags.initFrom } : {}),
+          ...(flags.init !== undefined ? { initFrom: flags.init } : {}),
           output: flags.output,
         },
         {
