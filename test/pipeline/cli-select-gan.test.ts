@@ -138,6 +138,36 @@ describe("mocksmith select-gan", () => {
     expect(drawn.filter((v) => v === Math.fround(1.5)).length).toBeGreaterThan(0);
   }, 120_000);
 
+  it("carries a fine-tuned run's statistics term and starting checkpoint into the card", async () => {
+    const tuned = path.join(dir, "tuned-run");
+    const t = await runCliAsync(
+      "train",
+      "gan",
+      ...["--data", data, "--filters", "8,4,1", "--latent-dim", "6", "--kappa", "2", "--batch", "2"],
+      ...["--steps", "2", "--checkpoint-every", "2", "--threads", "1", "--stats-weight", "0.5"],
+      ...["--init", path.join(run, "checkpoints", "step-00000004.ckpt"), "-o", tuned],
+    );
+    expect(t.status, t.stderr).toBe(0);
+    const out = path.join(dir, "tuned-chosen");
+    const r = await runCliAsync(
+      "select-gan",
+      ...["--run", tuned, "--data", data, "--n", "8", "--top", "1", "--scales", "1", "--threads", "1"],
+      ...["--no-tfjs-weights", "-o", out],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const card = JSON.parse(fs.readFileSync(path.join(out, "gan.card.json"), "utf8")) as GanCard;
+    const training = card.training as {
+      statisticsLoss: unknown;
+      initialisedFrom: { step: number; sha256: string };
+    };
+    expect(training.statisticsLoss).toEqual({ weight: 0.5, varianceWeight: 0.25 });
+    expect(training.initialisedFrom.step).toBe(4);
+    expect(training.initialisedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(card.description).toMatch(
+      /with the summary-statistics loss term in a run fine-tuned from step 4 of an earlier one/,
+    );
+  }, 120_000);
+
   it("refuses bad input with one line and writes nothing", async () => {
     const empty = path.join(dir, "empty-run");
     fs.mkdirSync(empty);

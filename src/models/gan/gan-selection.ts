@@ -83,6 +83,10 @@ export interface GanRunSettings {
   schedule: Record<string, unknown>;
   /** sha256 of the training simulations' manifests. */
   data: string[];
+  /** The statistics term's settings (train gan --stats-*), if the run used one. */
+  statistics: Record<string, unknown> | null;
+  /** The checkpoint a fine-tuning run started from (train gan --init): its sha256 and step. */
+  initialisedFrom: Record<string, unknown> | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -121,6 +125,8 @@ export function ganRunSettings(ckpt: Checkpoint): GanRunSettings {
     batch: f.batch,
     schedule: isObject(f.schedule) ? f.schedule : {},
     data: Array.isArray(f.data) ? (f.data as string[]) : [],
+    statistics: isObject(f.statistics) ? f.statistics : null,
+    initialisedFrom: isObject(f.initialisedFrom) ? f.initialisedFrom : null,
   };
 }
 
