@@ -71,6 +71,39 @@ const sections: Record<string, Section> = {
 
   catalog: () => optionalBench("./catalog-write.bench.js", "benchCatalogWrite"),
 
+  async gan() {
+    // Issue 8's sampling target: `sampleGan` through the ONNX worker pool (2 workers, batch 16,
+    // paper-size generator, latents drawn and .npy written) against gan_torch.py (2 threads).
+    const child = path.join(here, "gan-sampling.bench.js");
+    const out = execFileSync(process.execPath, [child, "paper", "64", "16", "2"], { encoding: "utf8" });
+    const ours = JSON.parse(out.trim().split("\n").pop() as string) as Record<string, unknown>;
+    const result: Record<string, unknown> = { ours_pool: ours };
+    if (peers) {
+      const peer = runPeer("gan_torch.py", [
+        "--batches",
+        "16",
+        "--threads",
+        "2",
+        "--repeats",
+        "3",
+        "--quiet",
+      ]);
+      result.peer_gan_torch = peer;
+      const rate = (impl: string) => {
+        const b = (peer.batches as Record<string, Record<string, Record<string, unknown>>> | undefined)?.[
+          impl
+        ];
+        return num(b?.["16"]?.full_samples_per_s);
+      };
+      const a = num(ours.samplesPerSecond);
+      const stock = rate("torch");
+      const subpixel = rate("subpixel");
+      if (a && stock) result.ratio_vs_torch_stock = a / stock;
+      if (a && subpixel) result.ratio_vs_torch_subpixel = a / subpixel;
+    }
+    return result;
+  },
+
   async main() {
     // `npm start`'s job in a fresh process: wall time and peak RSS.
     const child = path.join(here, "main-job-child.js");
