@@ -305,9 +305,11 @@ export function independenceCheck(
 ): Check {
   const bound = (i: number) => {
     const s = Number.isFinite(cross.std[i]) && cross.std[i] > 0 ? cross.std[i] : gaussianScatter[i];
-    return (sigmas * s) / Math.sqrt(Math.max(1, cross.pairs));
+    return (sigmas * s) / Math.sqrt(cross.pairs);
   };
   const dev = (i: number) => Math.abs(cross.mean[i]);
+  // The bound differs per shell, so rank shells by |r̄|/bound (same sign as bound − |r̄|): the
+  // least favourable bin is then the largest ratio, the d of select-gan's score.
   return checkBins(
     k,
     (i) => k[i] <= kMax && cross.pairs >= 2,
@@ -316,7 +318,7 @@ export function independenceCheck(
     "|r̄_GAN×GAN|",
     dev,
     bound,
-    (i) => bound(i) - dev(i),
+    (i) => 1 - dev(i) / bound(i),
   );
 }
 

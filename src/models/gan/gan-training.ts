@@ -26,7 +26,8 @@ import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
 import { CheckpointableAdam } from "../painter/checkpointable-adam.js";
 import {
   checkpointDirectory,
-  readCheckpoint,
+  describeDifference,
+  parseCheckpoint,
   startingCheckpoint,
   saveTrainingCheckpoint,
   type Checkpoint,
@@ -143,20 +144,15 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   const file = path.resolve(c.initFrom);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile())
     throw new InputError(c.initFrom, "--init needs a checkpoint file (OUT/checkpoints/step-NNNNNNNN.ckpt of a train gan run)");
-  const checkpoint = readCheckpoint(file);
-  const then = checkpoint.header.fingerprint;
-  const now: Record<string, unknown> = {
-    architecture: c.architecture,
-    latentPrior: c.latentPrior,
-    kappa: c.kappa,
-  };
-  const differ = Object.keys(now).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(then[k]));
-  if (differ.length > 0)
-    throw new InputError(
-      c.initFrom,
-      `cannot fine-tune from this checkpoint: ${differ.map((k) => `${k} (checkpoint ${JSON.stringify(then[k])}, now ${JSON.stringify(now[k])})`).join("; ")}`,
-    );
-  const sha256 = createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+  // One read: the bytes are parsed and hashed.
+  const bytes = fs.readFileSync(file);
+  const checkpoint = parseCheckpoint(file, bytes);
+  const why = describeDifference(
+    { architecture: c.architecture, latentPrior: c.latentPrior, kappa: c.kappa },
+    checkpoint.header.fingerprint,
+  );
+  if (why) throw new InputError(c.initFrom, `cannot fine-tune from this checkpoint: ${why}`);
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
   return { checkpoint, file, sha256, step: checkpoint.header.step };
 }
 
@@ -256,13 +252,12 @@ class GanTrainingState {
   }
 
   restore(ckpt: Checkpoint): void {
-    const get = (name: string): Float32Array => tensorOf(ckpt, name);
     this.restoreWeights(ckpt);
     for (const n of ["generator", "discriminator"] as const)
       this.adam[n].restore({
         step: ckpt.header.optimiserSteps[n] ?? 0,
-        m: this.keys[n].map((k) => get(`adam.${n}.m/${k}`)),
-        v: this.keys[n].map((k) => get(`adam.${n}.v/${k}`)),
+        m: this.keys[n].map((k) => tensorOf(ckpt, `adam.${n}.m/${k}`)),
+        v: this.keys[n].map((k) => tensorOf(ckpt, `adam.${n}.v/${k}`)),
       });
   }
 

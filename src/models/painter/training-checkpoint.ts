@@ -133,7 +133,11 @@ export function saveTrainingCheckpoint(
 }
 
 export function readCheckpoint(file: string): Checkpoint {
-  const bytes = fs.readFileSync(file);
+  return parseCheckpoint(file, fs.readFileSync(file));
+}
+
+/** A checkpoint from bytes already read (`file` names it in errors). */
+export function parseCheckpoint(file: string, bytes: Buffer): Checkpoint {
   if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC)
     throw new InputError(file, "not a mocksmith training checkpoint");
   const n = bytes.readUInt32LE(8);
@@ -184,7 +188,7 @@ export function latestCheckpoint(output: string): Checkpoint | undefined {
 }
 
 /** Fingerprint keys whose values differ, each with both values, for a one-line refusal. */
-function describeDifference(now: Record<string, unknown>, then: Record<string, unknown>): string {
+export function describeDifference(now: Record<string, unknown>, then: Record<string, unknown>): string {
   const keys = Object.keys(now).filter((k) => JSON.stringify(now[k]) !== JSON.stringify(then[k]));
   return keys.map((k) => `${k} (checkpoint ${JSON.stringify(then[k])}, now ${JSON.stringify(now[k])})`).join("; ");
 }

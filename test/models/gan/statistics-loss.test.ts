@@ -8,8 +8,8 @@ import {
   statisticsTargets,
 } from "../../../src/models/gan/statistics-loss.js";
 
-/** Fields of c for ρ = exp(σ g − σ²/2) with g white noise (mulberry32), side n. */
-function lognormalFields(count: number, n: number, sigma: number, kappa: number, seed: number): Float32Array {
+/** `length` standard normal values (mulberry32 uniforms, Box–Muller). */
+function whiteNoise(length: number, seed: number): Float32Array {
   let a = seed >>> 0;
   const uniform = () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -18,12 +18,15 @@ function lognormalFields(count: number, n: number, sigma: number, kappa: number,
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const out = new Float32Array(count * n ** 3);
-  for (let i = 0; i < out.length; i++) {
-    const g = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-    out[i] = scaleDensity(Math.exp(sigma * g - (sigma * sigma) / 2), kappa);
-  }
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++)
+    out[i] = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   return out;
+}
+
+/** Fields of c for ρ = exp(σ g − σ²/2) with g white noise, side n. */
+function lognormalFields(count: number, n: number, sigma: number, kappa: number, seed: number): Float32Array {
+  return whiteNoise(count * n ** 3, seed).map((g) => scaleDensity(Math.exp(sigma * g - (sigma * sigma) / 2), kappa));
 }
 
 describe("statistics loss (train gan --stats-weight)", () => {
@@ -72,9 +75,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
     const B = 8;
     const side = 16;
     const v = side ** 3;
-    const noise = lognormalFields(B, side, 0.2, 1e6, 7); // ρ ≈ exp(0.2 g), κ huge: c ≈ ρ/κ·2 − 1
-    const c0 = new Float32Array(B * v);
-    for (let i = 0; i < c0.length; i++) c0[i] = ((noise[i] + 1) * 1e6) / 2; // back to ρ
+    const c0 = whiteNoise(B * v, 7).map((g) => 0.2 * g);
     const sigma2 = (() => {
       let s1 = 0;
       let s2 = 0;

@@ -143,9 +143,10 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
       // A model whose card records failed held-out checks still samples, but says so up front.
       const v = model.card.validation ?? {};
       if (v["heldout.passed"] === 0) {
-        const failed = ["meanPower", "pdf", "powerVariance", "independence"].filter(
-          (c) => v[`heldout.${c}.passed`] === 0,
-        );
+        // Every check the card records as failed (heldout.<check>.passed = 0), whatever checks exist.
+        const failed = Object.keys(v)
+          .filter((k) => /^heldout\.[A-Za-z]+\.passed$/.test(k) && v[k] === 0)
+          .map((k) => k.split(".")[1]);
         ctx.progress.info(
           `warning: ${model.path} failed its held-out acceptance checks (${failed.join(", ")}; card validation.heldout.*): not for science use`,
         );
