@@ -279,3 +279,266 @@ void F(filter_grad_unit)(char *base, const int *p, int u) {
         }
       }
 }
+
+#ifndef __wasm__
+/* The GAN's inference kernels below are native only (their WebAssembly build is not used). */
+
+/*
+ * GAN upsampling unit: a kernel-4, stride-2, padding-1 transposed convolution (inference) with
+ * its bias and activation, reading xp = the input zero-padded by one voxel (N, L, L, L, C),
+ * L = n + 2, and writing the interior of y (N, O, O, O, CO), O = 2n + 2·OP (the host keeps the
+ * OP-voxel border zero: it is the next layer's padding). Per axis, output 2m + r is
+ * sum_{a in {0,1}} xp[m + r + a] · W[T(r, a)], T = {{3, 1}, {2, 0}}, so each output parity r
+ * ("phase") is a stride-1 convolution with a 2³ sub-kernel and no wasted multiply-adds:
+ *   G = 1  unit u = (nb · n + mx) · 8 + phase (or parity-major, below); rows are the (my, mz) positions taken flat in the
+ *          padded plane (row pitch L; the L − n rows past each z line are computed and dropped)
+ *          so that one product covers many rows even for n = 4; taps (a_x, a_y), j = (a_z, c)
+ *          contiguous (2C); B = that phase's weights [4][2C][NP];
+ *   G = 8  all phases stacked as 8·CO channels (sub-pixel, for CO below the vector width):
+ *          unit u = nb · (n + 1) + qx over positions q in [0, n + 1)³ reading xp[q + a]; output
+ *          2(q − r) + r takes channel block r.
+ * Epilogue: + bias, then ACT 0 none, 1 ReLU, 2 leaky ReLU (slope in P_QH as float bits), 3 tanh
+ * (G = 8 only: or with P_QD = 1 the density, as up2_last_unit's output).
+ * Parameter words: P_X xp, P_W weights, P_Y y, P_AOFF bias, P_D n, P_C C, P_KD CO, P_NP NP,
+ * P_PD OP, P_PH ACT, P_PW G, P_QW 1 for a channel-major y, P_N N and P_JB 1 for parity-major units. Scratch on the stack: the host keeps
+ * L · NP <= UP_SCRATCH.
+ */
+enum { UP_SCRATCH = 16384 };
+
+/*
+ * e^x = 2^k (1 + E), k = round(x log2 e) (the 1.5·2^23 trick: branch-free, so loops of it
+ * vectorise), f = x − k ln 2 in two parts (|f| <= ln2/2), E = e^f − 1 by its Taylor series to
+ * f^8/8! (truncation < 1e-9 relative). Needs |x| <= 80 (2^k stays a normal float).
+ */
+static inline float up_exp_parts(float x, float *two_k) {
+  const float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+  const float f = (x - k * 0.693145752f) - k * 1.42860682e-6f;
+  float q = 1.0f / 40320;
+  q = q * f + 1.0f / 5040;
+  q = q * f + 1.0f / 720;
+  q = q * f + 1.0f / 120;
+  q = q * f + 1.0f / 24;
+  q = q * f + 1.0f / 6;
+  q = q * f + 0.5f;
+  const int bits = ((int)k + 127) << 23;
+  __builtin_memcpy(two_k, &bits, sizeof *two_k);
+  return f + f * f * q;
+}
+
+/* tanh y = m/(m + 2), m = e^{2y} − 1 (no cancellation near 0); |2y| clamped to 40 (tanh = ±1). */
+static inline float up_tanh(float y) {
+  float x = 2 * y;
+  x = x > 40 ? 40 : x;
+  x = x < -40 ? -40 : x;
+  float two_k;
+  const float e = up_exp_parts(x, &two_k);
+  const float m = two_k == 1 ? e : (e + 1) * two_k - 1;
+  return m / (m + 2);
+}
+
+/*
+ * The density the tanh output c = tanh y stands for, ρ = κ(1 + c)/(1 − c) = κ e^{2y}, from y
+ * itself: no float32 rounding of c near ±1 (where c = −1 would give ρ = 0 and c near 1 loses
+ * most digits). 2y is clamped to [−80, xmax] (xmax: the c clamp of the JavaScript inversion).
+ */
+static inline float up_density(float y, float kappa, float xmax, float cap, float offset) {
+  float x = 2 * y;
+  x = x > xmax ? xmax : x;
+  x = x < -80 ? -80 : x;
+  float two_k;
+  const float e = up_exp_parts(x, &two_k);
+  const float rho = kappa * ((e + 1) * two_k);
+  return (rho < cap ? rho : cap) + offset;
+}
+
+/* One output voxel's co channels (channel stride cs: 1 channels-last, O³ channel-major). */
+static inline void up_store(float *o, long cs, const float *s, const float *bias, int co, int act,
+                            float alpha) {
+  for (int c = 0; c < co; c++) {
+    float v = s[c] + bias[c];
+    if (act == 1) v = v > 0 ? v : 0;
+    else if (act == 2) v = v > 0 ? v : alpha * v;
+    else if (act == 3) v = up_tanh(v);
+    o[c * cs] = v;
+  }
+}
+
+void F(up2_unit)(char *base, const int *p, int u) {
+  const float *xp = PTR(const float *, P_X);
+  const float *w = PTR(const float *, P_W);
+  float *y = PTR(float *, P_Y);
+  const float *bias = PTR(const float *, P_AOFF);
+  const int n = p[P_D], C = p[P_C], CO = p[P_KD], np = p[P_NP], OP = p[P_PD], act = p[P_PH];
+  const int G = p[P_PW];
+  union {
+    int i;
+    float f;
+  } slope = {p[P_QH]};
+  const int L = n + 2, O = 2 * n + 2 * OP, Q = G == 1 ? n : n + 1;
+  /* P_QW = 1: y channel-major (N, CO, O, O, O), the input layout of up2_last_unit. */
+  const int cm = p[P_QW];
+  const long cs = cm ? (long)O * O * O : 1;
+#define UP_VOXEL(X, Y, Z)                                                                      \
+  (cm ? y + (((long)nb * CO * O + (X) + OP) * O + (Y) + OP) * O + (Z) + OP                     \
+      : y + ((((long)nb * O + (X) + OP) * O + (Y) + OP) * O + (Z) + OP) * CO)
+  /*
+   * G = 1 unit order (P_JB): 0 the 8 parities of one mx consecutive (they share output cache
+   * lines); 1 parity-major, u = (ph · N + nb) · n + mx (one parity's weights stay in cache).
+   */
+  const int N = p[P_N];
+  const int pm = G == 1 && p[P_JB];
+  const int qx = G == 1 ? (pm ? u % n : (u / 8) % n) : u % Q;
+  const int ph = G == 1 ? (pm ? u / (N * n) : u % 8) : 0;
+  const int nb = G == 1 ? (pm ? (u / n) % N : u / (8 * n)) : u / Q;
+  const int rx = ph >> 2, ry = (ph >> 1) & 1, rz = ph & 1;
+  int aoff[4];
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 2; b++) aoff[a * 2 + b] = (a * L + b) * L * C;
+  const float *bw = w + (long)ph * 8 * C * np;
+  float scratch[UP_SCRATCH];
+  int chunk = UP_SCRATCH / (np * L);
+  if (chunk < 1) chunk = 1;
+  for (int y0 = 0; y0 < Q; y0 += chunk) {
+    const int y1 = y0 + chunk < Q ? y0 + chunk : Q;
+    const float *a = xp + ((((long)nb * L + qx + rx) * L + y0 + ry) * L + rz) * C;
+    product(scratch, np, a, C, aoff, 4, bw, 2 * C, np, (y1 - y0 - 1) * L + Q);
+    if (cm && G == 1) {
+      /* Channel-major: one channel plane at a time (scattered per-voxel stores thrash the TLB). */
+      for (int c = 0; c < CO; c++)
+        for (int yy = y0; yy < y1; yy++)
+          for (int zz = 0; zz < Q; zz++)
+            up_store(UP_VOXEL(2 * qx + rx, 2 * yy + ry, 2 * zz + rz) + c * cs, 0,
+                     scratch + ((long)(yy - y0) * L + zz) * np + c, bias + c, 1, act, slope.f);
+      continue;
+    }
+    for (int yy = y0; yy < y1; yy++)
+      for (int zz = 0; zz < Q; zz++) {
+        const float *s = scratch + ((long)(yy - y0) * L + zz) * np;
+        if (G == 1) {
+          up_store(UP_VOXEL(2 * qx + rx, 2 * yy + ry, 2 * zz + rz), cs, s, bias, CO, act, slope.f);
+          continue;
+        }
+        for (int r = 0; r < 8; r++) {
+          const int sx = r >> 2, sy = (r >> 1) & 1, sz = r & 1;
+          const int mx = qx - sx, my = yy - sy, mz = zz - sz;
+          if (mx < 0 || mx >= n || my < 0 || my >= n || mz < 0 || mz >= n) continue;
+          up_store(UP_VOXEL(2 * mx + sx, 2 * my + sy, 2 * mz + sz), cs, s + r * CO, bias, CO,
+                   act == 3 ? 0 : act, slope.f);
+        }
+      }
+  }
+  /* G = 8 with tanh: this unit wrote whole output planes x = 2qx − 1 and 2qx; one vector pass. */
+#undef UP_VOXEL
+  if (G == 8 && act == 3 && !cm) {
+    union {
+      int i;
+      float f;
+    } kappa = {p[P_OD]}, cap = {p[P_OH]}, offset = {p[P_OW]}, xmax = {p[P_SH]};
+    for (int x = 2 * qx - 1; x <= 2 * qx; x++) {
+      if (x < 0 || x >= 2 * n) continue;
+      float *o = y + (((long)nb * O + x + OP) * O + OP) * O * CO;
+      const long count = (long)(O - 2 * OP) * O * CO; /* rows y of the plane, borders included */
+      if (p[P_QD] == 0)
+        for (long i = 0; i < count; i++) o[i] = up_tanh(o[i]);
+      else
+        for (long i = 0; i < count; i++) o[i] = up_density(o[i], kappa.f, xmax.f, cap.f, offset.f);
+    }
+  }
+}
+
+/*
+ * The GAN's last layer (one output channel) as a vector over z instead of over channels: a
+ * kernel-4, stride-2, padding-1 transposed convolution of a channel-major input xp (N, C, L, L,
+ * L), L = n + 2, zero-padded by one voxel (written by up2_unit with P_QW = 1), to y (N, 2n, 2n,
+ * 2n), then + bias and tanh (or the density it stands for, below). For a run of VL z positions m of the coarse grid, the 27 vectors
+ * xp[c][mx + ox][my + oy][m + oz] (o in {0, 1, 2}³) feed all 8 output parities r (output
+ * 2m + r reads offsets o = r + a, a in {0, 1}³): per channel and pair of rows my, my + 1, 128
+ * vector multiply-adds for 36 vector loads and 64 broadcast weights.
+ * Weights w[c][r][a] (a = (ax·2 + ay)·2 + az). Unit u = nb · n + mx: output planes 2mx, 2mx + 1.
+ * Output (P_QD): 0 c = tanh(y + bias); 1 the density up_density(y + bias) with κ, cap, offset
+ * and xmax as float bits in P_OD, P_OH, P_OW, P_SH (as up2_unit's).
+ * Parameter words: P_X xp, P_W w, P_Y y, P_AOFF bias (one float), P_D n, P_C C; n % VL == 0,
+ * n <= UP_LAST_MAX.
+ */
+/*
+ * Input plane mx + ox into the sums of rows my and my + 1 (acc[row][parity]) of the parities
+ * rx = ox − ax: its 12 vectors (oy in 0..3, oz in 0..2) are loaded once for both rows, and each
+ * weight serves two multiply-adds.
+ */
+static inline __attribute__((always_inline)) void up_last_plane(V acc[2][8], const float *row,
+                                                                int L, const float *wc, int ox) {
+  V xv[4][3];
+  for (int oy = 0; oy < 4; oy++)
+    for (int oz = 0; oz < 3; oz++) xv[oy][oz] = LD(row + oy * L + oz);
+  for (int rx = 0; rx < 2; rx++) {
+    const int ax = ox - rx;
+    if (ax < 0 || ax > 1) continue;
+    for (int ry = 0; ry < 2; ry++)
+      for (int ay = 0; ay < 2; ay++)
+        for (int rz = 0; rz < 2; rz++)
+          for (int az = 0; az < 2; az++) {
+            const int r = (rx * 2 + ry) * 2 + rz, a = (ax * 2 + ay) * 2 + az;
+            const Splat wa = SPL(wc + r * 8 + a);
+            acc[0][r] += xv[ry + ay][rz + az] * wa;
+            acc[1][r] += xv[1 + ry + ay][rz + az] * wa;
+          }
+  }
+}
+
+enum { UP_LAST_MAX = 64, UP_LAST_CB = 4 };
+
+void F(up2_last_unit)(char *base, const int *p, int u) {
+  const float *xp = PTR(const float *, P_X);
+  const float *w = PTR(const float *, P_W);
+  float *y = PTR(float *, P_Y);
+  const float bias = *PTR(const float *, P_AOFF);
+  const int n = p[P_D], C = p[P_C], L = n + 2, S = 2 * n;
+  const int nb = u / n, mx = u % n;
+  const int mode = p[P_QD];
+  union {
+    int i;
+    float f;
+  } kappa = {p[P_OD]}, cap = {p[P_OH]}, offset = {p[P_OW]}, xmax = {p[P_SH]};
+  /*
+   * Blocks of UP_LAST_CB channels outermost with the 8 parities' sums of the whole (my, m) plane
+   * kept in acc: each block's input planes are read once, contiguously (all channels inside the
+   * innermost loop would touch 3·C pages per vector and miss the TLB every time; one channel per
+   * block lets the compiler hoist its 64 weights out of the loop and spill them).
+   */
+  float acc[8 * UP_LAST_MAX * UP_LAST_MAX];
+  for (long i = 0; i < 8L * n * n; i++) acc[i] = 0;
+  for (int c0 = 0; c0 < C; c0 += UP_LAST_CB) {
+    const int c1 = c0 + UP_LAST_CB < C ? c0 + UP_LAST_CB : C;
+    for (int my = 0; my < n; my += 2)
+      for (int m0 = 0; m0 < n; m0 += VL) {
+        V s[2][8];
+        for (int h = 0; h < 2; h++)
+          for (int r = 0; r < 8; r++) s[h][r] = LD(acc + ((long)r * n + my + h) * n + m0);
+        for (int c = c0; c < c1; c++) {
+          const float *xc = xp + ((((long)nb * C + c) * L + mx) * L + my) * L + m0;
+          const float *wc = w + (long)c * 64;
+          up_last_plane(s, xc, L, wc, 0);
+          up_last_plane(s, xc + (long)L * L, L, wc, 1);
+          up_last_plane(s, xc + 2 * (long)L * L, L, wc, 2);
+        }
+        for (int h = 0; h < 2; h++)
+          for (int r = 0; r < 8; r++) ST(acc + ((long)r * n + my + h) * n + m0, s[h][r]);
+      }
+  }
+  for (int rx = 0; rx < 2; rx++)
+    for (int ry = 0; ry < 2; ry++)
+      for (int my = 0; my < n; my++) {
+        float *o = y + (((long)nb * S + 2 * mx + rx) * S + 2 * my + ry) * S;
+        const float *t0 = acc + ((long)((rx * 2 + ry) * 2) * n + my) * n;
+        const float *t1 = t0 + (long)n * n;
+        for (int i = 0; i < n; i++) {
+          o[2 * i] = t0[i] + bias;
+          o[2 * i + 1] = t1[i] + bias;
+        }
+        if (mode == 0)
+          for (int i = 0; i < S; i++) o[i] = up_tanh(o[i]);
+        else
+          for (int i = 0; i < S; i++) o[i] = up_density(o[i], kappa.f, xmax.f, cap.f, offset.f);
+      }
+}
+#endif

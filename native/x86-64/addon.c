@@ -35,15 +35,17 @@ typedef void (*UnitFn)(char *base, const int *p, int u);
 #define DECLARE(P)                                     \
   void P##forward_unit(char *, const int *, int);     \
   void P##input_grad_unit(char *, const int *, int);  \
-  void P##filter_grad_unit(char *, const int *, int);
+  void P##filter_grad_unit(char *, const int *, int); \
+  void P##up2_unit(char *, const int *, int);        \
+  void P##up2_last_unit(char *, const int *, int);
 DECLARE(k16_)
 DECLARE(k8_)
 DECLARE(k4_)
 
-static const UnitFn table[3][3] = {
-    {k4_forward_unit, k4_input_grad_unit, k4_filter_grad_unit},
-    {k8_forward_unit, k8_input_grad_unit, k8_filter_grad_unit},
-    {k16_forward_unit, k16_input_grad_unit, k16_filter_grad_unit},
+static const UnitFn table[3][5] = {
+    {k4_forward_unit, k4_input_grad_unit, k4_filter_grad_unit, k4_up2_unit, k4_up2_last_unit},
+    {k8_forward_unit, k8_input_grad_unit, k8_filter_grad_unit, k8_up2_unit, k8_up2_last_unit},
+    {k16_forward_unit, k16_input_grad_unit, k16_filter_grad_unit, k16_up2_unit, k16_up2_last_unit},
 };
 
 void ew_binary(int op, float *out, const float *a, long pa, const float *b, long pb, long n);
@@ -116,7 +118,7 @@ static napi_value Run(napi_env env, napi_callback_info info) {
   const int kernel = a[0], lanes = a[1], params = a[2], units = a[3];
   int threads = a[4];
   const int width = lanes == 4 ? 0 : lanes == 8 ? 1 : lanes == 16 ? 2 : -1;
-  if (kernel < 0 || kernel > 2 || width < 0 || (width == 2 ? !avx512() : !avx2()))
+  if (kernel < 0 || kernel > 4 || width < 0 || (width == 2 ? !avx512() : !avx2()))
     return throw_error(env, "conv3d native run: kernel or vector width not available");
   if (params < 0 || (size_t)params + 27 * 4 > length || units < 0)
     return throw_error(env, "conv3d native run: parameter block outside the memory");

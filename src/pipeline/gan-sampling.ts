@@ -1,6 +1,8 @@
 /**
- * Sampling an ensemble of density sub-volumes from a GAN through the ONNX worker pool
- * (./worker-pool.ts: one ONNX Runtime session and one intra-op thread per worker thread).
+ * Sampling an ensemble of density sub-volumes from a GAN through a worker pool: the ONNX worker
+ * pool (./worker-pool.ts: one ONNX Runtime session and one intra-op thread per worker thread) or
+ * the native generator pool (./gan-native-pool.ts: our x86-64 kernels, CPU only, faster).
+ * Samples are deterministic per seed and engine (the engines agree to float32 rounding, ~1e-7).
  *
  * Sample i is generated from the latent vector keyed by (seed, i) (models/gan/latent.ts) and
  * inverted from c to ρ/ρ̄ (or δ) with the card's κ (models/gan/data-scaling.ts). Work is cut
@@ -34,7 +36,9 @@ import {
   type StitchResult,
 } from "./gan-stitch.js";
 import { sidecarPathFor } from "../io/grid-metadata.js";
-import { InferencePool, type DeviceSpec } from "./worker-pool.js";
+import { InferencePool, type DeviceSpec, type PatchInference } from "./worker-pool.js";
+import { NativeGanPool, type GanEngine } from "./gan-native-pool.js";
+import { cardArchitecture } from "../models/gan/gan-card.js";
 
 export type SampleQuantity = "density" | "delta";
 export const SAMPLE_QUANTITIES: readonly SampleQuantity[] = ["density", "delta"];
@@ -53,6 +57,8 @@ export interface GanSamplingOptions {
   batch: number;
   workers: number;
   device: DeviceSpec;
+  /** Which engine generates (default "ort"; ./gan-native-pool.ts chooseGanEngine resolves --engine). */
+  engine?: GanEngine;
   output: string;
   shard?: Shard;
   /** Latent vectors from a file (rows = count, checked by the caller) instead of drawn ones. */
@@ -88,6 +94,8 @@ export interface GanSamplesSidecar {
     file?: { name: string; sha256: string };
   };
   model: { name: string; sha256: string; trained: boolean; preset: string };
+  /** "ort": ONNX Runtime; "native": our x86-64 kernels (values agree to float32 rounding). */
+  engine: GanEngine;
   batch: number;
   software: { name: string; version: string };
 }
@@ -159,20 +167,27 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
   const volume = o.stitch === undefined ? undefined : new Float32Array(stitchSide ** 3);
   let stitchedWritten = false;
   let result: GanSamplingResult;
-  const pool = new InferencePool({
-    modelPath: o.model.path,
-    card: {
-      inputName: card.inputName,
-      outputName: card.outputName,
-      inputChannels: width,
-      outputChannels: 1,
-      padding: 0,
-    },
-    outputSide: s,
-    workers: o.workers,
-    device: o.device,
-    inputOffset: 0,
-  });
+  const engine = o.engine ?? "ort";
+  const native =
+    engine === "native"
+      ? new NativeGanPool({ modelPath: o.model.path, arch: cardArchitecture(card), workers: o.workers })
+      : null;
+  const pool: PatchInference =
+    native ??
+    new InferencePool({
+      modelPath: o.model.path,
+      card: {
+        inputName: card.inputName,
+        outputName: card.outputName,
+        inputChannels: width,
+        outputChannels: 1,
+        padding: 0,
+      },
+      outputSide: s,
+      workers: o.workers,
+      device: o.device,
+      inputOffset: 0,
+    });
   try {
     fs.writeSync(fd, header, 0, header.length, 0);
     fs.ftruncateSync(fd, header.length + count * s3 * 4);
@@ -196,8 +211,10 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
               card.latentPrior,
               a.conditional ? o.redshift : undefined,
             );
-        const c = await pool.infer(z, rows, 1);
-        const values = unscaleDensityArray(c, card.kappa, offset, card.densityCap);
+        // The native workers invert c themselves (from the pre-activation, ./gan-native-pool.ts).
+        const values = native
+          ? await native.density(z, rows, { kappa: card.kappa, cap: card.densityCap ?? Infinity, offset })
+          : unscaleDensityArray(await pool.infer(z, rows, 1), card.kappa, offset, card.densityCap);
         const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
         const position = header.length + (i0 - first) * s3 * 4;
         let w = 0;
@@ -238,6 +255,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
           : { source: "drawn" as const }),
       },
       model: { name: card.name, sha256: card.sha256, trained: card.trained, preset: a.preset },
+      engine,
       batch: o.batch,
       software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION },
     };

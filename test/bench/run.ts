@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runPeer } from "./peers.js";
 import { SOFTWARE_VERSION } from "../../src/version.js";
+import { nativeConv3d } from "../../src/models/kernels/native-x86.js";
 
 type Section = () => Promise<Record<string, unknown>>;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -72,12 +73,20 @@ const sections: Record<string, Section> = {
   catalog: () => optionalBench("./catalog-write.bench.js", "benchCatalogWrite"),
 
   async gan() {
-    // Issue 8's sampling target: `sampleGan` through the ONNX worker pool (2 workers, batch 16,
+    // Issue 8's sampling target: `sampleGan` through the worker pool (2 workers, batch 16,
     // paper-size generator, latents drawn and .npy written) against gan_torch.py (2 threads).
     const child = path.join(here, "gan-sampling.bench.js");
-    const out = execFileSync(process.execPath, [child, "paper", "64", "16", "2"], { encoding: "utf8" });
-    const ours = JSON.parse(out.trim().split("\n").pop() as string) as Record<string, unknown>;
-    const result: Record<string, unknown> = { ours_pool: ours };
+    const pool = (engine: string) => {
+      const out = execFileSync(process.execPath, [child, "paper", "256", "16", "2", engine], {
+        encoding: "utf8",
+      });
+      return JSON.parse(out.trim().split("\n").pop() as string) as Record<string, unknown>;
+    };
+    // The native engine where this machine runs it (what `sample-gan --engine auto` picks), and ORT.
+    const ort = pool("ort");
+    const native = nativeConv3d() === null ? null : pool("native");
+    const ours = native ?? ort;
+    const result: Record<string, unknown> = { ours_pool: ours, ours_pool_ort: ort };
     if (peers) {
       const peer = runPeer("gan_torch.py", [
         "--batches",
@@ -100,6 +109,11 @@ const sections: Record<string, Section> = {
       const subpixel = rate("subpixel");
       if (a && stock) result.ratio_vs_torch_stock = a / stock;
       if (a && subpixel) result.ratio_vs_torch_subpixel = a / subpixel;
+      const o = num(ort.samplesPerSecond);
+      if (o && subpixel) result.ratio_ort_vs_torch_subpixel = o / subpixel;
+      // Like for like with the peer (warm, no start-up or final fsync): the steady-state rate.
+      const steady = num(ours.steadySamplesPerSecond);
+      if (steady && subpixel) result.ratio_steady_vs_torch_subpixel = steady / subpixel;
     }
     return result;
   },

@@ -21,6 +21,7 @@ import { tileSeamStats, type SeamStats } from "../../src/cosmo/tile-seams.js";
 import { unscaleDensity } from "../../src/models/gan/data-scaling.js";
 import { latentBatch } from "../../src/models/gan/latent.js";
 import type { GanCard } from "../../src/models/gan/gan-card.js";
+import { nativeKernelsAvailable } from "../../src/models/gan/gan-native.js";
 
 const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-gan-"));
@@ -287,7 +288,41 @@ describe("mocksmith sample-gan", () => {
     expect(r.status).not.toBe(0);
     expect(lastLine(r.stderr)).toMatch(/bad\/gan\.onnx: sha256 .* differs from the card's/);
     expect(fs.existsSync(path.join(dir, "b", "samples.npy"))).toBe(false);
+    const gpu = await sample(path.join(dir, "g"), "--engine", "native", "--device", "cuda");
+    expect(gpu.status).not.toBe(0);
+    expect(lastLine(gpu.stderr)).toMatch(
+      /--engine: native cannot sample this model: it runs on the cpu, not cuda/,
+    );
+    const unknown = await sample(path.join(dir, "u"), "--engine", "tpu");
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toMatch(/--engine/);
   });
+
+  it.skipIf(!nativeKernelsAvailable())(
+    "--engine native and ort agree to float32 rounding of c, each recorded in samples.json",
+    async () => {
+      const [n, o] = [path.join(dir, "en"), path.join(dir, "eo")];
+      const [a, b] = await Promise.all([sample(n, "--engine", "native"), sample(o, "--engine", "ort")]);
+      expect(a.status, a.stderr).toBe(0);
+      expect(b.status, b.stderr).toBe(0);
+      const engineOf = (d: string) =>
+        (JSON.parse(fs.readFileSync(path.join(d, "samples.json"), "utf8")) as { engine: string }).engine;
+      expect([engineOf(n), engineOf(o)]).toEqual(["native", "ort"]);
+      const x = readNpyFloat32(path.join(n, "samples.npy")).data;
+      const y = readNpyFloat32(path.join(o, "samples.npy")).data;
+      // Through c = (ρ − κ)/(ρ + κ): the inversion amplifies c's float32 rounding near c = ±1.
+      const c = (rho: number) => (rho - 45) / (rho + 45);
+      let worst = 0;
+      for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(c(x[i]) - c(y[i])));
+      expect(worst).toBeLessThanOrEqual(1e-5);
+      // The default (auto) is the native engine here: the first test's samples are these.
+      expect(
+        fs
+          .readFileSync(path.join(n, "samples.npy"))
+          .equals(fs.readFileSync(path.join(dir, "s1", "samples.npy"))),
+      ).toBe(true);
+    },
+  );
 });
 
 /** A .npy of any dtype/shape from raw bytes (numpy.save's layout, version 1.0). */

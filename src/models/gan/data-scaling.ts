@@ -14,7 +14,7 @@ export const DEFAULT_KAPPA = 45;
  */
 export const MAX_SCALED = 1 - 1e-6;
 
-function checkKappa(kappa: number): void {
+export function checkKappa(kappa: number): void {
   if (!(kappa > 0) || !Number.isFinite(kappa))
     throw new RangeError(`κ must be a positive number, got ${kappa}`);
 }

@@ -87,6 +87,22 @@ export function subpixelWeights(
   return { weight, bias: b8 };
 }
 
+/** The inverse of subpixelWeights' weight map: every one of the 4³ taps sits in exactly one phase. */
+export function transposedFromSubpixel(sub: Float32Array, inC: number, out: number): Float32Array {
+  const w = new Float32Array(inC * out * 64);
+  for (let ph = 0; ph < 8; ph++) {
+    const r = [ph >> 2, (ph >> 1) & 1, ph & 1];
+    for (let o = 0; o < out; o++)
+      for (let i = 0; i < inC; i++)
+        for (let a = 0; a < 2; a++)
+          for (let b = 0; b < 2; b++)
+            for (let c = 0; c < 2; c++)
+              w[(((i * out + o) * 4 + PHASE_TAPS[r[0]][a]) * 4 + PHASE_TAPS[r[1]][b]) * 4 + PHASE_TAPS[r[2]][c]] =
+                sub[((((ph * out + o) * inC + i) * 2 + a) * 2 + b) * 2 + c];
+  }
+  return w;
+}
+
 const int64 = (v: number[]) => BigInt64Array.from(v.map(BigInt));
 
 /** Nodes of the subpixel form of layer l on input x; returns the (B, out, 2n, 2n, 2n) output name. */

@@ -40,7 +40,7 @@ export interface Conv3dGeometry {
 }
 
 /** Word indices of the parameter block (enum in conv3d.c). */
-const P = {
+export const CONV_PARAM = {
   X: 0,
   W: 1,
   Y: 2,
@@ -66,10 +66,11 @@ const P = {
   QH: 22,
   QW: 23,
   PHASE: 24,
-  AOFF: 25, // unused since the tap offsets moved to each thread's stack (conv3d.c)
+  AOFF: 25, // up2_unit's bias (the tap offsets moved to each thread's stack, conv3d.c)
   JB: 26,
   WORDS: 27,
 } as const;
+const P = CONV_PARAM;
 
 /** Bytes of stack per worker-thread instance (the calling thread uses the linker's stack). */
 const STACK_BYTES = 65536;
@@ -133,12 +134,19 @@ class Arena {
   private top: number;
   constructor(
     private readonly memory: WasmMemory,
-    private readonly base: number,
+    private base: number,
   ) {
     this.top = base;
   }
   reset(): void {
     this.top = this.base;
+  }
+  /** Like take, but kept across resets (everything taken before it is kept too). */
+  reserve(floats: number): number {
+    this.reset();
+    const at = this.take(floats);
+    this.base = this.top;
+    return at;
   }
   /** Byte offset of `floats` 4-byte words, 64-byte aligned, growing the memory as needed. */
   take(floats: number): number {
@@ -189,6 +197,40 @@ export class WasmConv3d {
 
   get threads(): number {
     return this.nthreads;
+  }
+
+  /**
+   * Byte offset of `floats` floats that stay valid across calls (an engine's constant operands,
+   * e.g. models/gan/gan-native.ts's weights and activations); discards the per-call arena.
+   */
+  reserve(floats: number): number {
+    return this.arena.reserve(floats);
+  }
+
+  /** The kernels' memory as floats: a fresh view (taking memory may have grown it). */
+  floats(): Float32Array {
+    return this.f32;
+  }
+
+  /** The vector width the native kernels use for rows of `channels` floats. */
+  lanesFor(channels: number): number {
+    return this.lanes(channels);
+  }
+
+  /** Vector widths (floats) the native kernels run on this CPU, ascending; [] for WebAssembly. */
+  get nativeLanes(): readonly number[] {
+    return this.native?.lanes ?? [];
+  }
+
+  /**
+   * Runs `units` units of a native-only kernel (conv3d.c up2_unit, up2_last_unit) on the parameter block
+   * `words`, with `threads` threads when there are at least `macs` multiply-adds to share.
+   */
+  runNative(kernel: "up2_unit" | "up2_last_unit", words: Int32Array, units: number, macs: number, lanes: number): void {
+    if (this.native === null) throw new Error(`the ${kernel} kernel has no WebAssembly build`);
+    this.params(words);
+    const threads = macs < THREADED_MIN_MACS ? 1 : this.nthreads;
+    this.native.run(new Uint8Array(this.memory.buffer), NATIVE_KERNEL[kernel], lanes, this.paramsAt, units, threads);
   }
 
   /** Which kernels run: "native" (x86-64 vector widths) or "wasm". */

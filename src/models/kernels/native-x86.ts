@@ -13,7 +13,7 @@ import { packageRoot } from "../../package-root.js";
 import { BINARY_OPS, UNARY_OPS, type BinaryOp, type ElementwiseEngine, type UnaryOp } from "./elementwise-wasm.js";
 
 /** Kernel indices of addon.c's run(). */
-export const NATIVE_KERNEL = { forward_unit: 0, input_grad_unit: 1, filter_grad_unit: 2 } as const;
+export const NATIVE_KERNEL = { forward_unit: 0, input_grad_unit: 1, filter_grad_unit: 2, up2_unit: 3, up2_last_unit: 4 } as const;
 
 export interface NativeConv3d {
   /** Vector widths (floats) this CPU runs, ascending. */

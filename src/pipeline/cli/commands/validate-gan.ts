@@ -32,6 +32,8 @@ import { VALIDATION_HTML, VALIDATION_JSON } from "../../../stages/report/validat
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../../../version.js";
 import { checkSamplingRedshift, sampleGan, SAMPLES_FILE } from "../../gan-sampling.js";
 import { parseDevice } from "../../worker-pool.js";
+import { chooseGanEngine, type GanEngineChoice } from "../../gan-native-pool.js";
+import { ganEngineOption } from "./sample-gan.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseInteger, parseNumber } from "../option-parsers.js";
 
@@ -45,6 +47,7 @@ interface ValidateGanFlags {
   batch: number;
   workers: number;
   device: string;
+  engine: GanEngineChoice;
   threads?: number;
   bispectrum: boolean;
   keepSamples?: boolean;
@@ -109,6 +112,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
   const card = model.card;
   const side = card.architecture.side;
   const redshift = checkSamplingRedshift(model, flags.z);
+  const engine = chooseGanEngine(flags.engine, model, device);
   ctx.progress.info(`cutting held-out sub-volumes of ${side}³ from ${flags.data.join(", ")}`);
   const held = loadHeldOutSubVolumes({ data: flags.data, redshift, side, voxelSize: card.voxelSize });
   if (held.fields.length < 2)
@@ -134,6 +138,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
       batch: flags.batch,
       workers: flags.workers,
       device,
+      engine,
       output: samplesDir,
       onStart: (batches) => ctx.progress.start("sample GAN", batches),
       onBatch: (done) => ctx.progress.advance("sample GAN", done),
@@ -178,6 +183,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
         seed: flags.seed,
         redshift,
         latentAlgorithm: LATENT_ALGORITHM,
+        engine,
         kept: flags.keepSamples ? `${GAN_SAMPLES_DIR}/${SAMPLES_FILE}` : null,
       },
       conventions: {
@@ -267,6 +273,7 @@ export function registerValidateGan(validate: Command): void {
     .option("--batch <B>", "samples per generator call", parseInteger(1, 4096), 4)
     .option("--workers <W>", "inference worker threads", parseInteger(1, 1024), os.availableParallelism())
     .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
+    .addOption(ganEngineOption())
     .option("--threads <t>", "FFT threads for the statistics", parseInteger(1, 256))
     .option("--no-bispectrum", "skip the bispectra (the costliest statistic)")
     .option(

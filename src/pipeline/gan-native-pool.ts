@@ -1,0 +1,109 @@
+/**
+ * The GAN generator on our native kernels (models/gan/gan-native.ts) as a worker pool with the
+ * inference stage's interface (PatchInference): W piscina threads, each holding one
+ * NativeGanGenerator built once from the model file, one kernel thread each (the workers are
+ * the parallelism). A batch is generated whole by one worker with a fixed summation order, so
+ * samples do not depend on the worker count.
+ *
+ * Which engine samples: "ort" runs the ONNX graph in ONNX Runtime on any device; "native" runs
+ * the generator on the x86-64 kernels (CPU only, needs AVX2 + FMA), about 1.5–2× ONNX Runtime's
+ * CPU throughput per thread (README, benchmarks); "auto" takes native where it applies.
+ */
+import { Piscina } from "piscina";
+import { InputError } from "../io/atomic-file.js";
+import type { LoadedGanModel } from "../io/gan-model-file.js";
+import type { GanArchitecture } from "../models/gan/architecture.js";
+import { cardArchitecture } from "../models/gan/gan-card.js";
+import {
+  generatorLayersFromOnnx,
+  nativeEngineProblem,
+  nativeKernelsAvailable,
+  type DensityOutput,
+} from "../models/gan/gan-native.js";
+import type { DeviceSpec, PatchInference } from "./worker-pool.js";
+
+export const GAN_ENGINE_CHOICES = ["auto", "ort", "native"] as const;
+export type GanEngineChoice = (typeof GAN_ENGINE_CHOICES)[number];
+export type GanEngine = "ort" | "native";
+
+/** Resolves --engine for `model` on `device`; an impossible explicit choice is an InputError. */
+export function chooseGanEngine(
+  choice: GanEngineChoice,
+  model: LoadedGanModel,
+  device: DeviceSpec,
+): GanEngine {
+  if (choice === "ort") return "ort";
+  let why: string | null = null;
+  if (device.kind !== "cpu") why = `it runs on the cpu, not ${device.kind}`;
+  else if (!nativeKernelsAvailable())
+    why = "the native x86-64 kernels do not load here (Linux x64 with AVX2 + FMA)";
+  else {
+    try {
+      const arch = cardArchitecture(model.card);
+      why = nativeEngineProblem(arch);
+      if (why === null) generatorLayersFromOnnx(model.bytes, arch);
+    } catch (err) {
+      why = `${model.path}: ${(err as Error).message}`;
+    }
+  }
+  if (why === null) return "native";
+  if (choice === "auto") return "ort";
+  throw new InputError("--engine", `native cannot sample this model: ${why}`);
+}
+
+export interface NativeGanPoolOptions {
+  modelPath: string;
+  arch: GanArchitecture;
+  workers: number;
+}
+
+export class NativeGanPool implements PatchInference {
+  private readonly pool: Piscina;
+
+  constructor(private readonly options: NativeGanPoolOptions) {
+    if (!Number.isInteger(options.workers) || options.workers < 1)
+      throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
+    this.pool = new Piscina({
+      filename: new URL("./gan-native-worker.mjs", import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      workerData: { modelPath: options.modelPath, arch: options.arch },
+    });
+  }
+
+  get workers(): number {
+    return this.options.workers;
+  }
+
+  /** `rows` latent vectors in (transferred) → rows × S³ values of c out; `side` must be 1. */
+  async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
+    if (side !== 1) throw new RangeError(`a generator takes latent vectors (side 1), not side ${side}`);
+    return this.run(values, rows);
+  }
+
+  /**
+   * `rows` latent vectors in (transferred) → rows × S³ densities out, inverted from c on the
+   * worker (NativeGanGenerator.generate), which keeps that pass off the calling thread.
+   */
+  async density(values: Float32Array, rows: number, density: DensityOutput): Promise<Float32Array> {
+    return this.run(values, rows, density);
+  }
+
+  private async run(values: Float32Array, rows: number, density?: DensityOutput): Promise<Float32Array> {
+    const buffer = values.buffer as ArrayBuffer;
+    const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
+    const sent = whole ? values : values.slice();
+    const out: unknown = await this.pool.run(
+      { values: sent, rows, density },
+      { transferList: [sent.buffer as ArrayBuffer] },
+    );
+    if (!(out instanceof Float32Array)) throw new Error("native GAN worker returned no Float32Array");
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
