@@ -77,7 +77,7 @@ const sections: Record<string, Section> = {
     // paper-size generator, latents drawn and .npy written) against gan_torch.py (2 threads).
     const child = path.join(here, "gan-sampling.bench.js");
     const pool = (engine: string) => {
-      const out = execFileSync(process.execPath, [child, "paper", "256", "16", "2", engine], {
+      const out = execFileSync(process.execPath, [child, "paper", "512", "16", "2", engine], {
         encoding: "utf8",
       });
       return JSON.parse(out.trim().split("\n").pop() as string) as Record<string, unknown>;
