@@ -1,5 +1,5 @@
 // Piscina worker: one NativeGanGenerator (models/gan/gan-native.ts) per worker thread, built from
-// the model file on the first task and reused. Plain JavaScript (.mjs) like ./inference-worker.mjs;
+// the model file when the worker starts and reused. Plain JavaScript (.mjs) like ./inference-worker.mjs;
 // the generator itself is TypeScript, imported compiled from dist/ or, from the sources (tests),
 // through ./typescript-source-hooks.mjs.
 //
@@ -14,7 +14,13 @@ if (fromSources) register("./typescript-source-hooks.mjs", import.meta.url);
 const engine = fromSources ? new URL("../models/gan/gan-native.ts", import.meta.url) : compiled;
 const { NativeGanGenerator, generatorLayersFromOnnx } = await import(engine.href);
 
-let generator;
+// Built as the worker starts (not on its first task), so that reading and laying out the weights
+// overlaps the calling thread's own start-up.
+const generator = new NativeGanGenerator(
+  workerData.arch,
+  generatorLayersFromOnnx(readFileSync(workerData.modelPath), workerData.arch),
+  1,
+);
 
 /**
  * task: { values: Float32Array (rows × latent width, transferred), rows, density? }; returns
@@ -25,7 +31,5 @@ let generator;
  * @returns {unknown}
  */
 export default function generate(task) {
-  const { modelPath, arch } = workerData;
-  generator ??= new NativeGanGenerator(arch, generatorLayersFromOnnx(readFileSync(modelPath), arch), 1);
   return move(generator.generate(task.values, task.rows, task.density));
 }

@@ -193,6 +193,14 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
     fs.ftruncateSync(fd, header.length + count * s3 * 4);
     o.onStart?.(range.end - range.start);
     const offset = o.quantity === "delta" ? -1 : 0;
+    // Dirty pages are flushed while the workers compute (one fdatasync at a time on libuv's
+    // pool), so the fsync before the rename below has little left to write.
+    let flushing: Promise<void> | null = null;
+    const flushInBackground = () => {
+      flushing ??= new Promise<void>((resolve) => fs.fdatasync(fd, () => resolve())).then(() => {
+        flushing = null;
+      });
+    };
     let next = range.start;
     let done = 0;
     const worker = async () => {
@@ -219,6 +227,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
         const position = header.length + (i0 - first) * s3 * 4;
         let w = 0;
         while (w < bytes.length) w += fs.writeSync(fd, bytes, w, bytes.length - w, position + w);
+        flushInBackground();
         if (volume && o.stitch !== undefined)
           for (let r = 0; r < rows; r++)
             placeTile(volume, o.stitch, s, i0 + r, values.subarray(r * s3, (r + 1) * s3));
@@ -229,6 +238,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
     await Promise.all(
       Array.from({ length: Math.min(2 * o.workers, Math.max(1, range.end - range.start)) }, worker),
     );
+    await flushing;
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     const meta: GanSamplesSidecar = {
