@@ -19,7 +19,6 @@ const { NativeGanGenerator, generatorLayersFromOnnx } = await import(engine.href
 const generator = new NativeGanGenerator(
   workerData.arch,
   generatorLayersFromOnnx(readFileSync(workerData.modelPath), workerData.arch),
-  1,
 );
 
 /**

@@ -102,6 +102,21 @@ export function nativeKernelsAvailable(): boolean {
 
 const ACT = { none: 0, relu: 1, "leaky-relu": 2, tanh: 3 } as const;
 
+export interface NativeGanOptions {
+  /** Kernel threads (default 1: in a worker pool the workers are the parallelism). */
+  threads?: number;
+  /** The kernels (default: this CPU's; tests pass narrower vector widths). */
+  kernels?: NativeConv3d | null;
+  /** Samples per pass (default: as many as MAX_ACTIVATION_BYTES of activations hold). */
+  maxRows?: number;
+}
+
+/**
+ * Activation memory a generator holds (its buffers live in a WebAssembly memory of at most
+ * 4 GiB): 1 GiB is 130 samples of the paper's 64³ generator.
+ */
+const MAX_ACTIVATION_BYTES = 1 << 30;
+
 /** What the densities are: ρ/ρ̄ = min(κ(1 + c)/(1 − c), cap) + offset (offset −1 for δ). */
 export interface DensityOutput {
   kappa: number;
@@ -147,16 +162,15 @@ export class NativeGanGenerator {
   private readonly up: UpLayer[];
   private buffers: Buffers | null = null;
 
-  /**
-   * @param threads kernel threads (1 in a worker pool: the workers are the parallelism).
-   * @param native the kernels (default: this CPU's; tests pass narrower vector widths).
-   */
+  /** Samples per pass of the layers; larger batches run in passes of this many. */
+  readonly maxRows: number;
+
   constructor(
     readonly arch: GanArchitecture,
     folded: readonly FoldedGanLayer[],
-    threads = 1,
-    native: NativeConv3d | null = nativeConv3d(),
+    options: NativeGanOptions = {},
   ) {
+    const { threads = 1, kernels: native = nativeConv3d() } = options;
     const module = conv3dWasmModule();
     if (module === null || native === null)
       throw new Error("the native GAN engine needs the x86-64 kernels (Linux x64 with AVX2 + FMA)");
@@ -172,6 +186,9 @@ export class NativeGanGenerator {
         for (let t = 0; t < 64; t++) matrix[(i * 64 + t) * co0 + o] = f0.weight[(i * co0 + o) * 64 + t];
     this.first = { layer: l0, matrix, bias: f0.bias };
     this.up = rest.map((f, k) => this.prepare(f, k === rest.length - 1));
+    // Activation floats per sample: every up-sampling layer's padded input and the output.
+    const perSample = this.up.reduce((n, u) => n + (u.layer.inSide + 2) ** 3 * u.layer.inChannels, arch.side ** 3);
+    this.maxRows = options.maxRows ?? Math.max(1, Math.floor(MAX_ACTIVATION_BYTES / (4 * perSample)));
   }
 
   /** Lays out one kernel-4, stride-2 layer's weights for up2_unit in the kernels' memory. */
@@ -251,10 +268,24 @@ export class NativeGanGenerator {
    * pre-activation y (the same function; no float32 rounding of c near ±1).
    */
   generate(latents: Float32Array, rows: number, density?: DensityOutput): Float32Array {
-    const l0 = this.first.layer;
-    const width = l0.inChannels;
+    const width = this.first.layer.inChannels;
     if (latents.length !== rows * width)
       throw new RangeError(`${latents.length} latent values for ${rows} sample(s) of width ${width}`);
+    if (rows <= this.maxRows) return this.pass(latents, rows, density);
+    // Samples never mix inside the kernels, so passes of fewer rows give the same values.
+    const s3 = this.arch.side ** 3;
+    const out = new Float32Array(rows * s3);
+    for (let r = 0; r < rows; r += this.maxRows) {
+      const n = Math.min(this.maxRows, rows - r);
+      out.set(this.pass(latents.subarray(r * width, (r + n) * width), n, density), r * s3);
+    }
+    return out;
+  }
+
+  /** generate() for at most maxRows samples. */
+  private pass(latents: Float32Array, rows: number, density?: DensityOutput): Float32Array {
+    const l0 = this.first.layer;
+    const width = l0.inChannels;
     const buf = this.buffersFor(rows);
     // First layer: (rows × in) · (in × 4³·out), then bias and activation into the padded input
     // of the next layer (rows, 6, 6, 6, out).

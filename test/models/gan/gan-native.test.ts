@@ -97,14 +97,23 @@ describe.skipIf(!nativeKernelsAvailable())("native GAN engine", () => {
       const refDensity = unscaleDensityArray(ref.slice(), kappa, -1, 1e4);
       for (const lanes of laneSets()) {
         const native = nativeConv3d();
-        const gen = new NativeGanGenerator(arch, generatorLayersFromOnnx(bytes, arch), 1, native && { ...native, lanes });
+        const gen = new NativeGanGenerator(arch, generatorLayersFromOnnx(bytes, arch), {
+          kernels: native && { ...native, lanes },
+        });
         const c = gen.generate(z, rows);
         expect(c.length).toBe(ref.length);
         let dc = 0;
         for (let i = 0; i < c.length; i++) dc = Math.max(dc, Math.abs(c[i] - ref[i]));
         expect(dc, `lanes ${lanes.join(",")}`).toBeLessThanOrEqual(1e-5);
-        // A smaller batch reuses the buffers of the larger one (borders stay zero).
+        // A smaller batch reuses the buffers of the larger one (borders stay zero), and a batch
+        // run in passes of one sample gives the same values.
         expect(gen.generate(z.subarray(width), rows - 1)).toEqual(c.subarray(c.length / rows));
+        const single = new NativeGanGenerator(arch, generatorLayersFromOnnx(bytes, arch), {
+          kernels: native && { ...native, lanes },
+          maxRows: 1,
+        });
+        expect(single.generate(z, rows)).toEqual(c);
+        single.dispose();
         const rho = gen.generate(z, rows, { kappa, cap: 1e4, offset: -1 });
         // Compared as c = (ρ − κ)/(ρ + κ) (float64): the inversion's own amplification of c's
         // float32 rounding (near c = ±1) is not the engine's error.
