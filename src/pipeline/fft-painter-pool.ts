@@ -9,10 +9,10 @@
  * plus its work grids, so --max-fft-side bounds memory per worker. The spectra live inside each
  * worker's WebAssembly memory, which is not shared between threads.
  */
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import type { PainterArchitecture } from "../models/painter/architecture.js";
 import type { PainterWeights } from "../models/painter/painter-onnx.js";
-import type { PatchInference } from "./worker-pool.js";
+import { fixedPool, runTransferring, type PatchInference } from "./worker-pool.js";
 
 export interface FftPainterPoolOptions {
   arch: PainterArchitecture;
@@ -28,20 +28,11 @@ export class FftPainterPool implements PatchInference {
   private readonly pool: Piscina;
 
   constructor(private readonly options: FftPainterPoolOptions) {
-    if (!Number.isInteger(options.workers) || options.workers < 1)
-      throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
-    this.pool = new Piscina({
-      filename: new URL("./painter-fft-worker.mjs", import.meta.url).href,
-      minThreads: options.workers,
-      maxThreads: options.workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
-      workerData: {
-        arch: options.arch,
-        weights: options.weights,
-        maxFftSide: options.maxFftSide,
-        inputOffset: options.inputOffset,
-      },
+    this.pool = fixedPool(new URL("./painter-fft-worker.mjs", import.meta.url), options.workers, {
+      arch: options.arch,
+      weights: options.weights,
+      maxFftSide: options.maxFftSide,
+      inputOffset: options.inputOffset,
     });
   }
 
@@ -50,15 +41,7 @@ export class FftPainterPool implements PatchInference {
   }
 
   async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
-    const buffer = values.buffer as ArrayBuffer;
-    const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
-    const sent = whole ? values : values.slice();
-    const out: unknown = await this.pool.run(
-      { values: sent, rows, side },
-      { transferList: [sent.buffer as ArrayBuffer] },
-    );
-    if (!(out instanceof Float32Array)) throw new Error("FFT painter worker returned no Float32Array");
-    return out;
+    return runTransferring(this.pool, values, { rows, side }, "FFT painter worker");
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@
  * the generator on the x86-64 kernels (CPU only, needs AVX2 + FMA), about 1.5–2× ONNX Runtime's
  * CPU throughput per thread (README, benchmarks); "auto" takes native where it applies.
  */
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { InputError } from "../io/atomic-file.js";
 import type { LoadedGanModel } from "../io/gan-model-file.js";
 import type { GanArchitecture } from "../models/gan/architecture.js";
@@ -20,7 +20,7 @@ import {
   nativeKernelsAvailable,
   type DensityOutput,
 } from "../models/gan/gan-native.js";
-import type { DeviceSpec, PatchInference } from "./worker-pool.js";
+import { fixedPool, runTransferring, type DeviceSpec, type PatchInference } from "./worker-pool.js";
 
 export const GAN_ENGINE_CHOICES = ["auto", "ort", "native"] as const;
 export type GanEngineChoice = (typeof GAN_ENGINE_CHOICES)[number];
@@ -61,15 +61,9 @@ export class NativeGanPool implements PatchInference {
   private readonly pool: Piscina;
 
   constructor(private readonly options: NativeGanPoolOptions) {
-    if (!Number.isInteger(options.workers) || options.workers < 1)
-      throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
-    this.pool = new Piscina({
-      filename: new URL("./gan-native-worker.mjs", import.meta.url).href,
-      minThreads: options.workers,
-      maxThreads: options.workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
-      workerData: { modelPath: options.modelPath, arch: options.arch },
+    this.pool = fixedPool(new URL("./gan-native-worker.mjs", import.meta.url), options.workers, {
+      modelPath: options.modelPath,
+      arch: options.arch,
     });
   }
 
@@ -92,15 +86,7 @@ export class NativeGanPool implements PatchInference {
   }
 
   private async run(values: Float32Array, rows: number, density?: DensityOutput): Promise<Float32Array> {
-    const buffer = values.buffer as ArrayBuffer;
-    const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
-    const sent = whole ? values : values.slice();
-    const out: unknown = await this.pool.run(
-      { values: sent, rows, density },
-      { transferList: [sent.buffer as ArrayBuffer] },
-    );
-    if (!(out instanceof Float32Array)) throw new Error("native GAN worker returned no Float32Array");
-    return out;
+    return runTransferring(this.pool, values, { rows, density }, "native GAN worker");
   }
 
   async close(): Promise<void> {

@@ -83,25 +83,18 @@ export class InferencePool implements PatchInference {
     if (!Number.isInteger(this.intraOpNumThreads) || this.intraOpNumThreads < 1)
       throw new RangeError(`threads per worker must be a positive integer, got ${t}`);
     const { card } = options;
-    this.pool = new Piscina({
-      filename: new URL("./inference-worker.mjs", import.meta.url).href,
-      minThreads: options.workers,
-      maxThreads: options.workers,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
-      workerData: {
-        modelPath: options.modelPath,
-        inputName: card.inputName,
-        outputName: card.outputName,
-        inputChannels: card.inputChannels,
-        outputChannels: card.outputChannels,
-        padding: card.padding,
-        outputSide: options.outputSide ?? null,
-        inputOffset: options.inputOffset,
-        intraOpNumThreads: this.intraOpNumThreads,
-        device: options.device,
-        slots: new SharedArrayBuffer(4),
-      },
+    this.pool = fixedPool(new URL("./inference-worker.mjs", import.meta.url), options.workers, {
+      modelPath: options.modelPath,
+      inputName: card.inputName,
+      outputName: card.outputName,
+      inputChannels: card.inputChannels,
+      outputChannels: card.outputChannels,
+      padding: card.padding,
+      outputSide: options.outputSide ?? null,
+      inputOffset: options.inputOffset,
+      intraOpNumThreads: this.intraOpNumThreads,
+      device: options.device,
+      slots: new SharedArrayBuffer(4),
     });
   }
 
@@ -114,20 +107,47 @@ export class InferencePool implements PatchInference {
    * the caller's array is detached afterwards). Resolves to rows × Cout × (side − 2p)³ values.
    */
   async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
-    const buffer = values.buffer as ArrayBuffer;
-    const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
-    const sent = whole ? values : values.slice();
-    const out: unknown = await this.pool.run(
-      { values: sent, rows, side },
-      { transferList: [sent.buffer as ArrayBuffer] },
-    );
-    if (!(out instanceof Float32Array)) throw new Error("inference worker returned no Float32Array");
-    return out;
+    return runTransferring(this.pool, values, { rows, side }, "inference worker");
   }
 
   async close(): Promise<void> {
     await this.pool.destroy();
   }
+}
+
+/** A piscina pool of exactly `workers` threads running `file`, one task at a time each. */
+export function fixedPool(file: URL, workers: number, workerData: unknown): Piscina {
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new RangeError(`workers must be a positive integer, got ${workers}`);
+  return new Piscina({
+    filename: file.href,
+    minThreads: workers,
+    maxThreads: workers,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: 60_000,
+    workerData,
+  });
+}
+
+/**
+ * Runs `task` with `values` transferred to the worker (a tight copy when it is a view on a larger
+ * buffer: the caller's array is detached either way); resolves to the Float32Array it returns.
+ */
+export async function runTransferring(
+  pool: Piscina,
+  values: Float32Array,
+  task: Record<string, unknown>,
+  what: string,
+): Promise<Float32Array> {
+  const buffer = values.buffer as ArrayBuffer;
+  const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
+  const sent = whole ? values : values.slice();
+  const out: unknown = await pool.run(
+    { ...task, values: sent },
+    { transferList: [sent.buffer as ArrayBuffer] },
+  );
+  if (!(out instanceof Float32Array)) throw new Error(`${what} returned no Float32Array`);
+  return out;
 }
 
 /** Calls `attempt` until it succeeds, at most `maxAttempts` times; then fails naming `what`. */

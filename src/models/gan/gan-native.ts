@@ -15,8 +15,9 @@
  * thread count, so samples do not depend on how they are spread over workers.
  */
 import { readOnnxInitializers } from "../onnx/onnx-reader.js";
-import { CONV_PARAM, conv3dWasmModule, WasmConv3d, type Conv3dGeometry } from "../kernels/conv3d-wasm.js";
+import { CONV_PARAM, conv3dWasmModule, WasmConv3d } from "../kernels/conv3d-wasm.js";
 import { nativeConv3d, type NativeConv3d } from "../kernels/native-x86.js";
+import { pointwiseGeometry } from "../kernels/input-grad-forms.js";
 import { GAN_LEAKY_SLOPE, type GanArchitecture, type GanLayer } from "./architecture.js";
 import { transposedFromSubpixel } from "./gan-onnx.js";
 import { checkKappa, MAX_SCALED } from "./data-scaling.js";
@@ -290,7 +291,7 @@ export class NativeGanGenerator {
     // First layer: (rows × in) · (in × 4³·out), then bias and activation into the padded input
     // of the next layer (rows, 6, 6, 6, out).
     const co = l0.outChannels;
-    const y = this.conv.forward(latents, this.first.matrix, pointwise(rows, width, 64 * co));
+    const y = this.conv.forward(latents, this.first.matrix, pointwiseGeometry([1, 1, 1, rows], width, 64 * co));
     const f = this.conv.floats();
     const slope = l0.activation === "leaky-relu" ? GAN_LEAKY_SLOPE : 0;
     for (let r = 0; r < rows; r++)
@@ -368,24 +369,3 @@ function floatBits(x: number): number {
   return new Int32Array(Float32Array.of(x).buffer)[0];
 }
 
-/** A 1×1×1 convolution with the `rows` latent vectors as one row of voxels, `ci` → `co` channels. */
-function pointwise(rows: number, ci: number, co: number): Conv3dGeometry {
-  return {
-    batchSize: 1,
-    inDepth: 1,
-    inHeight: 1,
-    inWidth: rows,
-    inChannels: ci,
-    outDepth: 1,
-    outHeight: 1,
-    outWidth: rows,
-    outChannels: co,
-    filterDepth: 1,
-    filterHeight: 1,
-    filterWidth: 1,
-    strideDepth: 1,
-    strideHeight: 1,
-    strideWidth: 1,
-    padInfo: { front: 0, top: 0, left: 0 },
-  };
-}

@@ -69,19 +69,7 @@ export function subpixelWeights(
   out: number,
 ): { weight: Float32Array; bias: Float32Array } {
   const weight = new Float32Array(8 * out * inC * 8);
-  for (let ph = 0; ph < 8; ph++) {
-    const r = [ph >> 2, (ph >> 1) & 1, ph & 1];
-    for (let o = 0; o < out; o++)
-      for (let i = 0; i < inC; i++)
-        for (let a = 0; a < 2; a++)
-          for (let b = 0; b < 2; b++)
-            for (let c = 0; c < 2; c++) {
-              const src =
-                (((i * out + o) * 4 + PHASE_TAPS[r[0]][a]) * 4 + PHASE_TAPS[r[1]][b]) * 4 +
-                PHASE_TAPS[r[2]][c];
-              weight[((((ph * out + o) * inC + i) * 2 + a) * 2 + b) * 2 + c] = w[src];
-            }
-  }
+  forEachSubpixelTap(inC, out, (sub, full) => (weight[sub] = w[full]));
   const b8 = new Float32Array(8 * out);
   for (let ph = 0; ph < 8; ph++) b8.set(bias, ph * out);
   return { weight, bias: b8 };
@@ -90,6 +78,15 @@ export function subpixelWeights(
 /** The inverse of subpixelWeights' weight map: every one of the 4³ taps sits in exactly one phase. */
 export function transposedFromSubpixel(sub: Float32Array, inC: number, out: number): Float32Array {
   const w = new Float32Array(inC * out * 64);
+  forEachSubpixelTap(inC, out, (s, full) => (w[full] = sub[s]));
+  return w;
+}
+
+/**
+ * Calls visit(sub, full) for every weight: its index in the sub-pixel layout (8·out, in, 2, 2, 2)
+ * and in the transposed convolution's (in, out, 4, 4, 4).
+ */
+function forEachSubpixelTap(inC: number, out: number, visit: (sub: number, full: number) => void): void {
   for (let ph = 0; ph < 8; ph++) {
     const r = [ph >> 2, (ph >> 1) & 1, ph & 1];
     for (let o = 0; o < out; o++)
@@ -97,10 +94,11 @@ export function transposedFromSubpixel(sub: Float32Array, inC: number, out: numb
         for (let a = 0; a < 2; a++)
           for (let b = 0; b < 2; b++)
             for (let c = 0; c < 2; c++)
-              w[(((i * out + o) * 4 + PHASE_TAPS[r[0]][a]) * 4 + PHASE_TAPS[r[1]][b]) * 4 + PHASE_TAPS[r[2]][c]] =
-                sub[((((ph * out + o) * inC + i) * 2 + a) * 2 + b) * 2 + c];
+              visit(
+                ((((ph * out + o) * inC + i) * 2 + a) * 2 + b) * 2 + c,
+                (((i * out + o) * 4 + PHASE_TAPS[r[0]][a]) * 4 + PHASE_TAPS[r[1]][b]) * 4 + PHASE_TAPS[r[2]][c],
+              );
   }
-  return w;
 }
 
 const int64 = (v: number[]) => BigInt64Array.from(v.map(BigInt));

@@ -233,24 +233,7 @@ export function scatterInputGrad(
   const voxels = g.batchSize * O[0] * O[1] * O[2];
   const rows: [number, number, number, number] =
     voxels <= SCATTER_FLAT_VOXELS ? [1, 1, 1, voxels] : [g.batchSize, O[0], O[1], O[2]];
-  const z = forward(dy, wt, {
-    batchSize: rows[0],
-    inDepth: rows[1],
-    inHeight: rows[2],
-    inWidth: rows[3],
-    inChannels: co,
-    outDepth: rows[1],
-    outHeight: rows[2],
-    outWidth: rows[3],
-    outChannels: kc,
-    filterDepth: 1,
-    filterHeight: 1,
-    filterWidth: 1,
-    strideDepth: 1,
-    strideHeight: 1,
-    strideWidth: 1,
-    padInfo: { front: 0, top: 0, left: 0 },
-  });
+  const z = forward(dy, wt, pointwiseGeometry(rows, co, kc));
   const dx = new Float32Array(g.batchSize * I[0] * I[1] * I[2] * ci);
   let at = 0;
   for (let n = 0; n < g.batchSize; n++)
@@ -279,4 +262,34 @@ export function scatterInputGrad(
             }
           }
   return dx;
+}
+
+/**
+ * A 1×1×1 convolution (stride 1, no padding) of a (N, D, H, W) = `dims` grid of voxels, ci → co
+ * channels: a matrix product of the voxels' channel rows with the (ci × co) filter.
+ */
+export function pointwiseGeometry(
+  dims: readonly [number, number, number, number],
+  ci: number,
+  co: number,
+): Conv3dGeometry {
+  const [batchSize, d, h, w] = dims;
+  return {
+    batchSize,
+    inDepth: d,
+    inHeight: h,
+    inWidth: w,
+    inChannels: ci,
+    outDepth: d,
+    outHeight: h,
+    outWidth: w,
+    outChannels: co,
+    filterDepth: 1,
+    filterHeight: 1,
+    filterWidth: 1,
+    strideDepth: 1,
+    strideHeight: 1,
+    strideWidth: 1,
+    padInfo: { front: 0, top: 0, left: 0 },
+  };
 }
