@@ -2,7 +2,7 @@
  * Sampling an ensemble of density sub-volumes from a GAN through a worker pool: the ONNX worker
  * pool (./worker-pool.ts: one ONNX Runtime session and one intra-op thread per worker thread) or
  * the native generator pool (./gan-native-pool.ts: our x86-64 kernels, CPU only, faster).
- * Samples are deterministic per seed and engine (the engines agree to float32 rounding, ~1e-7).
+ * Samples are deterministic per seed and engine (the engines agree to float32 rounding: c within 1e-5).
  *
  * Sample i is generated from the latent vector keyed by (seed, i) (models/gan/latent.ts) and
  * inverted from c to ρ/ρ̄ (or δ) with the card's κ (models/gan/data-scaling.ts). Work is cut

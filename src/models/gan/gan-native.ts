@@ -247,9 +247,13 @@ export class NativeGanGenerator {
     return "native";
   }
 
-  /** Activation buffers for `rows` samples, reserved once and reused (borders stay zero). */
-  private buffersFor(rows: number): Buffers {
-    if (this.buffers !== null && this.buffers.rows >= rows) return this.buffers;
+  /**
+   * Activation buffers for `rows` samples, reserved once and reused (borders stay zero); a later,
+   * larger batch gets buffers for maxRows, so there are at most two reservations.
+   */
+  private buffersFor(batch: number): Buffers {
+    if (this.buffers !== null && this.buffers.rows >= batch) return this.buffers;
+    const rows = this.buffers === null ? batch : this.maxRows;
     const inputs = this.up.map((u) => this.conv.reserve(rows * (u.layer.inSide + 2) ** 3 * u.layer.inChannels));
     const s = this.arch.side;
     const output = this.conv.reserve(rows * s ** 3);
