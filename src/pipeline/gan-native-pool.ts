@@ -16,15 +16,15 @@ import type { GanArchitecture } from "../models/gan/architecture.js";
 import { cardArchitecture } from "../models/gan/gan-card.js";
 import {
   generatorLayersFromOnnx,
-  nativeEngineProblem,
-  nativeKernelsAvailable,
+  nativeEngineUnavailable,
   type DensityOutput,
+  type GanEngine,
 } from "../models/gan/gan-native.js";
 import { fixedPool, runTransferring, type DeviceSpec, type PatchInference } from "./worker-pool.js";
 
 export const GAN_ENGINE_CHOICES = ["auto", "ort", "native"] as const;
 export type GanEngineChoice = (typeof GAN_ENGINE_CHOICES)[number];
-export type GanEngine = "ort" | "native";
+export type { GanEngine };
 
 /** Resolves --engine for `model` on `device`; an impossible explicit choice is an InputError. */
 export function chooseGanEngine(
@@ -35,20 +35,24 @@ export function chooseGanEngine(
   if (choice === "ort") return "ort";
   let why: string | null = null;
   if (device.kind !== "cpu") why = `it runs on the cpu, not ${device.kind}`;
-  else if (!nativeKernelsAvailable())
-    why = "the native x86-64 kernels do not load here (Linux x64 with AVX2 + FMA)";
   else {
     try {
       const arch = cardArchitecture(model.card);
-      why = nativeEngineProblem(arch);
+      why = nativeEngineUnavailable(arch);
       if (why === null) generatorLayersFromOnnx(model.bytes, arch);
     } catch (err) {
       why = `${model.path}: ${(err as Error).message}`;
     }
   }
-  if (why === null) return "native";
+  return engineFor(choice, why);
+}
+
+/** The engine of `choice` given why native cannot run (null: it can); auto falls back to ort. */
+export function engineFor(choice: GanEngineChoice, whyNotNative: string | null): GanEngine {
+  if (choice === "ort") return "ort";
+  if (whyNotNative === null) return "native";
   if (choice === "auto") return "ort";
-  throw new InputError("--engine", `native cannot sample this model: ${why}`);
+  throw new InputError("--engine", `native cannot sample this model: ${whyNotNative}`);
 }
 
 export interface NativeGanPoolOptions {

@@ -101,6 +101,15 @@ export function nativeKernelsAvailable(): boolean {
   return nativeConv3d() !== null;
 }
 
+/** The engines that evaluate a generator on the CPU: ONNX Runtime, or this module. */
+export type GanEngine = "ort" | "native";
+
+/** Why the native engine cannot run `arch` on this machine's CPU (null: it can). */
+export function nativeEngineUnavailable(arch: GanArchitecture): string | null {
+  if (!nativeKernelsAvailable()) return "the native x86-64 kernels do not load here (Linux x64 with AVX2 + FMA)";
+  return nativeEngineProblem(arch);
+}
+
 const ACT = { none: 0, relu: 1, "leaky-relu": 2, tanh: 3 } as const;
 
 export interface NativeGanOptions {

@@ -33,6 +33,7 @@ import { GanTf } from "./gan-tf.js";
 import type { GanWeights } from "./gan-weights.js";
 import { initialGanWeights } from "./gan-weights.js";
 import { checkLatentPrior, latentBatch, LATENT_STREAM_SAMPLING, type LatentPrior } from "./latent.js";
+import { generatorLayersFromOnnx, NativeGanGenerator, type GanEngine } from "./gan-native.js";
 
 export interface SelectionScore {
   /** a, b, c, d above and their maximum. */
@@ -150,11 +151,11 @@ export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, arch: GanArc
 }
 
 /**
- * `count` samples ρ/ρ̄ of the generator with weights `weights`, run as the exported ONNX graph
- * (buildGeneratorOnnx: batch norm folded with the moving statistics) by ONNX Runtime on one
- * thread, as sample-gan's workers run it — ~10× faster than TF.js here, and the very inference
- * path the exported model will take — from the latents `sample-gan --seed seed` draws with the
- * prior `prior`.
+ * `count` samples ρ/ρ̄ of the generator with weights `weights`, run from the exported ONNX graph
+ * (buildGeneratorOnnx: batch norm folded with the moving statistics) on one thread by `engine`
+ * (default ort: ONNX Runtime; native: ./gan-native.ts), as sample-gan's workers run it — ~10×
+ * faster than TF.js here, and the very inference path the exported model will take — from the
+ * latents `sample-gan --seed seed` draws with the prior `prior`.
  */
 export async function generateDensities(
   arch: GanArchitecture,
@@ -167,6 +168,7 @@ export async function generateDensities(
     densityCap?: number;
     redshift?: number;
     batch?: number;
+    engine?: GanEngine;
   },
 ): Promise<Float32Array[]> {
   const a = arch;
@@ -174,6 +176,30 @@ export async function generateDensities(
   const b = options.batch ?? 8;
   const s3 = a.side ** 3;
   const out: Float32Array[] = [];
+  const latents = (i0: number, rows: number) =>
+    latentBatch(
+      options.seed,
+      LATENT_STREAM_SAMPLING,
+      i0,
+      rows,
+      a.latentDim,
+      options.prior,
+      a.conditional ? (options.redshift ?? 0) : undefined,
+    );
+  if (options.engine === "native") {
+    const gen = new NativeGanGenerator(a, generatorLayersFromOnnx(buildGeneratorOnnx(a, weights), a));
+    try {
+      const density = { kappa: options.kappa, cap: options.densityCap ?? Infinity, offset: 0 };
+      for (let i0 = 0; i0 < options.count; i0 += b) {
+        const rows = Math.min(b, options.count - i0);
+        const rho = gen.generate(latents(i0, rows), rows, density);
+        for (let r = 0; r < rows; r++) out.push(rho.slice(r * s3, (r + 1) * s3));
+      }
+    } finally {
+      gen.dispose();
+    }
+    return out;
+  }
   const session = await ort.InferenceSession.create(buildGeneratorOnnx(a, weights), {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
@@ -183,15 +209,7 @@ export async function generateDensities(
   try {
     for (let i0 = 0; i0 < options.count; i0 += b) {
       const rows = Math.min(b, options.count - i0);
-      const z = latentBatch(
-        options.seed,
-        LATENT_STREAM_SAMPLING,
-        i0,
-        rows,
-        a.latentDim,
-        options.prior,
-        a.conditional ? (options.redshift ?? 0) : undefined,
-      );
+      const z = latents(i0, rows);
       const result = await session.run({ [GAN_LATENT_INPUT]: new ort.Tensor("float32", z, [rows, width, 1, 1, 1]) });
       const c = result[GAN_OUTPUT].data as Float32Array;
       for (let r = 0; r < rows; r++)

@@ -32,6 +32,9 @@ import type { GanWeights } from "../../../models/gan/gan-weights.js";
 import { DEFAULT_GAN_VALIDATION_SETTINGS, validateGan } from "../../../stages/gan-validation.js";
 import { SOFTWARE_VERSION } from "../../../version.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
+import { engineFor, type GanEngineChoice } from "../../gan-native-pool.js";
+import { nativeEngineUnavailable } from "../../../models/gan/gan-native.js";
+import { ganEngineOption } from "./sample-gan.js";
 import { parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
 
 interface SelectGanFlags {
@@ -47,6 +50,7 @@ interface SelectGanFlags {
   z?: number;
   threads?: number;
   tfjsWeights: boolean;
+  engine: GanEngineChoice;
 }
 
 export const SELECTION_JSON = "selection.json";
@@ -114,6 +118,8 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
       gan.dispose();
     }
   };
+  // Candidates are sampled by the engine sample-gan and validate gan would use for the export.
+  const sampler = engineFor(flags.engine, nativeEngineUnavailable(arch));
   const score = async (ckptFile: string, latentScale: number): Promise<Candidate> => {
     const { weights } = checkpointOf(ckptFile);
     const fields = await generateDensities(arch, weights, {
@@ -123,6 +129,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
       kappa: run.kappa,
       densityCap,
       redshift,
+      engine: sampler,
     });
     const bad = fields.findIndex((f) => f.some((v) => !Number.isFinite(v)));
     if (bad >= 0) throw new InputError(ckptFile, `generates a non-finite density in sample ${bad}`);
@@ -301,6 +308,7 @@ export function registerSelectGan(program: Command): void {
       parseNumber({ min: 0 }),
     )
     .option("--threads <t>", "threads for the generator and the statistics", parseInteger(1, 256))
+    .addOption(ganEngineOption())
     .option(
       "--no-tfjs-weights",
       "omit gan.weights.json (generator and discriminator for fine-tuning; ~16 MB of JSON for 64-32-16-1); sampling needs only gan.onnx",
