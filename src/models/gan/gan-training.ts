@@ -365,6 +365,7 @@ function ganStep(
     losses.statisticsVariance = st.variance;
     losses.statisticsPdf = st.pdf;
     losses.statisticsHomogeneity = st.homogeneity;
+    losses.statisticsCoherence = st.coherence;
   }
   return losses;
 }

@@ -10,6 +10,10 @@
  *   L_H = ⟨[(H̄_G(m) − H̄_N(m)) / σ_N(m)]²⟩_m           soft-binned PDF of ln ρ,
  *   L_M = [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]²     homogeneity (batchCoherence below;
  *                                                     weight w_M, off unless asked for),
+ *   L_K = ⟨[ln(B P_b(ρ̄) / P̄_G(b)) / ln 1.25]²⟩_b       the same per shell, of ρ̄ = the batch-mean
+ *                                                     field (weight w_K, off unless asked for;
+ *                                                     the shells where `validate gan` check (d)
+ *                                                     sees samples sharing structure),
  * with P̄_N, Var_N, H̄_N and the cube-to-cube spread σ_N measured once on training cubes (the
  * same random sub-cubes and symmetries the discriminator sees). Shells are j k_F ≤ |k| < (j+1) k_F
  * for j = 1 … N/2 (every mode to the Nyquist shell, so a white-noise floor is penalised too);
@@ -31,6 +35,8 @@ export interface StatisticsLossSettings {
   varianceWeight: number;
   /** Weight w_M of the homogeneity part L_M (absent: 0, the term of earlier runs). */
   homogeneityWeight?: number;
+  /** Weight w_K of the shell-by-shell coherence part L_K (absent: 0). */
+  coherenceWeight?: number;
 }
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
@@ -59,6 +65,8 @@ export interface StatisticsEvaluation {
   pdf: number;
   /** L_M: the batch-mean field's coherence (0 for a statistically homogeneous generator). */
   homogeneity: number;
+  /** L_K: the batch-mean field's power shell by shell against 1/B of the fields' mean power. */
+  coherence: number;
   /** d loss / d c, the generator output's layout. */
   gradient: Float32Array;
 }
@@ -419,7 +427,28 @@ export class StatisticsLoss {
 
     const { weight, varianceWeight } = this.settings;
     const homogeneityWeight = this.settings.homogeneityWeight ?? 0;
+    const coherenceWeight = this.settings.coherenceWeight ?? 0;
     const coherence = batchCoherence(c, batch, v);
+    // L_K: independent draws give E P_b(ρ̄) = P̄_b / B (+ the mean's own shell power, 0 for
+    // b ≥ 1), so ln R_b ≈ 0; its derivative reaches every field through ρ̄ (1/B each) and
+    // through the mean power P̄_b (folded into that field's shell weights below).
+    const meanField = new Float32Array(v);
+    for (const r of rho) for (let j = 0; j < v; j++) meanField[j] += r[j] / batch;
+    const meanPower = new Float64Array(nb);
+    f.power(meanField, meanPower);
+    let spectral = 0;
+    const dK = new Float64Array(nb);
+    for (let b = 0; b < nb; b++) {
+      const lr = Math.log((batch * meanPower[b]) / stats[b].mean) / LN_VARIANCE_TOL;
+      spectral += lr * lr;
+      dK[b] = (2 * lr) / LN_VARIANCE_TOL / nb;
+    }
+    spectral /= nb;
+    const gMean = new Float32Array(v);
+    if (coherenceWeight > 0) {
+      const gk = Float64Array.from(dK, (d, b) => (weight * coherenceWeight * d) / (meanPower[b] * batch));
+      f.powerGradient(gk, gMean);
+    }
     const gradient = new Float32Array(c.length);
     const g = new Float64Array(nb);
     const gh = new Float64Array(PDF_BINS);
@@ -428,25 +457,30 @@ export class StatisticsLoss {
       for (let b = 0; b < nb; b++)
         g[b] =
           weight *
-          (dMean[b] + varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)));
+          (dMean[b] +
+            varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
+            (coherenceWeight * dK[b]) / (stats[b].mean * batch));
       f.power(rho[i], powers[i]);
       f.powerGradient(g, gRho);
       for (let m = 0; m < PDF_BINS; m++) gh[m] = weight * dPdf[m];
       softHistogramGradient(rho[i], gh, gRho);
       const out = gradient.subarray(i * v, (i + 1) * v);
       const d = dRho[i];
-      for (let j = 0; j < v; j++) out[j] = gRho[j] * d[j];
+      for (let j = 0; j < v; j++) out[j] = (gRho[j] + gMean[j]) * d[j];
     }
     if (homogeneityWeight > 0) {
       const k = weight * homogeneityWeight;
       for (let j = 0; j < c.length; j++) gradient[j] += k * coherence.gradient[j];
     }
     return {
-      loss: weight * (power + varianceWeight * variance + pdf + homogeneityWeight * coherence.loss),
+      loss:
+        weight *
+        (power + varianceWeight * variance + pdf + homogeneityWeight * coherence.loss + coherenceWeight * spectral),
       power,
       variance,
       pdf,
       homogeneity: coherence.loss,
+      coherence: spectral,
       gradient,
     };
   }

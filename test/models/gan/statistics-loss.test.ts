@@ -96,6 +96,25 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(r).toBeGreaterThan(3);
   });
 
+  it("coherence L_K: ln R_b within its chi-square scatter for independent fields, R_b ≈ B at a shared wave's shell", () => {
+    const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.5, kappa, 4)]);
+    const loss = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0, coherenceWeight: 1 });
+    const B = 16;
+    const independent = lognormalFields(B, n, 0.5, kappa, 5);
+    // Independent draws: P_b(ρ̄) sums M_b independent |X|² of mean P̄_b/B, so ln R_b scatters
+    // by about 1/√M_b around 0 (a few tenths, like ln 1.25 itself): L_K of order 1.
+    expect(loss.evaluate(independent).coherence).toBeLessThan(2);
+    // The same plane wave (shell 3, amplitude 0.8 in c) added to every field: at its shell the
+    // batch mean keeps all of its power, R_3 → B (ln 16 / ln 1.25 = 12.4, squared ≈ 154, over
+    // n/2 = 8 shells ≈ 19).
+    const shared = Float32Array.from(independent);
+    for (let i = 0; i < B; i++)
+      for (let x = 0; x < n; x++)
+        for (let j = 0; j < n * n; j++) shared[(i * n + x) * n * n + j] += 0.8 * Math.cos((2 * Math.PI * 3 * x) / n);
+    expect(loss.evaluate(shared).coherence).toBeGreaterThan(10);
+    loss.dispose();
+  });
+
   it("digamma matches ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2 and ψ(x + 1) = ψ(x) + 1/x", () => {
     const gamma = 0.5772156649015329;
     expect(digamma(1)).toBeCloseTo(-gamma, 10);
@@ -125,7 +144,12 @@ describe("statistics loss (train gan --stats-weight)", () => {
 
   it("has the gradient of central finite differences", () => {
     const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.9, kappa, 2)]);
-    const loss = new StatisticsLoss(targets, { weight: 1.5, varianceWeight: 0.5, homogeneityWeight: 0.7 });
+    const loss = new StatisticsLoss(targets, {
+      weight: 1.5,
+      varianceWeight: 0.5,
+      homogeneityWeight: 0.7,
+      coherenceWeight: 0.6,
+    });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
     // A shared pattern on the first 64 voxels makes L_M non-zero too.
     for (let i = 0; i < 3; i++) for (let j = 0; j < 64; j++) c[i * n ** 3 + j] += 0.3 * Math.sin(j);
@@ -133,6 +157,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(e.power).toBeGreaterThan(0.1);
     expect(e.pdf).toBeGreaterThan(0.1);
     expect(e.homogeneity).toBeGreaterThan(0.1);
+    expect(e.coherence).toBeGreaterThan(0.1);
     let scale = 0;
     for (const g of e.gradient) scale = Math.max(scale, Math.abs(g));
     // float32 fields and FFTs: a step of 1e-3 in c keeps rounding (~1e-7 relative) well below

@@ -35,6 +35,7 @@ interface TrainGanFlags {
   statsWeight: number;
   statsVarianceWeight: number;
   statsHomogeneityWeight: number;
+  statsCoherenceWeight: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -139,6 +140,12 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       0,
     )
+    .option(
+      "--stats-coherence-weight <w>",
+      "relative weight w_K of the shell-by-shell coherence part: the batch-mean field's P(k) against 1/B of the fields' (structure the samples share, per scale)",
+      parseNumber({ min: 0 }),
+      0,
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -169,7 +176,9 @@ mean P(k) and P(k) variance to those of 1024 training cubes, in units of the acc
 tolerances (10 %, 25 %), over every shell to Nyquist, and the squared deviation of its smoothed
 PDF of ln ρ in units of the cubes' spread; w_M (--stats-homogeneity-weight) adds
 [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]², c̄ the batch-mean field, which is 0 in expectation
-for statistically homogeneous samples and large for a pattern they all share. Checkpoints (weights, batch-norm
+for statistically homogeneous samples and large for a pattern they all share; w_K
+(--stats-coherence-weight) adds the same shell by shell, ⟨[ln(B P_b(ρ̄) / P̄_b) / ln 1.25]²⟩_b
+with ρ̄ the batch-mean density. Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
@@ -214,6 +223,7 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
                   ...(flags.statsHomogeneityWeight > 0
                     ? { homogeneityWeight: flags.statsHomogeneityWeight }
                     : {}),
+                  ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
                 },
               }
             : {}),
