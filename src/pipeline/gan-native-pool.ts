@@ -1,9 +1,9 @@
 /**
- * The GAN generator on our native kernels (models/gan/gan-native.ts) as a worker pool with the
- * inference stage's interface (PatchInference): W piscina threads, each holding one
- * NativeGanGenerator built once from the model file, one kernel thread each (the workers are
- * the parallelism). A batch is generated whole by one worker with a fixed summation order, so
- * samples do not depend on the worker count.
+ * The GAN generator on our native kernels (models/gan/gan-native.ts) as a worker pool: W piscina
+ * threads, each holding one NativeGanGenerator built once from the model's bytes (those
+ * loadGanModel checked against the card's sha256, not the file read again), one kernel thread
+ * each (the workers are the parallelism). A batch is generated whole by one worker with a fixed
+ * summation order, so samples do not depend on the worker count.
  *
  * Which engine samples: "ort" runs the ONNX graph in ONNX Runtime on any device; "native" runs
  * the generator on the x86-64 kernels (CPU only, needs AVX2 + FMA), about 1.5–2× ONNX Runtime's
@@ -20,7 +20,7 @@ import {
   type DensityOutput,
   type GanEngine,
 } from "../models/gan/gan-native.js";
-import { fixedPool, runTransferring, type DeviceSpec, type PatchInference } from "./worker-pool.js";
+import { fixedPool, runTransferring, type DeviceSpec } from "./worker-pool.js";
 
 export const GAN_ENGINE_CHOICES = ["auto", "ort", "native"] as const;
 export type GanEngineChoice = (typeof GAN_ENGINE_CHOICES)[number];
@@ -56,17 +56,18 @@ export function engineFor(choice: GanEngineChoice, whyNotNative: string | null):
 }
 
 export interface NativeGanPoolOptions {
-  modelPath: string;
+  /** The .onnx file's bytes (copied to each worker). */
+  modelBytes: Uint8Array;
   arch: GanArchitecture;
   workers: number;
 }
 
-export class NativeGanPool implements PatchInference {
+export class NativeGanPool {
   private readonly pool: Piscina;
 
   constructor(private readonly options: NativeGanPoolOptions) {
     this.pool = fixedPool(new URL("./gan-native-worker.mjs", import.meta.url), options.workers, {
-      modelPath: options.modelPath,
+      modelBytes: options.modelBytes,
       arch: options.arch,
     });
   }
@@ -75,21 +76,12 @@ export class NativeGanPool implements PatchInference {
     return this.options.workers;
   }
 
-  /** `rows` latent vectors in (transferred) → rows × S³ values of c out; `side` must be 1. */
-  async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
-    if (side !== 1) throw new RangeError(`a generator takes latent vectors (side 1), not side ${side}`);
-    return this.run(values, rows);
-  }
-
   /**
-   * `rows` latent vectors in (transferred) → rows × S³ densities out, inverted from c on the
-   * worker (NativeGanGenerator.generate), which keeps that pass off the calling thread.
+   * `rows` latent vectors in (transferred) → rows × S³ densities out, inverted from the last
+   * layer's pre-activation on the worker (NativeGanGenerator.generate), which keeps that pass
+   * off the calling thread.
    */
   async density(values: Float32Array, rows: number, density: DensityOutput): Promise<Float32Array> {
-    return this.run(values, rows, density);
-  }
-
-  private async run(values: Float32Array, rows: number, density?: DensityOutput): Promise<Float32Array> {
     return runTransferring(this.pool, values, { rows, density }, "native GAN worker");
   }
 

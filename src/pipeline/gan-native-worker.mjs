@@ -1,10 +1,10 @@
 // Piscina worker: one NativeGanGenerator (models/gan/gan-native.ts) per worker thread, built from
-// the model file when the worker starts and reused. Plain JavaScript (.mjs) like ./inference-worker.mjs;
+// the model's bytes when the worker starts and reused. Plain JavaScript (.mjs) like ./inference-worker.mjs;
 // the generator itself is TypeScript, imported compiled from dist/ or, from the sources (tests),
 // through ./typescript-source-hooks.mjs.
 //
-// workerData: { modelPath: string, arch: GanArchitecture }
-import { existsSync, readFileSync } from "node:fs";
+// workerData: { modelBytes: Uint8Array (the checked .onnx), arch: GanArchitecture }
+import { existsSync } from "node:fs";
 import { register } from "node:module";
 import { move, workerData } from "piscina";
 
@@ -18,15 +18,14 @@ const { NativeGanGenerator, generatorLayersFromOnnx } = await import(engine.href
 // overlaps the calling thread's own start-up.
 const generator = new NativeGanGenerator(
   workerData.arch,
-  generatorLayersFromOnnx(readFileSync(workerData.modelPath), workerData.arch),
+  generatorLayersFromOnnx(workerData.modelBytes, workerData.arch),
 );
 
 /**
- * task: { values: Float32Array (rows × latent width, transferred), rows, density? }; returns
- * rows × S³ values (transferred): the tanh output c, or with density = { kappa, cap, offset }
- * the densities it stands for (NativeGanGenerator.generate).
+ * task: { values: Float32Array (rows × latent width, transferred), rows, density: { kappa, cap,
+ * offset } }; returns the rows × S³ densities (transferred; NativeGanGenerator.generate).
  *
- * @param {{ values: Float32Array, rows: number, density?: { kappa: number, cap: number, offset: number } }} task
+ * @param {{ values: Float32Array, rows: number, density: { kappa: number, cap: number, offset: number } }} task
  * @returns {unknown}
  */
 export default function generate(task) {

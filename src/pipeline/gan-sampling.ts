@@ -36,7 +36,7 @@ import {
   type StitchResult,
 } from "./gan-stitch.js";
 import { sidecarPathFor } from "../io/grid-metadata.js";
-import { InferencePool, type DeviceSpec, type PatchInference } from "./worker-pool.js";
+import { InferencePool, type DeviceSpec } from "./worker-pool.js";
 import { NativeGanPool, type GanEngine } from "./gan-native-pool.js";
 import { cardArchitecture } from "../models/gan/gan-card.js";
 
@@ -168,13 +168,21 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
   let stitchedWritten = false;
   let result: GanSamplingResult;
   const engine = o.engine ?? "ort";
-  const native =
-    engine === "native"
-      ? new NativeGanPool({ modelPath: o.model.path, arch: cardArchitecture(card), workers: o.workers })
-      : null;
-  const pool: PatchInference =
-    native ??
-    new InferencePool({
+  // One batch of latents → its densities, on either engine; close releases the workers.
+  let generate: (z: Float32Array, rows: number, offset: number) => Promise<Float32Array>;
+  let close: () => Promise<void>;
+  if (engine === "native") {
+    // The native workers invert c themselves (from the pre-activation, ./gan-native-pool.ts).
+    const native = new NativeGanPool({
+      modelBytes: o.model.bytes,
+      arch: cardArchitecture(card),
+      workers: o.workers,
+    });
+    const cap = card.densityCap ?? Infinity;
+    generate = (z, rows, offset) => native.density(z, rows, { kappa: card.kappa, cap, offset });
+    close = () => native.close();
+  } else {
+    const pool = new InferencePool({
       modelPath: o.model.path,
       card: {
         inputName: card.inputName,
@@ -188,6 +196,10 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
       device: o.device,
       inputOffset: 0,
     });
+    generate = async (z, rows, offset) =>
+      unscaleDensityArray(await pool.infer(z, rows, 1), card.kappa, offset, card.densityCap);
+    close = () => pool.close();
+  }
   try {
     fs.writeSync(fd, header, 0, header.length, 0);
     fs.ftruncateSync(fd, header.length + count * s3 * 4);
@@ -219,10 +231,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
               card.latentPrior,
               a.conditional ? o.redshift : undefined,
             );
-        // The native workers invert c themselves (from the pre-activation, ./gan-native-pool.ts).
-        const values = native
-          ? await native.density(z, rows, { kappa: card.kappa, cap: card.densityCap ?? Infinity, offset })
-          : unscaleDensityArray(await pool.infer(z, rows, 1), card.kappa, offset, card.densityCap);
+        const values = await generate(z, rows, offset);
         const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
         const position = header.length + (i0 - first) * s3 * 4;
         let w = 0;
@@ -290,7 +299,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
       for (const f of [stitchFile, sidecarPathFor(stitchFile)]) fs.rmSync(f, { force: true });
     throw err;
   } finally {
-    await pool.close();
+    await close();
   }
   return result;
 }

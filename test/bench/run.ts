@@ -12,7 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runPeer } from "./peers.js";
 import { SOFTWARE_VERSION } from "../../src/version.js";
-import { nativeConv3d } from "../../src/models/kernels/native-x86.js";
+import { nativeKernelsAvailable } from "../../src/models/gan/gan-native.js";
 
 type Section = () => Promise<Record<string, unknown>>;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -84,7 +84,7 @@ const sections: Record<string, Section> = {
     };
     // The native engine where this machine runs it (what `sample-gan --engine auto` picks), and ORT.
     const ort = pool("ort");
-    const native = nativeConv3d() === null ? null : pool("native");
+    const native = nativeKernelsAvailable() ? pool("native") : null;
     const ours = native ?? ort;
     const result: Record<string, unknown> = { ours_pool: ours, ours_pool_ort: ort };
     if (peers) {

@@ -19,7 +19,8 @@ import { CONV_PARAM, conv3dWasmModule, WasmConv3d } from "../kernels/conv3d-wasm
 import { nativeConv3d, type NativeConv3d } from "../kernels/native-x86.js";
 import { pointwiseGeometry } from "../kernels/input-grad-forms.js";
 import { GAN_LEAKY_SLOPE, type GanArchitecture, type GanLayer } from "./architecture.js";
-import { transposedFromSubpixel } from "./gan-onnx.js";
+import { foldBatchNorm, transposedFromSubpixel } from "./gan-onnx.js";
+import { checkGanWeights, type GanLayerWeights, type GanWeights } from "./gan-weights.js";
 import { checkKappa, MAX_SCALED } from "./data-scaling.js";
 
 /** A generator layer with batch norm folded in: ConvTranspose weight (in, out, k, k, k) and bias. */
@@ -56,6 +57,12 @@ export function generatorLayersFromOnnx(bytes: Uint8Array, arch: GanArchitecture
   });
 }
 
+/** The folded generator layers of in-memory weights (what buildGeneratorOnnx would store). */
+export function foldedGeneratorLayers(arch: GanArchitecture, weights: GanWeights): FoldedGanLayer[] {
+  checkGanWeights(arch, weights);
+  return arch.generator.map((l) => ({ layer: l, ...foldBatchNorm(l, weights.get(l.name) as GanLayerWeights, true) }));
+}
+
 /** Layers gan-onnx.ts exports in sub-pixel form (kernel 4, stride 2, padding 1). */
 export function isSubpixelLayer(l: GanLayer): boolean {
   return l.stride === 2 && l.pad === 1 && l.kernel === 4;
@@ -83,10 +90,14 @@ const ceil16 = (n: number): number => Math.ceil(n / 16) * 16;
  * scratch (every preset does).
  */
 export function nativeEngineProblem(arch: GanArchitecture): string | null {
-  const [l0, ...rest] = arch.generator;
+  const l0 = arch.generator[0];
   if (!(l0.inSide === 1 && l0.stride === 1 && l0.pad === 0 && l0.outSide === 4 && l0.kernel === 4))
     return `generator layer ${l0.name} is not a 1³ → 4³ layer`;
-  for (const l of rest) {
+  for (const [k, l] of arch.generator.entries()) {
+    const last = k === arch.generator.length - 1;
+    if (!last && l.activation !== "relu" && l.activation !== "leaky-relu")
+      return `generator layer ${l.name}: activation ${l.activation} (the kernels fuse ReLU and leaky ReLU)`;
+    if (k === 0) continue;
     if (!isSubpixelLayer(l)) return `generator layer ${l.name} is not kernel 4, stride 2, padding 1`;
     // Channel rows: parities stacked below 16 channels, else padded to the widest vector.
     const np = l.outChannels < 16 ? ceil16(8 * l.outChannels) : ceil16(l.outChannels);
@@ -224,8 +235,6 @@ export class NativeGanGenerator {
     const group: 1 | 8 = co < wide ? 8 : 1;
     const lanes = this.conv.lanesFor(group * co);
     const np = Math.ceil((group * co) / lanes) * lanes;
-    if (!last && l.activation !== "relu" && l.activation !== "leaky-relu")
-      throw new RangeError(`generator layer ${l.name}: activation ${l.activation} is not supported by the native engine`);
     // [phase block][tap (ax, ay)][j = (az, c)][np]; group 8: one block, column r·co + o.
     const blocks = 8 / group;
     const w = new Float32Array(blocks * 4 * 2 * ci * np);
@@ -249,11 +258,6 @@ export class NativeGanGenerator {
     this.conv.floats().set(bias, b / 4);
     const act = last ? ACT.tanh : ACT[l.activation as "relu" | "leaky-relu"];
     return { layer: l, kernel: "up2_unit", group, lanes, np, weights, bias: b, act };
-  }
-
-  /** Which kernels run (always the native x86-64 ones). */
-  get kernels(): "native" {
-    return "native";
   }
 
   /**

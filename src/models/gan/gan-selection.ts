@@ -33,7 +33,7 @@ import { GanTf } from "./gan-tf.js";
 import type { GanWeights } from "./gan-weights.js";
 import { initialGanWeights } from "./gan-weights.js";
 import { checkLatentPrior, latentBatch, LATENT_STREAM_SAMPLING, type LatentPrior } from "./latent.js";
-import { generatorLayersFromOnnx, NativeGanGenerator, type GanEngine } from "./gan-native.js";
+import { foldedGeneratorLayers, NativeGanGenerator, type GanEngine } from "./gan-native.js";
 
 export interface SelectionScore {
   /** a, b, c, d above and their maximum. */
@@ -151,9 +151,10 @@ export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, arch: GanArc
 }
 
 /**
- * `count` samples ρ/ρ̄ of the generator with weights `weights`, run from the exported ONNX graph
- * (buildGeneratorOnnx: batch norm folded with the moving statistics) on one thread by `engine`
- * (default ort: ONNX Runtime; native: ./gan-native.ts), as sample-gan's workers run it — ~10×
+ * `count` samples ρ/ρ̄ of the generator with weights `weights`, batch norm folded with the moving
+ * statistics as the export folds it, on one thread by `engine` (default ort: the ONNX graph
+ * buildGeneratorOnnx writes, in ONNX Runtime; native: the same folded layers on ./gan-native.ts's
+ * kernels), as sample-gan's workers run it — ~10×
  * faster than TF.js here, and the very inference path the exported model will take — from the
  * latents `sample-gan --seed seed` draws with the prior `prior`.
  */
@@ -187,7 +188,7 @@ export async function generateDensities(
       a.conditional ? (options.redshift ?? 0) : undefined,
     );
   if (options.engine === "native") {
-    const gen = new NativeGanGenerator(a, generatorLayersFromOnnx(buildGeneratorOnnx(a, weights), a));
+    const gen = new NativeGanGenerator(a, foldedGeneratorLayers(a, weights));
     try {
       const density = { kappa: options.kappa, cap: options.densityCap ?? Infinity, offset: 0 };
       for (let i0 = 0; i0 < options.count; i0 += b) {

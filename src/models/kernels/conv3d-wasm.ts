@@ -212,11 +212,6 @@ export class WasmConv3d {
     return this.f32;
   }
 
-  /** The vector width the native kernels use for rows of `channels` floats. */
-  lanesFor(channels: number): number {
-    return this.lanes(channels);
-  }
-
   /** Vector widths (floats) the native kernels run on this CPU, ascending; [] for WebAssembly. */
   get nativeLanes(): readonly number[] {
     return this.native?.lanes ?? [];
@@ -239,7 +234,7 @@ export class WasmConv3d {
   }
 
   /** Channel rows of the kernels' C operand are padded to a multiple of this (the vector width). */
-  private lanes(channels: number): number {
+  lanesFor(channels: number): number {
     return this.native === null ? 4 : lanesFor(channels, this.native.lanes);
   }
 
@@ -338,7 +333,7 @@ export class WasmConv3d {
   /** y = conv3d(x, filter): x (N, D, H, W, Ci), filter (KD, KH, KW, Ci, Co) → (N, OD, OH, OW, Co). */
   forward(x: Float32Array, filter: Float32Array, g: Conv3dGeometry): Float32Array {
     this.arena.reset();
-    const lanes = this.lanes(g.outChannels);
+    const lanes = this.lanesFor(g.outChannels);
     const np = ceilTo(g.outChannels, lanes);
     const { at: xp, dims } = this.paddedInput(x, g);
     const taps = g.filterDepth * g.filterHeight * g.filterWidth * g.inChannels;
@@ -380,7 +375,7 @@ export class WasmConv3d {
     this.arena.reset();
     const co = g.outChannels;
     const ci = g.inChannels;
-    const lanes = this.lanes(ci);
+    const lanes = this.lanesFor(ci);
     const np = ceilTo(ci, lanes);
     const K = [g.filterDepth, g.filterHeight, g.filterWidth];
     const S = [g.strideDepth, g.strideHeight, g.strideWidth];
@@ -450,7 +445,7 @@ export class WasmConv3d {
   filterGrad(x: Float32Array, dy: Float32Array, g: Conv3dGeometry): Float32Array {
     this.arena.reset();
     const co = g.outChannels;
-    const lanes = this.lanes(co);
+    const lanes = this.lanesFor(co);
     const np = ceilTo(co, lanes);
     const { at: xp, dims } = this.paddedInput(x, g);
     const outVoxels = g.batchSize * g.outDepth * g.outHeight * g.outWidth;

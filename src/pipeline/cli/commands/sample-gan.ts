@@ -25,7 +25,8 @@ import {
 } from "../../gan-sampling.js";
 import { fileRecord, parseShard, writeShardManifest, type Shard } from "../../shard.js";
 import { parseDevice } from "../../worker-pool.js";
-import { chooseGanEngine, GAN_ENGINE_CHOICES, type GanEngineChoice } from "../../gan-native-pool.js";
+import { chooseGanEngine, type GanEngineChoice } from "../../gan-native-pool.js";
+import { ganEngineOption } from "../gan-engine-option.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
 
@@ -283,15 +284,4 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
         },
       );
     });
-}
-
-/** `--engine auto|ort|native`, shared with `validate gan`. */
-export function ganEngineOption(): Option {
-  return new Option(
-    "--engine <e>",
-    "generator engine: native (our x86-64 kernels, cpu) | ort (ONNX Runtime) | auto (native where it runs)",
-  )
-    .choices(GAN_ENGINE_CHOICES as unknown as string[])
-    .default("auto")
-    .argParser(parseChoice(GAN_ENGINE_CHOICES));
 }

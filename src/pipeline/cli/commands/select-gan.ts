@@ -34,7 +34,7 @@ import { SOFTWARE_VERSION } from "../../../version.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { engineFor, type GanEngineChoice } from "../../gan-native-pool.js";
 import { nativeEngineUnavailable } from "../../../models/gan/gan-native.js";
-import { ganEngineOption } from "./sample-gan.js";
+import { ganEngineOption } from "../gan-engine-option.js";
 import { parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
 
 interface SelectGanFlags {

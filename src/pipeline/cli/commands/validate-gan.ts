@@ -33,7 +33,7 @@ import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../../../version.js";
 import { checkSamplingRedshift, sampleGan, SAMPLES_FILE } from "../../gan-sampling.js";
 import { parseDevice } from "../../worker-pool.js";
 import { chooseGanEngine, type GanEngineChoice } from "../../gan-native-pool.js";
-import { ganEngineOption } from "./sample-gan.js";
+import { ganEngineOption } from "../gan-engine-option.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseInteger, parseNumber } from "../option-parsers.js";
 
