@@ -513,7 +513,7 @@ export async function trainGan(
                 ...config.statistics,
                 targetCubes: stats.targets.cubes,
                 densityCap: stats.targets.cap,
-                definition: "λ (L_P + w_V L_V + L_H + w_M L_M), src/models/gan/statistics-loss.ts",
+                definition: "λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K), src/models/gan/statistics-loss.ts",
               },
             }
           : {}),

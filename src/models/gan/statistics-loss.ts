@@ -2,7 +2,7 @@
  * An optional summary-statistics term in the generator's loss (`train gan --stats-weight λ`).
  * Feder et al. (2020) train the generator against the discriminator alone; a CPU-sized run of
  * that recipe leaves the samples' P(k) 30–60 % low and their PDF outside the N-body band
- * (README, "The density GAN"). This term adds λ (L_P + w_V L_V + L_H + w_M L_M) on the generator's batch,
+ * (README, "The density GAN"). This term adds λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K) on the generator's batch,
  * each part scaled so that 1 is the size of the issue-8 acceptance tolerance:
  *   L_P = ⟨[ln(P̄_G(k)/P̄_N(k)) / ln 1.1]²⟩_k          mean power of ρ = ρ/ρ̄ over the batch,
  *   L_V = ⟨[(ln(Var_G P(k)/Var_N P(k)) − β_B) / ln 1.25]²⟩_k   its sample variance across
@@ -37,6 +37,8 @@ export interface StatisticsLossSettings {
   homogeneityWeight?: number;
   /** Weight w_K of the shell-by-shell coherence part L_K (absent: 0). */
   coherenceWeight?: number;
+  /** Weight w_H of the PDF part L_H (absent: 1, the weight of earlier runs). */
+  pdfWeight?: number;
 }
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
@@ -428,6 +430,7 @@ export class StatisticsLoss {
     const { weight, varianceWeight } = this.settings;
     const homogeneityWeight = this.settings.homogeneityWeight ?? 0;
     const coherenceWeight = this.settings.coherenceWeight ?? 0;
+    const pdfWeight = this.settings.pdfWeight ?? 1;
     const coherence = batchCoherence(c, batch, v);
     // L_K: independent draws give E P_b(ρ̄) = P̄_b / B (+ the mean's own shell power, 0 for
     // b ≥ 1), so ln R_b ≈ 0; its derivative reaches every field through ρ̄ (1/B each) and
@@ -462,7 +465,7 @@ export class StatisticsLoss {
             (coherenceWeight * dK[b]) / (stats[b].mean * batch));
       f.power(rho[i], powers[i]);
       f.powerGradient(g, gRho);
-      for (let m = 0; m < PDF_BINS; m++) gh[m] = weight * dPdf[m];
+      for (let m = 0; m < PDF_BINS; m++) gh[m] = weight * pdfWeight * dPdf[m];
       softHistogramGradient(rho[i], gh, gRho);
       const out = gradient.subarray(i * v, (i + 1) * v);
       const d = dRho[i];
@@ -475,7 +478,7 @@ export class StatisticsLoss {
     return {
       loss:
         weight *
-        (power + varianceWeight * variance + pdf + homogeneityWeight * coherence.loss + coherenceWeight * spectral),
+        (power + varianceWeight * variance + pdfWeight * pdf + homogeneityWeight * coherence.loss + coherenceWeight * spectral),
       power,
       variance,
       pdf,

@@ -149,6 +149,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
       varianceWeight: 0.5,
       homogeneityWeight: 0.7,
       coherenceWeight: 0.6,
+      pdfWeight: 1.3,
     });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
     // A shared pattern on the first 64 voxels makes L_M non-zero too.

@@ -36,6 +36,7 @@ interface TrainGanFlags {
   statsVarianceWeight: number;
   statsHomogeneityWeight: number;
   statsCoherenceWeight: number;
+  statsPdfWeight: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -146,6 +147,12 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       0,
     )
+    .option(
+      "--stats-pdf-weight <w>",
+      "relative weight w_H of the PDF part (the smoothed PDF of ln ρ in units of the cubes' spread)",
+      parseNumber({ min: 0 }),
+      1,
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -171,10 +178,10 @@ simulations' nbody_delta_zZ.npy, each under one of the 48 cube symmetries, scale
 c = 2ρ/(ρ + κ) − 1 with ρ = 1 + δ. Loss: DCGAN non-saturating (softplus of logits). Schedule
 (Feder et al. 2020): Adam β1 0.5, lr 1e-4 (G) and 5e-5 (D), D updated only while its batch
 accuracy < 80%, learning rates halved every 1000 G steps. --stats-weight λ > 0 (not in the
-paper) adds λ (L_P + w_V L_V + L_H) to the generator's loss: squared log-ratios of the batch's
+paper) adds λ (L_P + w_V L_V + w_H L_H) to the generator's loss: squared log-ratios of the batch's
 mean P(k) and P(k) variance to those of 1024 training cubes, in units of the acceptance
 tolerances (10 %, 25 %), over every shell to Nyquist, and the squared deviation of its smoothed
-PDF of ln ρ in units of the cubes' spread; w_M (--stats-homogeneity-weight) adds
+PDF of ln ρ in units of the cubes' spread (w_H: --stats-pdf-weight, default 1); w_M (--stats-homogeneity-weight) adds
 [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]², c̄ the batch-mean field, which is 0 in expectation
 for statistically homogeneous samples and large for a pattern they all share; w_K
 (--stats-coherence-weight) adds the same shell by shell, ⟨[ln(B P_b(ρ̄) / P̄_b) / ln 1.25]²⟩_b
@@ -224,6 +231,7 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
                     ? { homogeneityWeight: flags.statsHomogeneityWeight }
                     : {}),
                   ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
+                  ...(flags.statsPdfWeight !== 1 ? { pdfWeight: flags.statsPdfWeight } : {}),
                 },
               }
             : {}),
