@@ -366,6 +366,7 @@ function ganStep(
     losses.statisticsPdf = st.pdf;
     losses.statisticsHomogeneity = st.homogeneity;
     losses.statisticsCoherence = st.coherence;
+    losses.statisticsMass = st.mass;
   }
   return losses;
 }
@@ -513,7 +514,7 @@ export async function trainGan(
                 ...config.statistics,
                 targetCubes: stats.targets.cubes,
                 densityCap: stats.targets.cap,
-                definition: "λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K), src/models/gan/statistics-loss.ts",
+                definition: "λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K + w_ρ L_ρ), src/models/gan/statistics-loss.ts",
               },
             }
           : {}),

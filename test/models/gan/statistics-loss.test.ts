@@ -142,6 +142,22 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(Math.abs(sum / trials - logVarianceBias(B))).toBeLessThan(4 * Math.sqrt(0.143 / trials));
   });
 
+  it("measures the batch's mass against ρ̄ = 1 (L_ρ)", () => {
+    // Lognormal fields with E ρ = 1: over 4 × 8³ voxels of σ = 0.6 the mean is 1 within
+    // sd ≈ sqrt(e^0.36 − 1)/sqrt(2048) ≈ 0.014, i.e. L_ρ < (3 · 0.014 / ln 1.1)² ≈ 0.2;
+    // the same fields at 0.8 ρ give ln ⟨ρ⟩ = ln 0.8 + that scatter.
+    const fields = whiteNoise(4 * n ** 3, 11).map((g) => Math.exp(0.6 * g - 0.18));
+    const targets = statisticsTargets(n, kappa, 1e6, [lognormalFields(16, n, 0.6, kappa, 12)]);
+    const loss = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0, massWeight: 1 });
+    let mean = 0;
+    for (const r of fields) mean += r / fields.length;
+    const at = (s: number) => loss.evaluate(fields.map((r) => scaleDensity(s * r, kappa))).mass;
+    expect(at(1)).toBeLessThan(0.2);
+    expect(at(1)).toBeCloseTo((Math.log(mean) / Math.log(1.1)) ** 2, 3);
+    expect(at(0.8)).toBeCloseTo((Math.log(0.8 * mean) / Math.log(1.1)) ** 2, 3);
+    loss.dispose();
+  });
+
   it("has the gradient of central finite differences", () => {
     const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.9, kappa, 2)]);
     const loss = new StatisticsLoss(targets, {
@@ -150,6 +166,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
       homogeneityWeight: 0.7,
       coherenceWeight: 0.6,
       pdfWeight: 1.3,
+      massWeight: 0.8,
     });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
     // A shared pattern on the first 64 voxels makes L_M non-zero too.
@@ -159,6 +176,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(e.pdf).toBeGreaterThan(0.1);
     expect(e.homogeneity).toBeGreaterThan(0.1);
     expect(e.coherence).toBeGreaterThan(0.1);
+    expect(e.mass).toBeGreaterThan(0.01);
     let scale = 0;
     for (const g of e.gradient) scale = Math.max(scale, Math.abs(g));
     // float32 fields and FFTs: a step of 1e-3 in c keeps rounding (~1e-7 relative) well below

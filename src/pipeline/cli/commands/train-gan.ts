@@ -37,6 +37,7 @@ interface TrainGanFlags {
   statsHomogeneityWeight: number;
   statsCoherenceWeight: number;
   statsPdfWeight: number;
+  statsMassWeight: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -153,6 +154,12 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       1,
     )
+    .option(
+      "--stats-mass-weight <w>",
+      "relative weight w_ρ of the mass part: [ln⟨ρ⟩ / ln 1.1]², the batch's mean density against the data's 1",
+      parseNumber({ min: 0 }),
+      0,
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -185,7 +192,8 @@ PDF of ln ρ in units of the cubes' spread (w_H: --stats-pdf-weight, default 1);
 [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]², c̄ the batch-mean field, which is 0 in expectation
 for statistically homogeneous samples and large for a pattern they all share; w_K
 (--stats-coherence-weight) adds the same shell by shell, ⟨[ln(B P_b(ρ̄) / P̄_b) / ln 1.25]²⟩_b
-with ρ̄ the batch-mean density. Checkpoints (weights, batch-norm
+with ρ̄ the batch-mean density; w_ρ (--stats-mass-weight) adds [ln⟨ρ⟩ / ln 1.1]²,
+the batch's mean density against the data's 1. Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
@@ -232,6 +240,7 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
                     : {}),
                   ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
                   ...(flags.statsPdfWeight !== 1 ? { pdfWeight: flags.statsPdfWeight } : {}),
+                  ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
                 },
               }
             : {}),
