@@ -9,10 +9,9 @@
  * plus its work grids, so --max-fft-side bounds memory per worker. The spectra live inside each
  * worker's WebAssembly memory, which is not shared between threads.
  */
-import type { Piscina } from "piscina";
 import type { PainterArchitecture } from "../models/painter/architecture.js";
 import type { PainterWeights } from "../models/painter/painter-onnx.js";
-import { fixedPool, runTransferring, type PatchInference } from "./worker-pool.js";
+import { TransferringPool, type PatchInference } from "./worker-pool.js";
 
 export interface FftPainterPoolOptions {
   arch: PainterArchitecture;
@@ -24,27 +23,22 @@ export interface FftPainterPoolOptions {
   inputOffset: number;
 }
 
-export class FftPainterPool implements PatchInference {
-  private readonly pool: Piscina;
-
-  constructor(private readonly options: FftPainterPoolOptions) {
-    this.pool = fixedPool(new URL("./painter-fft-worker.mjs", import.meta.url), options.workers, {
-      arch: options.arch,
-      weights: options.weights,
-      maxFftSide: options.maxFftSide,
-      inputOffset: options.inputOffset,
-    });
-  }
-
-  get workers(): number {
-    return this.options.workers;
+export class FftPainterPool extends TransferringPool implements PatchInference {
+  constructor(options: FftPainterPoolOptions) {
+    super(
+      new URL("./painter-fft-worker.mjs", import.meta.url),
+      options.workers,
+      {
+        arch: options.arch,
+        weights: options.weights,
+        maxFftSide: options.maxFftSide,
+        inputOffset: options.inputOffset,
+      },
+      "FFT painter worker",
+    );
   }
 
   async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
-    return runTransferring(this.pool, values, { rows, side }, "FFT painter worker");
-  }
-
-  async close(): Promise<void> {
-    await this.pool.destroy();
+    return this.run(values, { rows, side });
   }
 }

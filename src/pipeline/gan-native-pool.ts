@@ -9,7 +9,6 @@
  * the generator on the x86-64 kernels (CPU only, needs AVX2 + FMA), about 1.5–2× ONNX Runtime's
  * CPU throughput per thread (README, benchmarks); "auto" takes native where it applies.
  */
-import type { Piscina } from "piscina";
 import { InputError } from "../io/atomic-file.js";
 import type { LoadedGanModel } from "../io/gan-model-file.js";
 import type { GanArchitecture } from "../models/gan/architecture.js";
@@ -20,7 +19,7 @@ import {
   type DensityOutput,
   type GanEngine,
 } from "../models/gan/gan-native.js";
-import { fixedPool, runTransferring, type DeviceSpec } from "./worker-pool.js";
+import { TransferringPool, type DeviceSpec } from "./worker-pool.js";
 
 export const GAN_ENGINE_CHOICES = ["auto", "ort", "native"] as const;
 export type GanEngineChoice = (typeof GAN_ENGINE_CHOICES)[number];
@@ -62,18 +61,14 @@ export interface NativeGanPoolOptions {
   workers: number;
 }
 
-export class NativeGanPool {
-  private readonly pool: Piscina;
-
-  constructor(private readonly options: NativeGanPoolOptions) {
-    this.pool = fixedPool(new URL("./gan-native-worker.mjs", import.meta.url), options.workers, {
-      modelBytes: options.modelBytes,
-      arch: options.arch,
-    });
-  }
-
-  get workers(): number {
-    return this.options.workers;
+export class NativeGanPool extends TransferringPool {
+  constructor(options: NativeGanPoolOptions) {
+    super(
+      new URL("./gan-native-worker.mjs", import.meta.url),
+      options.workers,
+      { modelBytes: options.modelBytes, arch: options.arch },
+      "native GAN worker",
+    );
   }
 
   /**
@@ -82,10 +77,6 @@ export class NativeGanPool {
    * off the calling thread.
    */
   async density(values: Float32Array, rows: number, density: DensityOutput): Promise<Float32Array> {
-    return runTransferring(this.pool, values, { rows, density }, "native GAN worker");
-  }
-
-  async close(): Promise<void> {
-    await this.pool.destroy();
+    return this.run(values, { rows, density });
   }
 }

@@ -71,43 +71,48 @@ export interface PatchInference {
   close(): Promise<void>;
 }
 
-export class InferencePool implements PatchInference {
+/**
+ * A piscina pool of exactly `workers` threads running `file`, one task at a time each, whose
+ * tasks send a Float32Array in and get one back, both transferred (the ONNX Runtime, FFT-painter
+ * and native-GAN pools).
+ */
+export abstract class TransferringPool {
   private readonly pool: Piscina;
-  readonly intraOpNumThreads: number;
 
-  constructor(private readonly options: InferencePoolOptions) {
-    if (!Number.isInteger(options.workers) || options.workers < 1)
-      throw new RangeError(`workers must be a positive integer, got ${options.workers}`);
-    const t = options.threadsPerWorker ?? 1;
-    this.intraOpNumThreads = t === "divide" ? threadsPerWorker(options.workers, options.cores) : t;
-    if (!Number.isInteger(this.intraOpNumThreads) || this.intraOpNumThreads < 1)
-      throw new RangeError(`threads per worker must be a positive integer, got ${t}`);
-    const { card } = options;
-    this.pool = fixedPool(new URL("./inference-worker.mjs", import.meta.url), options.workers, {
-      modelPath: options.modelPath,
-      inputName: card.inputName,
-      outputName: card.outputName,
-      inputChannels: card.inputChannels,
-      outputChannels: card.outputChannels,
-      padding: card.padding,
-      outputSide: options.outputSide ?? null,
-      inputOffset: options.inputOffset,
-      intraOpNumThreads: this.intraOpNumThreads,
-      device: options.device,
-      slots: new SharedArrayBuffer(4),
+  protected constructor(
+    file: URL,
+    readonly workers: number,
+    workerData: unknown,
+    /** Names the worker in an error. */
+    private readonly what: string,
+  ) {
+    if (!Number.isInteger(workers) || workers < 1)
+      throw new RangeError(`workers must be a positive integer, got ${workers}`);
+    this.pool = new Piscina({
+      filename: file.href,
+      minThreads: workers,
+      maxThreads: workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+      workerData,
     });
   }
 
-  get workers(): number {
-    return this.options.workers;
-  }
-
   /**
-   * Runs the model on `rows` patches of side `side` (values: rows × Cin × side³, transferred:
-   * the caller's array is detached afterwards). Resolves to rows × Cout × (side − 2p)³ values.
+   * Runs `task` with `values` transferred to the worker (a tight copy when it is a view on a
+   * larger buffer: the caller's array is detached either way); resolves to the Float32Array it
+   * returns.
    */
-  async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
-    return runTransferring(this.pool, values, { rows, side }, "inference worker");
+  protected async run(values: Float32Array, task: Record<string, unknown>): Promise<Float32Array> {
+    const buffer = values.buffer as ArrayBuffer;
+    const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
+    const sent = whole ? values : values.slice();
+    const out: unknown = await this.pool.run(
+      { ...task, values: sent },
+      { transferList: [sent.buffer as ArrayBuffer] },
+    );
+    if (!(out instanceof Float32Array)) throw new Error(`${this.what} returned no Float32Array`);
+    return out;
   }
 
   async close(): Promise<void> {
@@ -115,39 +120,49 @@ export class InferencePool implements PatchInference {
   }
 }
 
-/** A piscina pool of exactly `workers` threads running `file`, one task at a time each. */
-export function fixedPool(file: URL, workers: number, workerData: unknown): Piscina {
-  if (!Number.isInteger(workers) || workers < 1)
-    throw new RangeError(`workers must be a positive integer, got ${workers}`);
-  return new Piscina({
-    filename: file.href,
-    minThreads: workers,
-    maxThreads: workers,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: 60_000,
-    workerData,
-  });
+/** Intra-op threads per worker (see the top of this file); workers are checked by the pool. */
+function intraOpThreads(options: InferencePoolOptions): number {
+  const t = options.threadsPerWorker ?? 1;
+  if (t === "divide") return threadsPerWorker(options.workers, options.cores);
+  if (!Number.isInteger(t) || t < 1)
+    throw new RangeError(`threads per worker must be a positive integer, got ${t}`);
+  return t;
 }
 
-/**
- * Runs `task` with `values` transferred to the worker (a tight copy when it is a view on a larger
- * buffer: the caller's array is detached either way); resolves to the Float32Array it returns.
- */
-export async function runTransferring(
-  pool: Piscina,
-  values: Float32Array,
-  task: Record<string, unknown>,
-  what: string,
-): Promise<Float32Array> {
-  const buffer = values.buffer as ArrayBuffer;
-  const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
-  const sent = whole ? values : values.slice();
-  const out: unknown = await pool.run(
-    { ...task, values: sent },
-    { transferList: [sent.buffer as ArrayBuffer] },
-  );
-  if (!(out instanceof Float32Array)) throw new Error(`${what} returned no Float32Array`);
-  return out;
+export class InferencePool extends TransferringPool implements PatchInference {
+  readonly intraOpNumThreads: number;
+
+  constructor(options: InferencePoolOptions) {
+    const threads = intraOpThreads(options);
+    const { card } = options;
+    super(
+      new URL("./inference-worker.mjs", import.meta.url),
+      options.workers,
+      {
+        modelPath: options.modelPath,
+        inputName: card.inputName,
+        outputName: card.outputName,
+        inputChannels: card.inputChannels,
+        outputChannels: card.outputChannels,
+        padding: card.padding,
+        outputSide: options.outputSide ?? null,
+        inputOffset: options.inputOffset,
+        intraOpNumThreads: threads,
+        device: options.device,
+        slots: new SharedArrayBuffer(4),
+      },
+      "inference worker",
+    );
+    this.intraOpNumThreads = threads;
+  }
+
+  /**
+   * Runs the model on `rows` patches of side `side` (values: rows × Cin × side³, transferred:
+   * the caller's array is detached afterwards). Resolves to rows × Cout × (side − 2p)³ values.
+   */
+  async infer(values: Float32Array, rows: number, side: number): Promise<Float32Array> {
+    return this.run(values, { rows, side });
+  }
 }
 
 /** Calls `attempt` until it succeeds, at most `maxAttempts` times; then fails naming `what`. */

@@ -443,19 +443,20 @@ export class StatisticsLoss {
     const coherenceWeight = this.settings.coherenceWeight ?? 0;
     const pdfWeight = this.settings.pdfWeight ?? 1;
     const massWeight = this.settings.massWeight ?? 0;
-    // L_ρ: ρ̄_B = Σ_i Σ_j ρ_ij / (B V), so ∂L_ρ/∂ρ_ij = 2 ln ρ̄_B / (ln²1.1 ρ̄_B B V) at every voxel.
+    const coherence = batchCoherence(c, batch, v);
+    // The batch-mean field ρ̄(x), shared by L_K and L_ρ.
+    const meanField = new Float32Array(v);
+    for (const r of rho) for (let j = 0; j < v; j++) meanField[j] += r[j] / batch;
+    // L_ρ: ⟨ρ⟩ = Σ_x ρ̄(x) / V, so ∂L_ρ/∂ρ_ij = 2 ln⟨ρ⟩ / (ln²1.1 ⟨ρ⟩ B V) at every voxel.
     let meanDensity = 0;
-    for (const r of rho) for (let j = 0; j < v; j++) meanDensity += r[j];
-    meanDensity /= batch * v;
+    for (let j = 0; j < v; j++) meanDensity += meanField[j];
+    meanDensity /= v;
     const lm = Math.log(meanDensity) / LN_POWER_TOL;
     const mass = lm * lm;
     const gMass = (weight * massWeight * 2 * lm) / (LN_POWER_TOL * meanDensity * batch * v);
-    const coherence = batchCoherence(c, batch, v);
     // L_K: independent draws give E P_b(ρ̄) = P̄_b / B (+ the mean's own shell power, 0 for
     // b ≥ 1), so ln R_b ≈ 0; its derivative reaches every field through ρ̄ (1/B each) and
     // through the mean power P̄_b (folded into that field's shell weights below).
-    const meanField = new Float32Array(v);
-    for (const r of rho) for (let j = 0; j < v; j++) meanField[j] += r[j] / batch;
     const meanPower = new Float64Array(nb);
     f.power(meanField, meanPower);
     let spectral = 0;
