@@ -142,7 +142,7 @@ describe("mocksmith train gan", () => {
     expect(lastLine(cg.stderr)).toMatch(/--stats-weight: not available for a conditional GAN/);
   });
 
-  it("--init fine-tunes another run's checkpoint: its filters are the start, the card names it, a different architecture or κ is refused", async () => {
+  it("--init fine-tunes another run's checkpoint: its filters are the start, the card names it, wider filters are widened, a narrower architecture or another κ is refused", async () => {
     const ckpt = path.join(full, "checkpoints", "step-00000004.ckpt");
     const filters = (dirName: string) =>
       (
@@ -164,10 +164,19 @@ describe("mocksmith train gan", () => {
     expect(t.initialisedFrom).toMatchObject({ checkpoint: ckpt, step: 4 });
     expect(t.initialisedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(card.description).toMatch(/after 4 steps of an earlier run/);
-    const arch = await train(path.join(dir, "x5"), "--steps", "1", "--filters", "16,4,1", "--init", ckpt);
+    const arch = await train(path.join(dir, "x5"), "--steps", "1", "--filters", "8,2,1", "--init", ckpt);
     expect(lastLine(arch.stderr)).toMatch(
-      /step-00000004\.ckpt: cannot fine-tune from this checkpoint: architecture/,
+      /step-00000004\.ckpt: cannot fine-tune from this checkpoint: architecture .*narrower than the checkpoint's 8,4,1 at layer 1/,
     );
+    // Wider filters at the same depth start from the checkpoint widened (Net2Wider).
+    const wider = path.join(dir, "wider");
+    const w = await train(wider, ...frozen, "--filters", "16,4,1", "--init", ckpt);
+    expect(w.status, w.stderr).toBe(0);
+    const wcard = (await loadGanModel(path.join(wider, "gan.onnx"))).card;
+    expect((wcard.training as { initialisedFrom: unknown }).initialisedFrom).toMatchObject({
+      step: 4,
+      widenedFrom: { filters: [8, 4, 1], noise: 0.01 },
+    });
     const kappa = await train(path.join(dir, "x6"), "--steps", "1", "--kappa", "2", "--init", ckpt);
     expect(lastLine(kappa.stderr)).toMatch(
       /cannot fine-tune from this checkpoint: kappa \(checkpoint 45, now 2\)/,

@@ -51,6 +51,7 @@ import {
   type StatisticsEvaluation,
   type StatisticsLossSettings,
 } from "./statistics-loss.js";
+import { WIDEN_NOISE, widenGanTensors, widenRefusal } from "./widen.js";
 
 export interface GanSchedule {
   learningRateGenerator: number;
@@ -132,13 +133,20 @@ function fingerprint(
 
 /** The checkpoint a fine-tuning run starts from, with what identifies it. */
 interface InitialWeights {
+  /** Its network tensors widened to this run's filters where they are wider (./widen.ts). */
   checkpoint: Checkpoint;
   file: string;
   sha256: string;
   step: number;
+  /** The checkpoint's generator filters when this run's are wider. */
+  widenedFrom?: number[];
 }
 
-/** Reads --init and refuses a checkpoint of another architecture, latent prior or κ. */
+/**
+ * Reads --init and refuses a checkpoint of another latent prior or κ, or of an architecture
+ * this run's does not widen (Net2Wider, ./widen.ts: same latent and layer count, no layer
+ * narrower).
+ */
 function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   if (c.initFrom === undefined) return null;
   const file = path.resolve(c.initFrom);
@@ -147,13 +155,26 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   // One read: the bytes are parsed and hashed.
   const bytes = fs.readFileSync(file);
   const checkpoint = parseCheckpoint(file, bytes);
-  const why = describeDifference(
-    { architecture: c.architecture, latentPrior: c.latentPrior, kappa: c.kappa },
-    checkpoint.header.fingerprint,
-  );
-  if (why) throw new InputError(c.initFrom, `cannot fine-tune from this checkpoint: ${why}`);
+  const refuse = (why: string) => new InputError(c.initFrom ?? file, `cannot fine-tune from this checkpoint: ${why}`);
+  const fp = checkpoint.header.fingerprint;
+  const why = describeDifference({ latentPrior: c.latentPrior, kappa: c.kappa }, fp);
+  if (why) throw refuse(why);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  return { checkpoint, file, sha256, step: checkpoint.header.step };
+  const start = { checkpoint, file, sha256, step: checkpoint.header.step };
+  const same = describeDifference({ architecture: c.architecture }, fp);
+  if (!same) return start;
+  const then = fp.architecture as GanArchitectureOptions;
+  let from: GanArchitecture;
+  try {
+    from = ganArchitecture(then);
+  } catch {
+    throw refuse(same);
+  }
+  const to = ganArchitecture(c.architecture);
+  const widen = widenRefusal(from, to);
+  if (widen) throw refuse(`${same}: ${widen}`);
+  const tensors = widenGanTensors(from, to, checkpoint.tensors, c.seed);
+  return { ...start, checkpoint: { ...checkpoint, tensors }, widenedFrom: [...from.filters] };
 }
 
 /** Real cubes measured for the statistics term's targets (a stream of keys apart from training's). */
@@ -506,7 +527,14 @@ export async function trainGan(
         batch: config.batch,
         optimiser: { name: "adam", ...config.schedule },
         ...(init
-          ? { initialisedFrom: { checkpoint: init.file, step: init.step, sha256: init.sha256 } }
+          ? {
+              initialisedFrom: {
+                checkpoint: init.file,
+                step: init.step,
+                sha256: init.sha256,
+                ...(init.widenedFrom ? { widenedFrom: { filters: init.widenedFrom, noise: WIDEN_NOISE } } : {}),
+              },
+            }
           : {}),
         ...(config.statistics && stats
           ? {
