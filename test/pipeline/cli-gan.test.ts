@@ -142,7 +142,7 @@ describe("mocksmith train gan", () => {
     expect(lastLine(cg.stderr)).toMatch(/--stats-weight: not available for a conditional GAN/);
   });
 
-  it("--init fine-tunes another run's checkpoint: its filters are the start, the card names it, wider filters are widened, a narrower architecture or another κ is refused", async () => {
+  it("--init fine-tunes another run's checkpoint: its filters are the start, the card names it, wider filters are widened and another κ carried over, a narrower architecture or another prior is refused", async () => {
     const ckpt = path.join(full, "checkpoints", "step-00000004.ckpt");
     const filters = (dirName: string) =>
       (
@@ -177,10 +177,26 @@ describe("mocksmith train gan", () => {
       step: 4,
       widenedFrom: { filters: [8, 4, 1], noise: 0.01 },
     });
-    const kappa = await train(path.join(dir, "x6"), "--steps", "1", "--kappa", "2", "--init", ckpt);
-    expect(lastLine(kappa.stderr)).toMatch(
-      /cannot fine-tune from this checkpoint: kappa \(checkpoint 45, now 2\)/,
-    );
+    // Another κ: the generator is carried over unchanged in ρ = κe^{2y} by adding ½ ln(45/2) to
+    // the tanh layer's bias; every filter stays (1e-30 learning rate).
+    const rescaled = path.join(dir, "kappa2");
+    const k2 = await train(rescaled, ...frozen, "--kappa", "2", "--init", ckpt);
+    expect(k2.status, k2.stderr).toBe(0);
+    expect(filters(rescaled)).toEqual(filters(full));
+    const bias = (dirName: string) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
+          layers: { name: string; bias?: number[] }[];
+        }
+      ).layers.find((l) => l.name === "g2")?.bias?.[0] ?? NaN;
+    expect(bias(rescaled) - bias(full)).toBeCloseTo(0.5 * Math.log(45 / 2), 5);
+    const k2card = (await loadGanModel(path.join(rescaled, "gan.onnx"))).card;
+    expect(k2card.kappa).toBe(2);
+    expect((k2card.training as { initialisedFrom: unknown }).initialisedFrom).toMatchObject({
+      kappaFrom: 45,
+    });
+    const prior = await train(path.join(dir, "x6"), "--steps", "1", "--latent", "gaussian", "--init", ckpt);
+    expect(lastLine(prior.stderr)).toMatch(/cannot fine-tune from this checkpoint: latentPrior/);
     const missing = await train(path.join(dir, "x7"), "--steps", "1", "--init", path.join(dir, "nope.ckpt"));
     expect(lastLine(missing.stderr)).toMatch(/nope\.ckpt: --init needs a checkpoint file/);
   });

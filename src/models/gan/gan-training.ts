@@ -140,12 +140,14 @@ interface InitialWeights {
   step: number;
   /** The checkpoint's generator filters when this run's are wider. */
   widenedFrom?: number[];
+  /** The checkpoint's κ when it differs from this run's (the generator is carried over, rescaleKappa). */
+  kappaFrom?: number;
 }
 
 /**
- * Reads --init and refuses a checkpoint of another latent prior or κ, or of an architecture
- * this run's does not widen (Net2Wider, ./widen.ts: same latent and layer count, no layer
- * narrower).
+ * Reads --init and refuses a checkpoint of another latent prior, or of an architecture this
+ * run's does not widen (Net2Wider, ./widen.ts: same latent and layer count, no layer narrower).
+ * A checkpoint of another κ is carried to this run's (rescaleKappa).
  */
 function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   if (c.initFrom === undefined) return null;
@@ -157,24 +159,54 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   const checkpoint = parseCheckpoint(file, bytes);
   const refuse = (why: string) => new InputError(c.initFrom ?? file, `cannot fine-tune from this checkpoint: ${why}`);
   const fp = checkpoint.header.fingerprint;
-  const why = describeDifference({ latentPrior: c.latentPrior, kappa: c.kappa }, fp);
+  const why = describeDifference({ latentPrior: c.latentPrior }, fp);
   if (why) throw refuse(why);
+  const kappaThen = fp.kappa;
+  if (typeof kappaThen !== "number" || !(kappaThen > 0)) throw refuse(`its κ (${JSON.stringify(kappaThen)}) is not a positive number`);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const start = { checkpoint, file, sha256, step: checkpoint.header.step };
+  const start: InitialWeights = { checkpoint, file, sha256, step: checkpoint.header.step };
   const same = describeDifference({ architecture: c.architecture }, fp);
-  if (!same) return start;
-  const then = fp.architecture as GanArchitectureOptions;
-  let from: GanArchitecture;
-  try {
-    from = ganArchitecture(then);
-  } catch {
-    throw refuse(same);
+  if (same) {
+    const then = fp.architecture as GanArchitectureOptions;
+    let from: GanArchitecture;
+    try {
+      from = ganArchitecture(then);
+    } catch {
+      throw refuse(same);
+    }
+    const to = ganArchitecture(c.architecture);
+    const widen = widenRefusal(from, to);
+    if (widen) throw refuse(`${same}: ${widen}`);
+    start.checkpoint = { ...checkpoint, tensors: widenGanTensors(from, to, checkpoint.tensors, c.seed) };
+    start.widenedFrom = [...from.filters];
   }
-  const to = ganArchitecture(c.architecture);
-  const widen = widenRefusal(from, to);
-  if (widen) throw refuse(`${same}: ${widen}`);
-  const tensors = widenGanTensors(from, to, checkpoint.tensors, c.seed);
-  return { ...start, checkpoint: { ...checkpoint, tensors }, widenedFrom: [...from.filters] };
+  if (kappaThen !== c.kappa) {
+    start.checkpoint = { ...start.checkpoint, tensors: rescaleKappa(start.checkpoint.tensors, c, kappaThen) };
+    start.kappaFrom = kappaThen;
+  }
+  return start;
+}
+
+/**
+ * The generator of a checkpoint trained at κ₀ carried to this run's κ unchanged in ρ: its output
+ * is ρ = κ e^{2y} (c = tanh y, ρ = κ(1 + c)/(1 − c)) with y the last layer's pre-activation, so
+ * adding ½ ln(κ₀/κ) to that layer's bias gives the same ρ at every voxel. The discriminator sees
+ * c, which this changes non-linearly; it keeps its weights and relearns under the usual
+ * accuracy rule.
+ */
+function rescaleKappa(
+  tensors: ReadonlyMap<string, Float32Array>,
+  c: GanTrainingConfig,
+  kappaThen: number,
+): Map<string, Float32Array> {
+  const arch = ganArchitecture(c.architecture);
+  const name = `gan/${arch.generator[arch.generator.length - 1].name}.bias`;
+  const bias = tensors.get(name);
+  if (!bias) throw new InputError(c.initFrom ?? "--init", `checkpoint lacks tensor ${name}`);
+  const out = new Map(tensors);
+  const shift = 0.5 * Math.log(kappaThen / c.kappa);
+  out.set(name, bias.map((b) => b + shift));
+  return out;
 }
 
 /** Real cubes measured for the statistics term's targets (a stream of keys apart from training's). */
@@ -533,6 +565,7 @@ export async function trainGan(
                 step: init.step,
                 sha256: init.sha256,
                 ...(init.widenedFrom ? { widenedFrom: { filters: init.widenedFrom, noise: WIDEN_NOISE } } : {}),
+                ...(init.kappaFrom !== undefined ? { kappaFrom: init.kappaFrom } : {}),
               },
             }
           : {}),

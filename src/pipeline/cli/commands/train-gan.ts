@@ -170,7 +170,7 @@ export function registerTrainGan(train: Command): void {
     .option("--resume", "continue from the newest checkpoint in OUT/checkpoints/")
     .option(
       "--init <ckpt>",
-      "fine-tune: start from the weights of another run's checkpoint (same latent prior and κ; same architecture, or wider --filters at the same depth, which widens it function-preservingly, Net2Wider); Adam and the schedule start afresh",
+      "fine-tune: start from the weights of another run's checkpoint (same latent prior; same architecture, or wider --filters at the same depth, widened function-preservingly (Net2Wider); another --kappa is carried over by shifting the output bias, same ρ); Adam and the schedule start afresh",
     )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
