@@ -133,7 +133,7 @@ function fingerprint(
 
 /** The checkpoint a fine-tuning run starts from, with what identifies it. */
 interface InitialWeights {
-  /** Its network tensors widened to this run's filters where they are wider (./widen.ts). */
+  /** Its network tensors, widened to this run's filters (./widen.ts) and carried to its κ (rescaleKappa). */
   checkpoint: Checkpoint;
   file: string;
   sha256: string;
@@ -165,6 +165,7 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   if (typeof kappaThen !== "number" || !(kappaThen > 0)) throw refuse(`its κ (${JSON.stringify(kappaThen)}) is not a positive number`);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   const start: InitialWeights = { checkpoint, file, sha256, step: checkpoint.header.step };
+  const to = ganArchitecture(c.architecture);
   const same = describeDifference({ architecture: c.architecture }, fp);
   if (same) {
     const then = fp.architecture as GanArchitectureOptions;
@@ -174,14 +175,16 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
     } catch {
       throw refuse(same);
     }
-    const to = ganArchitecture(c.architecture);
     const widen = widenRefusal(from, to);
     if (widen) throw refuse(`${same}: ${widen}`);
     start.checkpoint = { ...checkpoint, tensors: widenGanTensors(from, to, checkpoint.tensors, c.seed) };
     start.widenedFrom = [...from.filters];
   }
   if (kappaThen !== c.kappa) {
-    start.checkpoint = { ...start.checkpoint, tensors: rescaleKappa(start.checkpoint.tensors, c, kappaThen) };
+    const last = to.generator[to.generator.length - 1].name;
+    const tensors = rescaleKappa(start.checkpoint.tensors, `gan/${last}.bias`, kappaThen / c.kappa);
+    if (!tensors) throw refuse(`it lacks tensor gan/${last}.bias`);
+    start.checkpoint = { ...start.checkpoint, tensors };
     start.kappaFrom = kappaThen;
   }
   return start;
@@ -192,21 +195,17 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
  * is ρ = κ e^{2y} (c = tanh y, ρ = κ(1 + c)/(1 − c)) with y the last layer's pre-activation, so
  * adding ½ ln(κ₀/κ) to that layer's bias gives the same ρ at every voxel. The discriminator sees
  * c, which this changes non-linearly; it keeps its weights and relearns under the usual
- * accuracy rule.
+ * accuracy rule. `kappaRatio` is κ₀/κ; null when the tensors lack that bias.
  */
 function rescaleKappa(
   tensors: ReadonlyMap<string, Float32Array>,
-  c: GanTrainingConfig,
-  kappaThen: number,
-): Map<string, Float32Array> {
-  const arch = ganArchitecture(c.architecture);
-  const name = `gan/${arch.generator[arch.generator.length - 1].name}.bias`;
-  const bias = tensors.get(name);
-  if (!bias) throw new InputError(c.initFrom ?? "--init", `checkpoint lacks tensor ${name}`);
-  const out = new Map(tensors);
-  const shift = 0.5 * Math.log(kappaThen / c.kappa);
-  out.set(name, bias.map((b) => b + shift));
-  return out;
+  biasName: string,
+  kappaRatio: number,
+): Map<string, Float32Array> | null {
+  const bias = tensors.get(biasName);
+  if (!bias) return null;
+  const shift = 0.5 * Math.log(kappaRatio);
+  return new Map(tensors).set(biasName, bias.map((b) => b + shift));
 }
 
 /** Real cubes measured for the statistics term's targets (a stream of keys apart from training's). */

@@ -47,8 +47,8 @@ function channelMap(oldWidth: number, newWidth: number): { source: Int32Array; c
 
 /**
  * Widens one layer's checkpoint tensors (TF.js layouts: a transposed convolution's filter is
- * (k³, out, in), an ordinary one's (k³, in, out)). `inputWidened` is false for the first layer
- * of each network, whose input (the latent vector, the density) never changes.
+ * (k³, out, in), an ordinary one's (k³, in, out)). The first layer of each network has the same
+ * input width in both (the latent vector, the density), so its input map is the identity.
  */
 function widenLayer(
   oldLayer: GanLayer,
@@ -69,6 +69,8 @@ function widenLayer(
     ? [newLayer.outChannels, newLayer.inChannels]
     : [newLayer.inChannels, newLayer.outChannels];
   const old = get(`${oldLayer.name}.filter`);
+  if (old.length !== k3 * oldA * oldB)
+    throw new RangeError(`tensor ${oldLayer.name}.filter holds ${old.length} values, the checkpoint's architecture needs ${k3 * oldA * oldB}`);
   let sumSq = 0;
   for (const w of old) sumSq += w * w;
   const scale = noise * Math.sqrt(sumSq / old.length);
