@@ -419,6 +419,7 @@ function ganStep(
     losses.statisticsHomogeneity = st.homogeneity;
     losses.statisticsCoherence = st.coherence;
     losses.statisticsMass = st.mass;
+    losses.statisticsEnvironment = st.environment;
   }
   return losses;
 }

@@ -21,6 +21,13 @@
  *                                                     mass, which P(k) of ρ and the PDF in units of
  *                                                     its spread hardly see: 38 % of the N-body
  *                                                     mass sits at ρ/ρ̄ > 5, in < 3 % of voxels),
+ *   L_E = ⟨[(ln(Var_G q_b / Var_N q_b) − β_B) / ln 1.25]²⟩_b,  q_b = ln P_b − a_b ln ρ̄_cube:
+ *                                                     environment (weight w_E, off unless asked
+ *                                                     for): a sub-volume's power follows its mean
+ *                                                     density (slope a_b ≈ 2.8 of the training
+ *                                                     cubes, 80 % of the scatter of ln P_b), and
+ *                                                     a generator whose small-scale power varies
+ *                                                     on its own has Var P(k) too large,
  * with P̄_N, Var_N, H̄_N and the cube-to-cube spread σ_N measured once on training cubes (the
  * same random sub-cubes and symmetries the discriminator sees). Shells are j k_F ≤ |k| < (j+1) k_F
  * for j = 1 … N/2 (every mode to the Nyquist shell, so a white-noise floor is penalised too);
@@ -48,6 +55,8 @@ export interface StatisticsLossSettings {
   pdfWeight?: number;
   /** Weight w_ρ of the mass part L_ρ (absent: 0). */
   massWeight?: number;
+  /** Weight w_E of the environment part L_E (absent: 0). */
+  environmentWeight?: number;
 }
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
@@ -60,6 +69,12 @@ export interface StatisticsTargets {
   /** Per shell j = 1 … N/2: mean and sample variance over the data cubes of P_j. */
   meanPower: Float64Array;
   powerVariance: Float64Array;
+  /**
+   * Per shell: the data cubes' least-squares slope a_b of ln P_b on the ln of the cube's mean
+   * density, and the variance of the residual q_b = ln P_b − a_b ln ρ̄_cube (L_E).
+   */
+  powerSlope: Float64Array;
+  residualVariance: Float64Array;
   /** Per PDF bin: mean and spread over the data cubes of the smoothed histogram of ln ρ. */
   pdfMean: Float64Array;
   pdfSpread: Float64Array;
@@ -80,6 +95,8 @@ export interface StatisticsEvaluation {
   coherence: number;
   /** L_ρ: the batch's mean density against 1, in units of 10 %. */
   mass: number;
+  /** L_E: the scatter of ln P_b about the data's dependence on the cube's mean density. */
+  environment: number;
   /** d loss / d c, the generator output's layout. */
   gradient: Float32Array;
 }
@@ -270,6 +287,33 @@ function meanAndVariance(rows: Float64Array[], k: number): { mean: number; varia
   return { mean, variance: v / Math.max(1, rows.length - 1) };
 }
 
+function meanOf(rho: Float32Array): number {
+  let s = 0;
+  for (let j = 0; j < rho.length; j++) s += rho[j];
+  return s / rho.length;
+}
+
+/** Least-squares slope of y on x and the sample variance (n − 1) of y − slope · x. */
+export function environmentFit(y: readonly number[], x: readonly number[]): { slope: number; residualVariance: number } {
+  const n = y.length;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  let r = 0;
+  for (let i = 0; i < n; i++) r += (y[i] - my - slope * (x[i] - mx)) ** 2;
+  return { slope, residualVariance: r / Math.max(1, n - 1) };
+}
+
 /** Measures the targets on `cubes` fields of c (each side³, from `next`, `count` in all). */
 export function statisticsTargets(
   side: number,
@@ -284,6 +328,7 @@ export function statisticsTargets(
     const dRho = new Float32Array(v);
     const powers: Float64Array[] = [];
     const pdfs: Float64Array[] = [];
+    const lnMeans: number[] = [];
     for (const batch of batches)
       for (let i = 0; i < batch.length / v; i++) {
         densities(batch.subarray(i * v, (i + 1) * v), kappa, cap, rho, dRho);
@@ -293,14 +338,23 @@ export function statisticsTargets(
         softHistogram(rho, h);
         powers.push(p);
         pdfs.push(h);
+        lnMeans.push(Math.log(meanOf(rho)));
       }
     if (powers.length < 2) throw new RangeError("statistics targets need at least 2 cubes");
     const meanPower = new Float64Array(fields.shells);
     const powerVariance = new Float64Array(fields.shells);
+    const powerSlope = new Float64Array(fields.shells);
+    const residualVariance = new Float64Array(fields.shells);
     for (let b = 0; b < fields.shells; b++) {
       const s = meanAndVariance(powers, b);
       meanPower[b] = s.mean;
       powerVariance[b] = s.variance;
+      const fit = environmentFit(
+        powers.map((p) => Math.log(p[b])),
+        lnMeans,
+      );
+      powerSlope[b] = fit.slope;
+      residualVariance[b] = fit.residualVariance;
     }
     const pdfMean = new Float64Array(PDF_BINS);
     const pdfSpread = new Float64Array(PDF_BINS);
@@ -319,6 +373,8 @@ export function statisticsTargets(
       cap,
       meanPower,
       powerVariance,
+      powerSlope,
+      residualVariance,
       pdfMean,
       pdfSpread,
       pdfBins: Int32Array.from(bins),
@@ -443,7 +499,9 @@ export class StatisticsLoss {
     const coherenceWeight = this.settings.coherenceWeight ?? 0;
     const pdfWeight = this.settings.pdfWeight ?? 1;
     const massWeight = this.settings.massWeight ?? 0;
+    const environmentWeight = this.settings.environmentWeight ?? 0;
     const coherence = batchCoherence(c, batch, v);
+    const env = this.environment(powers, rho, bias);
     // The batch-mean field ρ̄(x), shared by L_K and L_ρ.
     const meanField = new Float32Array(v);
     for (const r of rho) for (let j = 0; j < v; j++) meanField[j] += r[j] / batch;
@@ -476,20 +534,28 @@ export class StatisticsLoss {
     const g = new Float64Array(nb);
     const gh = new Float64Array(PDF_BINS);
     const gRho = f.scratch();
+    const kE = weight * environmentWeight;
     for (let i = 0; i < batch; i++) {
-      for (let b = 0; b < nb; b++)
+      // L_E reaches field i through its P_b (∂q/∂P = 1/P) and its mean (∂q/∂m = −a_b/m, spread
+      // evenly over the voxels as ∂m/∂ρ_j = 1/V).
+      let gEnv = 0;
+      for (let b = 0; b < nb; b++) {
+        const e = kE * env.dq[i][b];
+        gEnv -= (e * t.powerSlope[b]) / (env.means[i] * v);
         g[b] =
           weight *
-          (dMean[b] +
-            varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
-            (coherenceWeight * dK[b]) / (stats[b].mean * batch));
+            (dMean[b] +
+              varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
+              (coherenceWeight * dK[b]) / (stats[b].mean * batch)) +
+          e / powers[i][b];
+      }
       f.power(rho[i], powers[i]);
       f.powerGradient(g, gRho);
       for (let m = 0; m < PDF_BINS; m++) gh[m] = weight * pdfWeight * dPdf[m];
       softHistogramGradient(rho[i], gh, gRho);
       const out = gradient.subarray(i * v, (i + 1) * v);
       const d = dRho[i];
-      for (let j = 0; j < v; j++) out[j] = (gRho[j] + gMean[j] + gMass) * d[j];
+      for (let j = 0; j < v; j++) out[j] = (gRho[j] + gMean[j] + gMass + gEnv) * d[j];
     }
     if (homogeneityWeight > 0) {
       const k = weight * homogeneityWeight;
@@ -503,15 +569,44 @@ export class StatisticsLoss {
           pdfWeight * pdf +
           homogeneityWeight * coherence.loss +
           coherenceWeight * spectral +
-          massWeight * mass),
+          massWeight * mass +
+          environmentWeight * env.loss),
       power,
       variance,
       pdf,
       homogeneity: coherence.loss,
       coherence: spectral,
       mass,
+      environment: env.loss,
       gradient,
     };
+  }
+
+  /**
+   * L_E and ∂L_E/∂q_ib per field and shell, with q_ib = ln P_ib − a_b ln m_i and m_i field i's
+   * mean density: ∂L_E/∂s²_b = 2 l_b / (ln 1.25 · s²_b · n_b), ∂s²_b/∂q_ib = 2 (q_ib − q̄_b)/(B − 1).
+   */
+  private environment(
+    powers: Float64Array[],
+    rho: Float32Array[],
+    bias: number,
+  ): { loss: number; dq: Float64Array[]; means: Float64Array } {
+    const t = this.targets;
+    const batch = powers.length;
+    const nb = this.fields.shells;
+    const means = Float64Array.from(rho, meanOf);
+    const q = powers.map((p, i) => Float64Array.from(p, (pb, b) => Math.log(pb) - t.powerSlope[b] * Math.log(means[i])));
+    const dq = powers.map(() => new Float64Array(nb));
+    let loss = 0;
+    for (let b = 0; b < nb; b++) {
+      const { mean, variance } = meanAndVariance(q, b);
+      if (!(variance > 0) || !(t.residualVariance[b] > 0)) continue;
+      const l = (Math.log(variance / t.residualVariance[b]) - bias) / LN_VARIANCE_TOL;
+      loss += l * l;
+      const dv = (2 * l) / LN_VARIANCE_TOL / (variance * nb);
+      for (let i = 0; i < batch; i++) dq[i][b] = (dv * 2 * (q[i][b] - mean)) / (batch - 1);
+    }
+    return { loss: loss / nb, dq, means };
   }
 
   dispose(): void {

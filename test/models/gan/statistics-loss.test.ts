@@ -59,13 +59,58 @@ describe("statistics loss (train gan --stats-weight)", () => {
 
   it("is zero on the cubes its targets came from, but for the small-batch variance offset", () => {
     const c = lognormalFields(6, n, 0.8, kappa, 1);
-    const loss = new StatisticsLoss(statisticsTargets(n, kappa, 1e6, [c]), { weight: 1, varianceWeight: 1 });
+    const loss = new StatisticsLoss(statisticsTargets(n, kappa, 1e6, [c]), {
+      weight: 1,
+      varianceWeight: 1,
+      environmentWeight: 1,
+    });
     const e = loss.evaluate(c);
     loss.dispose();
     expect(e.power).toBeLessThan(1e-10);
     expect(e.pdf).toBeLessThan(1e-10);
-    // s² = σ² exactly here, so every shell's L_V is (β_6 / ln 1.25)², β_6 = ψ(5/2) − ln(5/2).
+    // s² = σ² exactly here, so every shell's L_V is (β_6 / ln 1.25)², β_6 = ψ(5/2) − ln(5/2);
+    // the residuals' variance of L_E too (the slope is the data's own).
     expect(e.variance).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 10);
+    expect(e.environment).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 8);
+  });
+
+  it("environment L_E: slope 2 and no scatter for one field at several mean densities; large for scatter of its own", () => {
+    // P_b(m ρ₀) = m² P_b(ρ₀) at every shell b ≥ 1 and the mean is m ⟨ρ₀⟩, so ln P_b = 2 ln m + const.
+    const base = whiteNoise(n ** 3, 21).map((g) => Math.exp(0.5 * g - 0.125));
+    const m = [0.6, 0.8, 1, 1.3, 1.7, 2.2];
+    const fields = new Float32Array(m.length * n ** 3);
+    m.forEach((mi, i) => fields.set(base.map((r) => scaleDensity(mi * r, kappa)), i * n ** 3));
+    const t = statisticsTargets(n, kappa, 1e6, [fields]);
+    for (let b = 0; b < n / 2; b++) {
+      expect(t.powerSlope[b]).toBeCloseTo(2, 3);
+      expect(t.residualVariance[b]).toBeLessThan(1e-8);
+    }
+    // Against targets of independent lognormal cubes (their own scatter), a batch whose power
+    // follows the mean exactly has s²_b ≪ σ²_b (L_E large, ln s² → −∞), and so does one whose
+    // amplitude varies ≈ 3× at fixed mean: the part sees scatter in both directions.
+    const data = lognormalFields(32, n, 0.5, kappa, 22);
+    const loss = new StatisticsLoss(statisticsTargets(n, kappa, 1e6, [data]), {
+      weight: 1,
+      varianceWeight: 0,
+      environmentWeight: 1,
+    });
+    const own = loss.evaluate(data.subarray(0, 16 * n ** 3)).environment;
+    // ρ = e^{σg}/⟨e^{σg}⟩ of one white-noise field g at σ = 0.25 and 0.8: mean 1, power ≈ 10× apart.
+    const g = whiteNoise(n ** 3, 23);
+    const amplitude = new Float32Array(6 * n ** 3);
+    [0.25, 0.8, 0.25, 0.8, 0.25, 0.8].forEach((sigma, i) => {
+      const r = g.map((x) => Math.exp(sigma * x));
+      const mean = r.reduce((a, x) => a + x, 0) / r.length;
+      amplitude.set(
+        r.map((x) => scaleDensity(x / mean, kappa)),
+        i * n ** 3,
+      );
+    });
+    const scattered = loss.evaluate(amplitude).environment;
+    loss.dispose();
+    // Own cubes: ln(s²/σ²) of 16 draws scatters by ≈ sqrt(2/15) ≈ 0.37 per shell, < 3 tolerance units.
+    expect(own).toBeLessThan(9);
+    expect(scattered).toBeGreaterThan(4 * own);
   });
 
   it("homogeneity: R ≈ 1 for independent fields, B(a²/2 + σ²/B)/(a²/2 + σ²) with a shared plane wave", () => {
@@ -167,6 +212,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
       coherenceWeight: 0.6,
       pdfWeight: 1.3,
       massWeight: 0.8,
+      environmentWeight: 0.9,
     });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
     // A shared pattern on the first 64 voxels makes L_M non-zero too.
@@ -177,6 +223,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(e.homogeneity).toBeGreaterThan(0.1);
     expect(e.coherence).toBeGreaterThan(0.1);
     expect(e.mass).toBeGreaterThan(0.01);
+    expect(e.environment).toBeGreaterThan(0.1);
     let scale = 0;
     for (const g of e.gradient) scale = Math.max(scale, Math.abs(g));
     // float32 fields and FFTs: a step of 1e-3 in c keeps rounding (~1e-7 relative) well below

@@ -38,6 +38,7 @@ interface TrainGanFlags {
   statsCoherenceWeight: number;
   statsPdfWeight: number;
   statsMassWeight: number;
+  statsEnvironmentWeight: number;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -160,6 +161,12 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       0,
     )
+    .option(
+      "--stats-environment-weight <w>",
+      "relative weight w_E of the environment part: the scatter of each cube's ln P(k) about the training cubes' dependence on the cube's mean density",
+      parseNumber({ min: 0 }),
+      0,
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -193,7 +200,9 @@ PDF of ln ρ in units of the cubes' spread (w_H: --stats-pdf-weight, default 1);
 for statistically homogeneous samples and large for a pattern they all share; w_K
 (--stats-coherence-weight) adds the same shell by shell, ⟨[ln(B P_b(ρ̄) / P̄_b) / ln 1.25]²⟩_b
 with ρ̄ the batch-mean density; w_ρ (--stats-mass-weight) adds [ln⟨ρ⟩ / ln 1.1]²,
-the batch's mean density against the data's 1. Checkpoints (weights, batch-norm
+the batch's mean density against the data's 1; w_E (--stats-environment-weight) adds
+⟨[ln(Var q_b / Var_N q_b) / ln 1.25]²⟩_b with q_b = ln P_b − a_b ln ρ̄_cube, a_b the training
+cubes' slope (a cube's power follows its mean density; the rest of its scatter is small). Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
@@ -241,6 +250,9 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
                   ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
                   ...(flags.statsPdfWeight !== 1 ? { pdfWeight: flags.statsPdfWeight } : {}),
                   ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
+                  ...(flags.statsEnvironmentWeight > 0
+                    ? { environmentWeight: flags.statsEnvironmentWeight }
+                    : {}),
                 },
               }
             : {}),
