@@ -21,13 +21,16 @@
  *                                                     mass, which P(k) of ρ and the PDF in units of
  *                                                     its spread hardly see: 38 % of the N-body
  *                                                     mass sits at ρ/ρ̄ > 5, in < 3 % of voxels),
- *   L_E = ⟨[(ln(Var_G q_b / Var_N q_b) − β_B) / ln 1.25]²⟩_b,  q_b = ln P_b − a_b ln ρ̄_cube:
+ *   L_E = ⟨l_b²⟩_b + l_m²,  l_b = (ln(Var_G q_b / Var_N q_b) − β_B) / ln 1.25,
+ *         q_b = ln P_b − a_b ln m,  l_m the same for Var ln m,  m a cube's mean density:
  *                                                     environment (weight w_E, off unless asked
  *                                                     for): a sub-volume's power follows its mean
  *                                                     density (slope a_b ≈ 2.8 of the training
- *                                                     cubes, 80 % of the scatter of ln P_b), and
- *                                                     a generator whose small-scale power varies
- *                                                     on its own has Var P(k) too large,
+ *                                                     cubes, 80 % of the scatter of ln P_b), so
+ *                                                     Var P(k) is set by the spread of m and the
+ *                                                     scatter about that relation; a generator
+ *                                                     whose small-scale power varies on its own
+ *                                                     has Var P(k) too large,
  * with P̄_N, Var_N, H̄_N and the cube-to-cube spread σ_N measured once on training cubes (the
  * same random sub-cubes and symmetries the discriminator sees). Shells are j k_F ≤ |k| < (j+1) k_F
  * for j = 1 … N/2 (every mode to the Nyquist shell, so a white-noise floor is penalised too);
@@ -57,6 +60,12 @@ export interface StatisticsLossSettings {
   massWeight?: number;
   /** Weight w_E of the environment part L_E (absent: 0). */
   environmentWeight?: number;
+  /**
+   * L_K's denominator P̄_b taken as a constant in the gradient (absent: false, the gradient of
+   * earlier runs): then L_K can only shrink the structure the samples share, not lower its
+   * ratio by raising every field's power at that shell.
+   */
+  coherenceFixedPower?: boolean;
 }
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
@@ -75,6 +84,8 @@ export interface StatisticsTargets {
    */
   powerSlope: Float64Array;
   residualVariance: Float64Array;
+  /** Variance over the data cubes of ln m, m a cube's mean density (L_E). */
+  lnMeanVariance: number;
   /** Per PDF bin: mean and spread over the data cubes of the smoothed histogram of ln ρ. */
   pdfMean: Float64Array;
   pdfSpread: Float64Array;
@@ -375,6 +386,10 @@ export function statisticsTargets(
       powerVariance,
       powerSlope,
       residualVariance,
+      lnMeanVariance: meanAndVariance(
+        lnMeans.map((x) => Float64Array.of(x)),
+        0,
+      ).variance,
       pdfMean,
       pdfSpread,
       pdfBins: Int32Array.from(bins),
@@ -535,10 +550,11 @@ export class StatisticsLoss {
     const gh = new Float64Array(PDF_BINS);
     const gRho = f.scratch();
     const kE = weight * environmentWeight;
+    const fixedPower = this.settings.coherenceFixedPower === true;
     for (let i = 0; i < batch; i++) {
       // L_E reaches field i through its P_b (∂q/∂P = 1/P) and its mean (∂q/∂m = −a_b/m, spread
       // evenly over the voxels as ∂m/∂ρ_j = 1/V).
-      let gEnv = 0;
+      let gEnv = (kE * env.dLnMean[i]) / (env.means[i] * v);
       for (let b = 0; b < nb; b++) {
         const e = kE * env.dq[i][b];
         gEnv -= (e * t.powerSlope[b]) / (env.means[i] * v);
@@ -546,7 +562,7 @@ export class StatisticsLoss {
           weight *
             (dMean[b] +
               varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
-              (coherenceWeight * dK[b]) / (stats[b].mean * batch)) +
+              (fixedPower ? 0 : (coherenceWeight * dK[b]) / (stats[b].mean * batch))) +
           e / powers[i][b];
       }
       f.power(rho[i], powers[i]);
@@ -583,14 +599,15 @@ export class StatisticsLoss {
   }
 
   /**
-   * L_E and ∂L_E/∂q_ib per field and shell, with q_ib = ln P_ib − a_b ln m_i and m_i field i's
-   * mean density: ∂L_E/∂s²_b = 2 l_b / (ln 1.25 · s²_b · n_b), ∂s²_b/∂q_ib = 2 (q_ib − q̄_b)/(B − 1).
+   * L_E, ∂L_E/∂q_ib per field and shell and ∂l_m²/∂ln m_i per field, with q_ib = ln P_ib −
+   * a_b ln m_i and m_i field i's mean density: ∂L_E/∂s²_b = 2 l_b / (ln 1.25 · s²_b · n_b),
+   * ∂s²_b/∂q_ib = 2 (q_ib − q̄_b)/(B − 1), and the same for s²_m of ln m_i (without the 1/n_b).
    */
   private environment(
     powers: Float64Array[],
     rho: Float32Array[],
     bias: number,
-  ): { loss: number; dq: Float64Array[]; means: Float64Array } {
+  ): { loss: number; dq: Float64Array[]; dLnMean: Float64Array; means: Float64Array } {
     const t = this.targets;
     const batch = powers.length;
     const nb = this.fields.shells;
@@ -606,7 +623,17 @@ export class StatisticsLoss {
       const dv = (2 * l) / LN_VARIANCE_TOL / (variance * nb);
       for (let i = 0; i < batch; i++) dq[i][b] = (dv * 2 * (q[i][b] - mean)) / (batch - 1);
     }
-    return { loss: loss / nb, dq, means };
+    loss /= nb;
+    const dLnMean = new Float64Array(batch);
+    const lnMeans = Array.from(means, (m) => Float64Array.of(Math.log(m)));
+    const { mean, variance } = meanAndVariance(lnMeans, 0);
+    if (variance > 0 && t.lnMeanVariance > 0) {
+      const l = (Math.log(variance / t.lnMeanVariance) - bias) / LN_VARIANCE_TOL;
+      loss += l * l;
+      const dv = (2 * l) / LN_VARIANCE_TOL / variance;
+      for (let i = 0; i < batch; i++) dLnMean[i] = (dv * 2 * (lnMeans[i][0] - mean)) / (batch - 1);
+    }
+    return { loss, dq, dLnMean, means };
   }
 
   dispose(): void {

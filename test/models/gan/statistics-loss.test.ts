@@ -69,9 +69,9 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(e.power).toBeLessThan(1e-10);
     expect(e.pdf).toBeLessThan(1e-10);
     // s² = σ² exactly here, so every shell's L_V is (β_6 / ln 1.25)², β_6 = ψ(5/2) − ln(5/2);
-    // the residuals' variance of L_E too (the slope is the data's own).
+    // L_E's residuals (the slope is the data's own) and its Var ln m too: ⟨l_b²⟩_b + l_m².
     expect(e.variance).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 10);
-    expect(e.environment).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 8);
+    expect(e.environment).toBeCloseTo(2 * (logVarianceBias(6) / Math.log(1.25)) ** 2, 8);
   });
 
   it("environment L_E: slope 2 and no scatter for one field at several mean densities; large for scatter of its own", () => {
@@ -158,6 +158,43 @@ describe("statistics loss (train gan --stats-weight)", () => {
         for (let j = 0; j < n * n; j++) shared[(i * n + x) * n * n + j] += 0.8 * Math.cos((2 * Math.PI * 3 * x) / n);
     expect(loss.evaluate(shared).coherence).toBeGreaterThan(10);
     loss.dispose();
+  });
+
+  it("coherence with a fixed denominator: the gradient loses exactly L_K's pull on every field's power", () => {
+    // R_b = B P_b(ρ̄)/P̄_b does not change when every field is scaled, ρ_i → λρ_i, so the full
+    // gradient of L_K has no component along ρ; with P̄_b held constant, d/dλ ln R_b = 2 and
+    // the component is w_K Σ_b 2 l_b · 2/ln 1.25 / n_b, l_b = ln R_b / ln 1.25 (P_b measured
+    // here through statisticsTargets of two copies of a field).
+    const B = 4;
+    const c = lognormalFields(B, n, 0.5, kappa, 31);
+    for (let i = 0; i < B; i++) for (let j = 0; j < n ** 3; j++) c[i * n ** 3 + j] += 0.2 * Math.sin(j / 3);
+    const targets = statisticsTargets(n, kappa, 1e6, [lognormalFields(8, n, 0.5, kappa, 32)]);
+    const settings = { weight: 1, varianceWeight: 0, pdfWeight: 0, coherenceWeight: 1 };
+    const full = new StatisticsLoss(targets, settings);
+    const fixed = new StatisticsLoss(targets, { ...settings, coherenceFixedPower: true });
+    const eFull = full.evaluate(c);
+    const eFixed = fixed.evaluate(c);
+    expect(eFixed.loss).toBe(eFull.loss);
+    const rho = Array.from(c, (x) => (kappa * (1 + x)) / (1 - x));
+    let along = 0;
+    for (let j = 0; j < c.length; j++) {
+      const dRhoDc = (2 * kappa) / (1 - c[j]) ** 2;
+      along += ((eFixed.gradient[j] - eFull.gradient[j]) * rho[j]) / dRhoDc;
+    }
+    const meanField = new Float32Array(n ** 3);
+    for (let i = 0; i < B; i++) for (let j = 0; j < n ** 3; j++) meanField[j] += rho[i * n ** 3 + j] / B;
+    const asC = meanField.map((r) => scaleDensity(r, kappa));
+    const pMean = statisticsTargets(n, kappa, 1e6, [asC, asC]).meanPower;
+    const pFields = statisticsTargets(n, kappa, 1e6, [c]).meanPower;
+    let expected = 0;
+    for (let b = 0; b < n / 2; b++) {
+      const l = Math.log((B * pMean[b]) / pFields[b]) / Math.log(1.25);
+      expected += (2 * l * 2) / Math.log(1.25) / (n / 2);
+    }
+    expect(Math.abs(expected)).toBeGreaterThan(0.1);
+    expect(along).toBeCloseTo(expected, 2);
+    full.dispose();
+    fixed.dispose();
   });
 
   it("digamma matches ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2 and ψ(x + 1) = ψ(x) + 1/x", () => {

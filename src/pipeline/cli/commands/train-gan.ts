@@ -39,6 +39,7 @@ interface TrainGanFlags {
   statsPdfWeight: number;
   statsMassWeight: number;
   statsEnvironmentWeight: number;
+  statsCoherenceFixedPower?: boolean;
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -167,6 +168,10 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       0,
     )
+    .option(
+      "--stats-coherence-fixed-power",
+      "take L_K's denominator (the fields' mean power) as a constant in the gradient, so that L_K shrinks shared structure instead of raising every field's power at its shells",
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -201,8 +206,10 @@ for statistically homogeneous samples and large for a pattern they all share; w_
 (--stats-coherence-weight) adds the same shell by shell, ⟨[ln(B P_b(ρ̄) / P̄_b) / ln 1.25]²⟩_b
 with ρ̄ the batch-mean density; w_ρ (--stats-mass-weight) adds [ln⟨ρ⟩ / ln 1.1]²,
 the batch's mean density against the data's 1; w_E (--stats-environment-weight) adds
-⟨[ln(Var q_b / Var_N q_b) / ln 1.25]²⟩_b with q_b = ln P_b − a_b ln ρ̄_cube, a_b the training
-cubes' slope (a cube's power follows its mean density; the rest of its scatter is small). Checkpoints (weights, batch-norm
+⟨[ln(Var q_b / Var_N q_b) / ln 1.25]²⟩_b with q_b = ln P_b − a_b ln m, m a cube's mean
+density and a_b the training cubes' slope (a cube's power follows its mean density; the rest
+of its scatter is small), plus the same for Var ln m; --stats-coherence-fixed-power keeps L_K
+from raising every field's power to lower its ratio (the denominator is held constant). Checkpoints (weights, batch-norm
 statistics, Adam state, step) every K steps; --resume continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
@@ -250,6 +257,7 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
                   ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
                   ...(flags.statsPdfWeight !== 1 ? { pdfWeight: flags.statsPdfWeight } : {}),
                   ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
+                  ...(flags.statsCoherenceFixedPower === true ? { coherenceFixedPower: true } : {}),
                   ...(flags.statsEnvironmentWeight > 0
                     ? { environmentWeight: flags.statsEnvironmentWeight }
                     : {}),
