@@ -554,16 +554,18 @@ export class StatisticsLoss {
     for (let i = 0; i < batch; i++) {
       // L_E reaches field i through its P_b (∂q/∂P = 1/P) and its mean (∂q/∂m = −a_b/m, spread
       // evenly over the voxels as ∂m/∂ρ_j = 1/V).
-      let gEnv = (kE * env.dLnMean[i]) / (env.means[i] * v);
+      // (A uniform field has P_b = 0 and a capped or empty one m = 0: L_E leaves those out,
+      // dq = 0, and its zero must not become 0/0.)
+      let gEnv = env.dLnMean[i] === 0 ? 0 : (kE * env.dLnMean[i]) / (env.means[i] * v);
       for (let b = 0; b < nb; b++) {
         const e = kE * env.dq[i][b];
-        gEnv -= (e * t.powerSlope[b]) / (env.means[i] * v);
+        if (e !== 0) gEnv -= (e * t.powerSlope[b]) / (env.means[i] * v);
         g[b] =
           weight *
             (dMean[b] +
               varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
               (fixedPower ? 0 : (coherenceWeight * dK[b]) / (stats[b].mean * batch))) +
-          e / powers[i][b];
+          (e === 0 ? 0 : e / powers[i][b]);
       }
       f.power(rho[i], powers[i]);
       f.powerGradient(g, gRho);

@@ -197,6 +197,20 @@ describe("statistics loss (train gan --stats-weight)", () => {
     fixed.dispose();
   });
 
+  it("stays finite for a batch holding a uniform field (P_b = 0), with and without L_E", () => {
+    // An early generator can put out a constant (or fully capped) cube: ln P_b = −∞ for it.
+    const targets = statisticsTargets(n, kappa, 50, [lognormalFields(8, n, 0.6, kappa, 41)]);
+    const c = lognormalFields(4, n, 0.6, kappa, 42);
+    c.fill(scaleDensity(0.7, kappa), 0, n ** 3);
+    for (const environmentWeight of [0, 1]) {
+      const loss = new StatisticsLoss(targets, { weight: 1, varianceWeight: 1, environmentWeight });
+      const e = loss.evaluate(c);
+      loss.dispose();
+      expect(Number.isFinite(e.loss)).toBe(true);
+      expect(e.gradient.every((g) => Number.isFinite(g))).toBe(true);
+    }
+  });
+
   it("digamma matches ψ(1) = −γ, ψ(1/2) = −γ − 2 ln 2 and ψ(x + 1) = ψ(x) + 1/x", () => {
     const gamma = 0.5772156649015329;
     expect(digamma(1)).toBeCloseTo(-gamma, 10);
