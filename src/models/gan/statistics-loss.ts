@@ -305,7 +305,7 @@ function meanOf(rho: Float32Array): number {
 }
 
 /** Least-squares slope of y on x and the sample variance (n − 1) of y − slope · x. */
-export function environmentFit(y: readonly number[], x: readonly number[]): { slope: number; residualVariance: number } {
+function environmentFit(y: readonly number[], x: readonly number[]): { slope: number; residualVariance: number } {
   const n = y.length;
   let mx = 0;
   let my = 0;

@@ -209,8 +209,9 @@ the batch's mean density against the data's 1; w_E (--stats-environment-weight) 
 ⟨[ln(Var q_b / Var_N q_b) / ln 1.25]²⟩_b with q_b = ln P_b − a_b ln m, m a cube's mean
 density and a_b the training cubes' slope (a cube's power follows its mean density; the rest
 of its scatter is small), plus the same for Var ln m; --stats-coherence-fixed-power keeps L_K
-from raising every field's power to lower its ratio (the denominator is held constant). Checkpoints (weights, batch-norm
-statistics, Adam state, step) every K steps; --resume continues bitwise identically.
+from raising every field's power to lower its ratio (the denominator is held constant).
+Checkpoints (weights, batch-norm statistics, Adam state, step) every K steps; --resume
+continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256.`,
     )
