@@ -289,13 +289,20 @@ function softHistogramGradient(rho: Float32Array, g: Float64Array, out: Float32A
   }
 }
 
-function meanAndVariance(rows: Float64Array[], k: number): { mean: number; variance: number } {
+/** Mean and sample variance (n − 1) of `values`. */
+function meanAndVarianceOf(values: ArrayLike<number>): { mean: number; variance: number } {
+  const n = values.length;
   let mean = 0;
-  for (const r of rows) mean += r[k];
-  mean /= rows.length;
+  for (let i = 0; i < n; i++) mean += values[i];
+  mean /= n;
   let v = 0;
-  for (const r of rows) v += (r[k] - mean) ** 2;
-  return { mean, variance: v / Math.max(1, rows.length - 1) };
+  for (let i = 0; i < n; i++) v += (values[i] - mean) ** 2;
+  return { mean, variance: v / Math.max(1, n - 1) };
+}
+
+/** Mean and sample variance of column k of `rows`. */
+function meanAndVariance(rows: Float64Array[], k: number): { mean: number; variance: number } {
+  return meanAndVarianceOf(rows.map((r) => r[k]));
 }
 
 function meanOf(rho: Float32Array): number {
@@ -386,10 +393,7 @@ export function statisticsTargets(
       powerVariance,
       powerSlope,
       residualVariance,
-      lnMeanVariance: meanAndVariance(
-        lnMeans.map((x) => Float64Array.of(x)),
-        0,
-      ).variance,
+      lnMeanVariance: meanAndVarianceOf(lnMeans).variance,
       pdfMean,
       pdfSpread,
       pdfBins: Int32Array.from(bins),
@@ -520,10 +524,8 @@ export class StatisticsLoss {
     // The batch-mean field ρ̄(x), shared by L_K and L_ρ.
     const meanField = new Float32Array(v);
     for (const r of rho) for (let j = 0; j < v; j++) meanField[j] += r[j] / batch;
-    // L_ρ: ⟨ρ⟩ = Σ_x ρ̄(x) / V, so ∂L_ρ/∂ρ_ij = 2 ln⟨ρ⟩ / (ln²1.1 ⟨ρ⟩ B V) at every voxel.
-    let meanDensity = 0;
-    for (let j = 0; j < v; j++) meanDensity += meanField[j];
-    meanDensity /= v;
+    // L_ρ: ⟨ρ⟩ = the mean of the fields' means (L_E's m_i), so ∂L_ρ/∂ρ_ij = 2 ln⟨ρ⟩ / (ln²1.1 ⟨ρ⟩ B V) at every voxel.
+    const meanDensity = meanAndVarianceOf(env.means).mean;
     const lm = Math.log(meanDensity) / LN_POWER_TOL;
     const mass = lm * lm;
     const gMass = (weight * massWeight * 2 * lm) / (LN_POWER_TOL * meanDensity * batch * v);
@@ -552,21 +554,15 @@ export class StatisticsLoss {
     const kE = weight * environmentWeight;
     const fixedPower = this.settings.coherenceFixedPower === true;
     for (let i = 0; i < batch; i++) {
-      // L_E reaches field i through its P_b (∂q/∂P = 1/P) and its mean (∂q/∂m = −a_b/m, spread
-      // evenly over the voxels as ∂m/∂ρ_j = 1/V).
-      // (A uniform field has P_b = 0 and a capped or empty one m = 0: L_E leaves those out,
-      // dq = 0, and its zero must not become 0/0.)
-      let gEnv = env.dLnMean[i] === 0 ? 0 : (kE * env.dLnMean[i]) / (env.means[i] * v);
-      for (let b = 0; b < nb; b++) {
-        const e = kE * env.dq[i][b];
-        if (e !== 0) gEnv -= (e * t.powerSlope[b]) / (env.means[i] * v);
+      // L_E reaches field i through its P_b and its mean m_i (∂m/∂ρ_j = 1/V at every voxel).
+      const gEnv = (kE * env.dMean[i]) / v;
+      for (let b = 0; b < nb; b++)
         g[b] =
           weight *
             (dMean[b] +
               varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
               (fixedPower ? 0 : (coherenceWeight * dK[b]) / (stats[b].mean * batch))) +
-          (e === 0 ? 0 : e / powers[i][b]);
-      }
+          kE * env.dPower[i][b];
       f.power(rho[i], powers[i]);
       f.powerGradient(g, gRho);
       for (let m = 0; m < PDF_BINS; m++) gh[m] = weight * pdfWeight * dPdf[m];
@@ -601,41 +597,49 @@ export class StatisticsLoss {
   }
 
   /**
-   * L_E, ∂L_E/∂q_ib per field and shell and ∂l_m²/∂ln m_i per field, with q_ib = ln P_ib −
-   * a_b ln m_i and m_i field i's mean density: ∂L_E/∂s²_b = 2 l_b / (ln 1.25 · s²_b · n_b),
-   * ∂s²_b/∂q_ib = 2 (q_ib − q̄_b)/(B − 1), and the same for s²_m of ln m_i (without the 1/n_b).
+   * L_E with its derivatives ∂L_E/∂P_ib and ∂L_E/∂m_i, where q_ib = ln P_ib − a_b ln m_i and m_i
+   * is field i's mean density: ∂L_E/∂s²_b = 2 l_b / (ln 1.25 · s²_b · n_b),
+   * ∂s²_b/∂q_ib = 2 (q_ib − q̄_b)/(B − 1), ∂q/∂P = 1/P, ∂q/∂m = −a_b/m; the same for s²_m of
+   * ln m_i (without the 1/n_b). A shell where a field has P_b = 0, or a batch with a field of
+   * m = 0 (uniform, empty), has no finite variance of logs and is left out, derivatives too.
    */
   private environment(
     powers: Float64Array[],
     rho: Float32Array[],
     bias: number,
-  ): { loss: number; dq: Float64Array[]; dLnMean: Float64Array; means: Float64Array } {
+  ): { loss: number; dPower: Float64Array[]; dMean: Float64Array; means: Float64Array } {
     const t = this.targets;
     const batch = powers.length;
     const nb = this.fields.shells;
     const means = Float64Array.from(rho, meanOf);
-    const q = powers.map((p, i) => Float64Array.from(p, (pb, b) => Math.log(pb) - t.powerSlope[b] * Math.log(means[i])));
-    const dq = powers.map(() => new Float64Array(nb));
+    const lnMeans = means.map(Math.log);
+    const dPower = powers.map(() => new Float64Array(nb));
+    const dMean = new Float64Array(batch);
+    // ∂ of a part [(ln(s²/σ²) − β)/ln 1.25]² / n with respect to each of the B values behind s².
+    const part = (values: Float64Array, target: number, n: number): { loss: number; d: Float64Array } | null => {
+      const { mean, variance } = meanAndVarianceOf(values);
+      if (!(variance > 0) || !(target > 0)) return null;
+      const l = (Math.log(variance / target) - bias) / LN_VARIANCE_TOL;
+      const dv = (2 * l) / LN_VARIANCE_TOL / (variance * n);
+      return { loss: (l * l) / n, d: values.map((x) => (dv * 2 * (x - mean)) / (batch - 1)) };
+    };
     let loss = 0;
     for (let b = 0; b < nb; b++) {
-      const { mean, variance } = meanAndVariance(q, b);
-      if (!(variance > 0) || !(t.residualVariance[b] > 0)) continue;
-      const l = (Math.log(variance / t.residualVariance[b]) - bias) / LN_VARIANCE_TOL;
-      loss += l * l;
-      const dv = (2 * l) / LN_VARIANCE_TOL / (variance * nb);
-      for (let i = 0; i < batch; i++) dq[i][b] = (dv * 2 * (q[i][b] - mean)) / (batch - 1);
+      const q = Float64Array.from(powers, (p, i) => Math.log(p[b]) - t.powerSlope[b] * lnMeans[i]);
+      const r = part(q, t.residualVariance[b], nb);
+      if (!r) continue;
+      loss += r.loss;
+      for (let i = 0; i < batch; i++) {
+        dPower[i][b] = r.d[i] / powers[i][b];
+        dMean[i] -= (r.d[i] * t.powerSlope[b]) / means[i];
+      }
     }
-    loss /= nb;
-    const dLnMean = new Float64Array(batch);
-    const lnMeans = Array.from(means, (m) => Float64Array.of(Math.log(m)));
-    const { mean, variance } = meanAndVariance(lnMeans, 0);
-    if (variance > 0 && t.lnMeanVariance > 0) {
-      const l = (Math.log(variance / t.lnMeanVariance) - bias) / LN_VARIANCE_TOL;
-      loss += l * l;
-      const dv = (2 * l) / LN_VARIANCE_TOL / variance;
-      for (let i = 0; i < batch; i++) dLnMean[i] = (dv * 2 * (lnMeans[i][0] - mean)) / (batch - 1);
+    const r = part(lnMeans, t.lnMeanVariance, 1);
+    if (r) {
+      loss += r.loss;
+      for (let i = 0; i < batch; i++) dMean[i] += r.d[i] / means[i];
     }
-    return { loss, dq, dLnMean, means };
+    return { loss, dPower, dMean, means };
   }
 
   dispose(): void {
