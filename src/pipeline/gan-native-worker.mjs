@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { register } from "node:module";
 import { move, workerData } from "piscina";
+import { announceReady } from "./worker-ready.mjs";
 
 const compiled = new URL("../models/gan/gan-native.js", import.meta.url);
 const fromSources = !existsSync(compiled);
@@ -31,3 +32,6 @@ const generator = new NativeGanGenerator(
 export default function generate(task) {
   return move(generator.generate(task.values, task.rows, task.density));
 }
+
+// Last: every import above has loaded (./worker-ready.mjs says why the pool waits for this).
+announceReady();

@@ -8,6 +8,7 @@
 //   slots: SharedArrayBuffer (Int32 counter handing each worker its device slot) }
 import * as ort from "onnxruntime-node";
 import { move, workerData } from "piscina";
+import { announceReady } from "./worker-ready.mjs";
 
 let sessionPromise;
 
@@ -61,3 +62,6 @@ export default async function infer(task) {
   input.dispose?.();
   return move(tight);
 }
+
+// Last: every import above has loaded (./worker-ready.mjs says why the pool waits for this).
+announceReady();

@@ -8,6 +8,7 @@
 import { existsSync } from "node:fs";
 import { register } from "node:module";
 import { move, workerData } from "piscina";
+import { announceReady } from "./worker-ready.mjs";
 
 const compiled = new URL("../models/painter/painter-fft.js", import.meta.url);
 const fromSources = !existsSync(compiled);
@@ -39,3 +40,6 @@ export default function paint(task) {
     out.set(painter.paint(values.subarray(r * inSize, (r + 1) * inSize), side), r * outSize);
   return move(out);
 }
+
+// Last: every import above has loaded (./worker-ready.mjs says why the pool waits for this).
+announceReady();

@@ -18,7 +18,14 @@
  */
 import os from "node:os";
 import { Piscina } from "piscina";
+// Loaded here for its side effect: the binding stays loaded in the main thread for the life of
+// the process. onnxruntime-node's binding registers itself only when first loaded (it has no
+// napi_register_module_v1), so once every thread that held it has exited, a later worker's
+// load fails with "Module did not self-register" (measured: every pool after the first one, in
+// a program whose main thread never loaded it).
+import "onnxruntime-node";
 import type { ModelCard } from "../models/model-card.js";
+import { WORKER_READY } from "./worker-ready.mjs";
 
 export type DeviceKind = "cpu" | "cuda" | "webgpu";
 
@@ -78,6 +85,11 @@ export interface PatchInference {
  */
 export abstract class TransferringPool {
   private readonly pool: Piscina;
+  /** threadIds of the workers that have loaded their modules (./worker-ready.mjs). */
+  private readonly started = new Set<number>();
+  /** Rejects once a worker has failed to start (see the constructor). */
+  private readonly startFailure: Promise<never>;
+  private failedToStart = false;
 
   protected constructor(
     file: URL,
@@ -96,6 +108,22 @@ export abstract class TransferringPool {
       idleTimeout: 60_000,
       workerData,
     });
+    this.pool.on("message", (message: unknown) => {
+      if (typeof message === "object" && message !== null && WORKER_READY in message)
+        this.started.add(Number((message as Record<string, unknown>)[WORKER_READY]));
+    });
+    // A worker that fails while loading its modules has no task to hand the error to, so piscina
+    // emits 'error' (uncaught, it would crash the process) and queued tasks would wait for a worker
+    // that never becomes ready: every task from then on fails with that error instead.
+    let fail: (err: Error) => void = () => {};
+    this.startFailure = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    this.startFailure.catch(() => {});
+    this.pool.on("error", (err: unknown) => {
+      this.failedToStart = true;
+      fail(new Error(`${what} failed to start: ${err instanceof Error ? err.message : String(err)}`));
+    });
   }
 
   /**
@@ -107,15 +135,26 @@ export abstract class TransferringPool {
     const buffer = values.buffer as ArrayBuffer;
     const whole = values.byteOffset === 0 && values.byteLength === buffer.byteLength;
     const sent = whole ? values : values.slice();
-    const out: unknown = await this.pool.run(
-      { ...task, values: sent },
-      { transferList: [sent.buffer as ArrayBuffer] },
-    );
+    const out: unknown = await Promise.race([
+      this.pool.run({ ...task, values: sent }, { transferList: [sent.buffer as ArrayBuffer] }),
+      this.startFailure,
+    ]);
     if (!(out instanceof Float32Array)) throw new Error(`${this.what} returned no Float32Array`);
     return out;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits until every live worker has started, then terminates them. Terminating a thread that
+   * is still loading ONNX Runtime aborts the whole process (./worker-ready.mjs); a short run
+   * that never gave some workers a task would otherwise do that at random. A pool whose workers
+   * fail to start (piscina replaces them over and over) and one still starting after
+   * `startLimitMs` are terminated at once.
+   */
+  async close(startLimitMs = 120_000): Promise<void> {
+    const deadline = Date.now() + startLimitMs;
+    const starting = () => this.pool.threads.some((w) => !this.started.has(w.threadId));
+    while (!this.failedToStart && starting() && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     await this.pool.destroy();
   }
 }
