@@ -72,6 +72,7 @@ interface GanValidationJson {
     covariance: { nbody: number[][]; gan: number[][] };
     correlation: { nbody: number[][]; gan: number[][] };
     variance: { ratio: (number | null)[] };
+    heldOutNoise: { simulations: number; lnMean: number[]; lnVariance: number[] } | null;
   };
   bispectrum: { equilateral: unknown[]; isosceles: unknown[] } | null;
   cross: { ganGan: { pairs: number; mean: number[] }; nbodyGan: { pairs: number; mean: number[] } };
@@ -136,6 +137,11 @@ describe("mocksmith validate gan", () => {
     expect(html).toMatch(/\(d\) independent samples/);
     expect(html).toMatch(/<svg/);
     expect(html).toMatch(/plots\/power-correlation-gan\.png/);
+    // Two held-out simulations: too few for the jackknife of the held-out noise.
+    expect(doc.power.heldOutNoise).toBeNull();
+    expect(r.stderr).toMatch(
+      /held-out noise: not estimated \(a jackknife needs sub-volumes from ≥ 4 simulations\)/,
+    );
 
     // Scores in the card, which still loads.
     const { card } = await loadGanModel(onnx);
@@ -149,6 +155,28 @@ describe("mocksmith validate gan", () => {
       expect(v[`heldout.${name}.bound`]).toBe(c.worst!.bound);
       expect(v[`heldout.${name}.at`]).toBe(c.worst!.at);
     }
+  }, 60_000);
+
+  it("reports the held-out noise, a jackknife over the simulations, given four or more", async () => {
+    const four = path.join(dir, "heldout-4");
+    for (let i = 0; i < 4; i++) writeDensitySimulation(four, `sim-00${i}`, 32, 128, 21 + i);
+    const out = path.join(dir, "v-noise");
+    const r = await runCliAsync(
+      "validate",
+      "gan",
+      ...["--model", modelDir, "--data", four, "--n", "4", "--workers", "1", "--threads", "1"],
+      ...["--no-bispectrum", "-o", out],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /held-out noise \(delete-one-simulation jackknife over 4 simulations, k ≤ 1 h\/Mpc\): P̄ ±[\d.]+–[\d.]+ %, Var P ±[\d.]+–[\d.]+ %/,
+    );
+    const v = JSON.parse(fs.readFileSync(path.join(out, "validation.json"), "utf8")) as GanValidationJson;
+    const noise = v.power.heldOutNoise!;
+    expect(noise.simulations).toBe(4);
+    expect(noise.lnMean).toHaveLength(v.power.k.length);
+    for (const x of [...noise.lnMean, ...noise.lnVariance]) expect(x).toBeGreaterThan(0);
+    expect(fs.readFileSync(path.join(out, "index.html"), "utf8")).toMatch(/held-out noise \(delete-one/);
   }, 60_000);
 
   it("samples as sample-gan's with the same seed; deterministic per seed", async () => {

@@ -6,7 +6,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { encodePng } from "../../io/png.js";
-import type { Band, Check, GanValidation, TriangleSummary } from "../gan-validation.js";
+import {
+  describeHeldOutNoise,
+  type Band,
+  type Check,
+  type GanValidation,
+  type TriangleSummary,
+} from "../gan-validation.js";
 import { colourAt } from "./colormap.js";
 import { checkRowHtml, formatNumber, pageStyle, verdictHtml } from "./html-page.js";
 import { rasterPlot } from "./raster-plot.js";
@@ -44,6 +50,8 @@ function triangleSeries(rows: TriangleSummary[], x: number[], reduced: boolean):
 
 /** The line plots, each with its file name. */
 export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
+  const noise = v.power.heldOutNoise;
+  const noiseLabel = noise ? "GAN / N-body (bars: held-out noise, jackknife)" : "GAN / N-body";
   const s = v.settings;
   const p = v.power;
   const kAxis = { xLabel: "k [h/Mpc]", xLog: true };
@@ -80,7 +88,15 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
         yLabel: "ratio",
         hLines: [1 - s.powerTolerance, 1, 1 + s.powerTolerance],
         yRange: [0, 2],
-        series: [{ label: "GAN / N-body", x: p.k, y: p.ratio, colour: GAN }],
+        series: [
+          {
+            label: noiseLabel,
+            x: p.k,
+            y: p.ratio,
+            colour: GAN,
+            ...(noise ? { yError: p.ratio.map((r, i) => r * noise.lnMean[i]) } : {}),
+          },
+        ],
       },
     },
     {
@@ -91,7 +107,15 @@ export function ganPlots(v: GanValidation): { file: string; spec: PlotSpec }[] {
         yLabel: "variance ratio",
         hLines: [1 - s.varianceTolerance, 1, 1 + s.varianceTolerance],
         yRange: [0, 3],
-        series: [{ label: "GAN / N-body", x: p.k, y: p.variance.ratio, colour: GAN }],
+        series: [
+          {
+            label: noiseLabel,
+            x: p.k,
+            y: p.variance.ratio,
+            colour: GAN,
+            ...(noise ? { yError: p.variance.ratio.map((r, i) => r * noise.lnVariance[i]) } : {}),
+          },
+        ],
       },
     },
     {
@@ -231,6 +255,7 @@ export function renderGanValidationHtml(v: GanValidation, prov: ValidationProven
     checkRow("(c) variance of P(k)", v.checks.powerVariance),
     checkRow("(d) independent samples", v.checks.independence),
     `</table>`,
+    `<p>${escapeXml(describeHeldOutNoise(v))}. The ratio plots' error bars are this noise of the held-out denominator; a bound not well above it cannot tell a faithful emulator from a poor one.</p>`,
     `<h2>Conventions</h2><table>`,
   ];
   for (const [k, val] of Object.entries(prov.conventions))

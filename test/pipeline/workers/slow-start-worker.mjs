@@ -7,7 +7,10 @@ import { announceReady } from "../../../src/pipeline/worker-ready.mjs";
 await setTimeout(workerData.startMs);
 Atomics.add(new Int32Array(workerData.started), 0, 1);
 
-/** @param {{ values: Float32Array }} task */
+/**
+ * @param {{ values: Float32Array }} task
+ * @returns {unknown}
+ */
 export default function echo(task) {
   return move(task.values);
 }

@@ -26,6 +26,7 @@ import {
   DEFAULT_GAN_VALIDATION_SETTINGS,
   validateGan,
   type GanValidation,
+  describeHeldOutNoise,
 } from "../../../stages/gan-validation.js";
 import { writeGanValidationFiles } from "../../../stages/report/gan-validation-report.js";
 import { VALIDATION_HTML, VALIDATION_JSON } from "../../../stages/report/validation-report.js";
@@ -157,7 +158,12 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     ctx.progress.info(`comparing ${n} GAN samples with ${held.fields.length} held-out sub-volumes`);
     validation = validateGan(
       { fields: samples, side, boxSize },
-      { fields: held.fields, side, boxSize },
+      {
+        fields: held.fields,
+        side,
+        boxSize,
+        simulation: held.simulations.flatMap((sim, i) => Array<number>(sim.cubes).fill(i)),
+      },
       { ...DEFAULT_GAN_VALIDATION_SETTINGS, bispectrum: flags.bispectrum, threads: flags.threads },
     );
     const provenance = {
@@ -218,6 +224,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
   const recordedCard = flags.recordInCard
     ? recordInCard(modelPath, ganCardValidationEntries(validation, flags.seed))
     : null;
+  ctx.progress.info(describeHeldOutNoise(validation));
   const verdict = (p: boolean | null) => (p === null ? "n/a" : p ? "pass" : "FAIL");
   const c = validation.checks;
   const secs = (performance.now() - t0) / 1000;
