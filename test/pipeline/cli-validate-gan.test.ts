@@ -157,7 +157,7 @@ describe("mocksmith validate gan", () => {
     }
   }, 60_000);
 
-  it("reports the held-out noise, a jackknife over the simulations, given four or more", async () => {
+  it("reports the held-out noise given four or more simulations, and runs the N-body null test", async () => {
     const four = path.join(dir, "heldout-4");
     for (let i = 0; i < 4; i++) writeDensitySimulation(four, `sim-00${i}`, 32, 128, 21 + i);
     const out = path.join(dir, "v-noise");
@@ -177,7 +177,37 @@ describe("mocksmith validate gan", () => {
     expect(noise.lnMean).toHaveLength(v.power.k.length);
     for (const x of [...noise.lnMean, ...noise.lnVariance]) expect(x).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(out, "index.html"), "utf8")).toMatch(/held-out noise \(delete-one/);
-  }, 60_000);
+
+    // The null test: the two other simulations' sub-volumes in place of GAN samples.
+    const nullOut = path.join(dir, "v-null");
+    const nt = await runCliAsync(
+      "validate",
+      "gan",
+      ...["--model", modelDir, "--data", four, "--null-data", heldout, "--threads", "1"],
+      ...["--no-bispectrum", "-o", nullOut],
+    );
+    expect(nt.status, nt.stderr).toBe(0);
+    expect(lastLine(nt.stderr)).toMatch(
+      /validated null test \(16 N-body sub-volumes of --null-data at gan\.onnx's side\) against 32 held-out sub-volumes of 16³: \(a\) mean P\(k\) (pass|FAIL)/,
+    );
+    const nv = JSON.parse(fs.readFileSync(path.join(nullOut, "validation.json"), "utf8")) as {
+      samples: number;
+      sampling: { nullTest: string; simulations: unknown[] };
+    };
+    expect(nv.samples).toBe(16);
+    expect(nv.sampling.simulations).toHaveLength(2);
+    expect(nv.sampling.nullTest).toMatch(/faithful emulator/);
+    expect(fs.readFileSync(path.join(nullOut, "index.html"), "utf8")).toMatch(/null test/);
+    const clash = await runCliAsync(
+      "validate",
+      "gan",
+      ...["--model", modelDir, "--data", four, "--null-data", heldout, "--record-in-card"],
+      ...["-o", path.join(dir, "v-null-card")],
+    );
+    expect(clash.status).not.toBe(0);
+    expect(lastLine(clash.stderr)).toMatch(/--record-in-card: does not apply with --null-data/);
+    expect(fs.existsSync(path.join(dir, "v-null-card"))).toBe(false);
+  }, 90_000);
 
   it("samples as sample-gan's with the same seed; deterministic per seed", async () => {
     const out = first;

@@ -239,7 +239,10 @@ function checkRow(name: string, c: Check): string {
   );
 }
 
-export function renderGanValidationHtml(v: GanValidation, prov: ValidationProvenance): string {
+/** A GAN validation's provenance; `sampling.nullTest` marks N-body sub-volumes standing in for samples. */
+export type GanValidationProvenance = ValidationProvenance & { sampling: { nullTest?: string } };
+
+export function renderGanValidationHtml(v: GanValidation, prov: GanValidationProvenance): string {
   const title = `GAN validation: ${String(prov.model.name ?? "model")}`;
   const parts = [
     `<!DOCTYPE html>`,
@@ -247,7 +250,7 @@ export function renderGanValidationHtml(v: GanValidation, prov: ValidationProven
     `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'">`,
     `<title>${escapeXml(title)}</title><style>${STYLE}</style></head><body>`,
     `<h1>${escapeXml(title)}</h1>`,
-    `<p>${escapeXml(`${prov.software.name} ${prov.software.version}`)} · ${v.samples} GAN samples against ${v.subVolumes} held-out sub-volumes of ${v.side}³ voxels (${fmt(v.boxSize)} Mpc/h) · overall ${verdict(v.passed)} · numbers in <a href="${VALIDATION_JSON}">${VALIDATION_JSON}</a></p>`,
+    `<p>${escapeXml(`${prov.software.name} ${prov.software.version}`)} · ${v.samples} ${prov.sampling.nullTest ? "N-body sub-volumes of other simulations (null test: what a faithful emulator scores)" : "GAN samples"} against ${v.subVolumes} held-out sub-volumes of ${v.side}³ voxels (${fmt(v.boxSize)} Mpc/h) · overall ${verdict(v.passed)} · numbers in <a href="${VALIDATION_JSON}">${VALIDATION_JSON}</a></p>`,
     `<h2>Acceptance checks</h2>`,
     `<table><tr><th>check</th><th>criterion</th><th>result</th><th>bins</th><th>least favourable bin</th><th>failing</th></tr>`,
     checkRow("(a) mean P(k)", v.checks.meanPower),
@@ -275,7 +278,11 @@ export function renderGanValidationHtml(v: GanValidation, prov: ValidationProven
 }
 
 /** Writes validation.json, plots/*.png and index.html into `dir` (which exists); returns the image count. */
-export function writeGanValidationFiles(dir: string, v: GanValidation, prov: ValidationProvenance): number {
+export function writeGanValidationFiles(
+  dir: string,
+  v: GanValidation,
+  prov: GanValidationProvenance,
+): number {
   const doc = { format: "mocksmith-gan-validation", formatVersion: 1, ...prov, ...v };
   // JSON.stringify writes NaN and ±Infinity (ratios of empty bins) as null.
   fs.writeFileSync(path.join(dir, VALIDATION_JSON), JSON.stringify(doc, null, 1) + "\n");

@@ -53,6 +53,7 @@ interface ValidateGanFlags {
   bispectrum: boolean;
   keepSamples?: boolean;
   recordInCard?: boolean;
+  nullData?: string[];
 }
 
 export const GAN_SAMPLES_DIR = "samples";
@@ -108,6 +109,11 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
   } catch (err) {
     throw new InputError("--device", (err as Error).message);
   }
+  if (flags.nullData && (flags.recordInCard || flags.keepSamples))
+    throw new InputError(
+      flags.recordInCard ? "--record-in-card" : "--keep-samples",
+      "does not apply with --null-data (no GAN samples are drawn)",
+    );
   const modelPath = resolveGanModelPath(flags.model);
   const model = await loadGanModel(modelPath);
   const card = model.card;
@@ -121,14 +127,17 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
       "--data",
       `${held.fields.length} held-out sub-volume(s) of ${side}³ voxels; the ensemble statistics need at least 2 (more or larger simulations)`,
     );
-  const n = flags.n ?? held.fields.length;
+  // The null test: other N-body simulations in place of the GAN (what a faithful emulator scores).
+  const stand = flags.nullData
+    ? loadHeldOutSubVolumes({ data: flags.nullData, redshift, side, voxelSize: card.voxelSize })
+    : null;
+  if (stand && flags.n !== undefined && flags.n > stand.fields.length)
+    throw new InputError("--n", `${flags.n} exceeds the ${stand.fields.length} sub-volumes of --null-data`);
+  const n = flags.n ?? (stand ? stand.fields.length : held.fields.length);
   const boxSize = card.voxelSize * side;
 
-  const tmp = temporaryPathFor(path.resolve(out));
-  fs.mkdirSync(tmp);
-  let images: number;
-  let validation: GanValidation;
-  try {
+  /** GAN samples drawn as by sample-gan into tmp/samples/ (removed unless --keep-samples). */
+  const drawSamples = async (tmp: string): Promise<Float32Array[]> => {
     const samplesDir = path.join(tmp, GAN_SAMPLES_DIR);
     await sampleGan({
       model,
@@ -155,7 +164,18 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     const s3 = side ** 3;
     const samples = Array.from({ length: n }, (_, i) => data.subarray(i * s3, (i + 1) * s3));
     if (!flags.keepSamples) fs.rmSync(samplesDir, { recursive: true });
-    ctx.progress.info(`comparing ${n} GAN samples with ${held.fields.length} held-out sub-volumes`);
+    return samples;
+  };
+
+  const tmp = temporaryPathFor(path.resolve(out));
+  fs.mkdirSync(tmp);
+  let images: number;
+  let validation: GanValidation;
+  try {
+    const samples = stand ? stand.fields.slice(0, n) : await drawSamples(tmp);
+    ctx.progress.info(
+      `comparing ${n} ${stand ? "N-body sub-volumes of --null-data" : "GAN samples"} with ${held.fields.length} held-out sub-volumes`,
+    );
     validation = validateGan(
       { fields: samples, side, boxSize },
       {
@@ -184,14 +204,22 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
         simulations: held.simulations,
         subVolumes: held.fields.length,
       },
-      sampling: {
-        samples: n,
-        seed: flags.seed,
-        redshift,
-        latentAlgorithm: LATENT_ALGORITHM,
-        engine,
-        kept: flags.keepSamples ? `${GAN_SAMPLES_DIR}/${SAMPLES_FILE}` : null,
-      },
+      sampling: stand
+        ? {
+            samples: n,
+            nullTest:
+              "the 'GAN' ensemble is N-body sub-volumes of other simulations (--null-data), the scores a faithful emulator gets against this held-out set",
+            directories: flags.nullData,
+            simulations: stand.simulations,
+          }
+        : {
+            samples: n,
+            seed: flags.seed,
+            redshift,
+            latentAlgorithm: LATENT_ALGORITHM,
+            engine,
+            kept: flags.keepSamples ? `${GAN_SAMPLES_DIR}/${SAMPLES_FILE}` : null,
+          },
       conventions: {
         fields:
           "ρ/ρ̄ relative to the simulation's mean (the GAN's units: its tanh output c inverted with ρ = κ(1 + c)/(1 − c)); statistics of δ = ρ/ρ̄ − 1",
@@ -229,7 +257,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
   const c = validation.checks;
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
-    `validated ${path.basename(modelPath)}: ${n} samples against ${held.fields.length} held-out sub-volumes of ${side}³: (a) mean P(k) ${verdict(c.meanPower.passed)}, (b) PDF ${verdict(c.pdf.passed)}, (c) P(k) variance ${verdict(c.powerVariance.passed)}, (d) independence ${verdict(c.independence.passed)}; wrote ${path.join(out, VALIDATION_JSON)}, ${VALIDATION_HTML} and ${images} images${recordedCard ? ` and the scores into ${recordedCard}` : ""} in ${secs.toFixed(1)} s`,
+    `validated ${stand ? `null test (${n} N-body sub-volumes of --null-data at ${path.basename(modelPath)}'s side)` : `${path.basename(modelPath)}: ${n} samples`} against ${held.fields.length} held-out sub-volumes of ${side}³: (a) mean P(k) ${verdict(c.meanPower.passed)}, (b) PDF ${verdict(c.pdf.passed)}, (c) P(k) variance ${verdict(c.powerVariance.passed)}, (d) independence ${verdict(c.independence.passed)}; wrote ${path.join(out, VALIDATION_JSON)}, ${VALIDATION_HTML} and ${images} images${recordedCard ? ` and the scores into ${recordedCard}` : ""} in ${secs.toFixed(1)} s`,
     {
       output: out,
       passed: validation.passed,
@@ -288,6 +316,10 @@ export function registerValidateGan(validate: Command): void {
       `keep the GAN samples as ${GAN_SAMPLES_DIR}/${SAMPLES_FILE} (+ .json) in the output`,
     )
     .option(
+      "--null-data <dirs...>",
+      "null test: sub-volumes of these other N-body simulations stand in for the GAN's samples (what a faithful emulator scores against --data)",
+    )
+    .option(
       "--record-in-card",
       "also write the acceptance scores into the GAN card's validation entries (heldout.<check>.value|bound|at|passed)",
     )
@@ -305,7 +337,10 @@ Acceptance checks (issue 8): (a) |P̄_GAN/P̄_N-body − 1| ≤ 0.1 at every she
 (b) in every log bin of ρ/ρ̄ with lower edge ≥ 0.1 holding on average ≥ 5 voxels per N-body
 sub-volume, the GAN ensemble-mean PDF lies within the N-body sub-volumes' 16th–84th percentiles;
 (c) |Var_GAN P(k)/Var_N-body P(k) − 1| ≤ 0.25 at every shell with k ≤ 1 h/Mpc. The command
-succeeds whether or not they pass.`,
+succeeds whether or not they pass. With held-out sub-volumes from ≥ 4 simulations it also gives
+the held-out noise: jackknife errors of P̄ and Var P over the simulations (cubes of one simulation
+share its large-scale modes). --null-data runs the checks on N-body sub-volumes of other
+simulations instead of GAN samples: how a faithful emulator scores against this held-out set.`,
     )
     .action(async (flags: ValidateGanFlags, cmd: Command) => {
       await runValidateGan(flags, cmd.optsWithGlobals() as GlobalOptions);
