@@ -4,9 +4,9 @@
  * --record-in-card` on simulations used neither in training nor in selection. This guards the
  * artifact and its honesty, not the physics (the checks themselves are tested on synthetic fields
  * in test/stages/gan-validation.test.ts): the card loads (sha256, graph and card agree), every
- * recorded verdict agrees with its recorded value and bound, the ensembles are large enough for
- * the variance check to mean something, and `sample-gan --model default` warns when the card
- * records a failure.
+ * recorded verdict agrees with its recorded value and bound, the held-out set is large enough for
+ * the checks to mean something (its jackknife noise well inside their tolerances), and
+ * `sample-gan --model default` warns when the card records a failure.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -29,9 +29,14 @@ describe("the bundled GAN", () => {
 
   it("records held-out metrics whose verdicts agree with their values and bounds", async () => {
     const v = (await loadGanModel(defaultGanPath())).card.validation ?? {};
-    // A variance ratio needs enough cubes: its relative error is ~√(2/n), 12.5 % for n = 128.
-    expect(v["heldout.subVolumes"]).toBeGreaterThanOrEqual(128);
-    expect(v["heldout.samples"]).toBeGreaterThanOrEqual(128);
+    // The held-out set must pin down what the checks compare with: cubes of one simulation share
+    // its large-scale modes, so the error of Var P is set by the number of simulations, not of
+    // cubes (2 simulations: N-body itself passes check (c) 16 % of the time). The jackknife error
+    // over the simulations must be well inside the checks' tolerances (25 %, 10 %).
+    expect(v["heldout.noise.simulations"]).toBeGreaterThanOrEqual(10);
+    expect(v["heldout.noise.powerVariance"]).toBeLessThan(0.25 / 1.5);
+    expect(v["heldout.noise.meanPower"]).toBeLessThan(0.1 / 3);
+    expect(v["heldout.samples"]).toBeGreaterThanOrEqual(v["heldout.subVolumes"]);
     for (const c of ["meanPower", "powerVariance", "independence"]) {
       const value = v[`heldout.${c}.value`];
       const bound = v[`heldout.${c}.bound`];

@@ -82,6 +82,15 @@ export function ganCardValidationEntries(v: GanValidation, seed: number): Record
       out[`${key}.at`] = c.worst.at;
     }
   }
+  // The held-out noise at its largest over the checked shells: how far the checks can be trusted.
+  const noise = v.power.heldOutNoise;
+  if (noise) {
+    const worstOver = (sigmas: number[], kMax: number) =>
+      Math.max(...sigmas.filter((_, i) => v.power.k[i] <= kMax));
+    out["heldout.noise.simulations"] = noise.simulations;
+    out["heldout.noise.meanPower"] = worstOver(noise.lnMean, v.settings.kMaxPower);
+    out["heldout.noise.powerVariance"] = worstOver(noise.lnVariance, v.settings.kMaxVariance);
+  }
   return out;
 }
 
