@@ -106,6 +106,10 @@ export abstract class TransferringPool {
       maxThreads: workers,
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
+      // Workers wait for tasks on their event loop, not in a blocking Atomics.wait loop: the
+      // start-up handshake (./worker-ready.mjs) is posted from it once the module has loaded.
+      // Our tasks are whole tile batches, so the saved wake-up latency would not show.
+      atomics: "disabled",
       workerData,
     });
     this.pool.on("message", (message: unknown) => {
