@@ -238,7 +238,8 @@ export const MIN_JACKKNIFE_SIMULATIONS = 4;
 /**
  * Delete-one-simulation jackknife of ln P̄(k) and ln Var P(k) over per-field spectra `power`,
  * `simulation[i]` the simulation of field i (HeldOutNoise); null with fewer than
- * MIN_JACKKNIFE_SIMULATIONS simulations.
+ * MIN_JACKKNIFE_SIMULATIONS simulations. Each simulation's sums of P and P² (about the column
+ * means, so the variances do not cancel) give every leave-one-out mean and variance in one pass.
  */
 export function heldOutNoise(
   power: readonly ArrayLike<number>[],
@@ -246,22 +247,62 @@ export function heldOutNoise(
 ): HeldOutNoise | null {
   if (simulation.length !== power.length)
     throw new RangeError(`${simulation.length} simulation labels for ${power.length} fields`);
-  const ids = [...new Set(simulation)];
-  const g = ids.length;
+  const group = new Map<number, number>();
+  for (const id of simulation) if (!group.has(id)) group.set(id, group.size);
+  const g = group.size;
   if (g < MIN_JACKKNIFE_SIMULATIONS) return null;
-  const without = ids.map((id) => band(power.filter((_, i) => simulation[i] !== id)));
-  const jackknife = (theta: (b: Band, j: number) => number, j: number) => {
-    const t = without.map((b) => theta(b, j));
+  const n = power.length;
+  const shells = power[0].length;
+  const centre = new Float64Array(shells);
+  for (const p of power) for (let j = 0; j < shells; j++) centre[j] += p[j] / n;
+  const count = new Float64Array(g);
+  const s1 = Array.from({ length: g }, () => new Float64Array(shells));
+  const s2 = Array.from({ length: g }, () => new Float64Array(shells));
+  power.forEach((p, i) => {
+    const k = group.get(simulation[i]) as number;
+    count[k]++;
+    for (let j = 0; j < shells; j++) {
+      const d = p[j] - centre[j];
+      s1[k][j] += d;
+      s2[k][j] += d * d;
+    }
+  });
+  const lnMean = new Array<number>(shells);
+  const lnVariance = new Array<number>(shells);
+  const spread = (t: Float64Array) => {
     const mean = t.reduce((a, v) => a + v, 0) / g;
     return Math.sqrt(((g - 1) / g) * t.reduce((a, v) => a + (v - mean) ** 2, 0));
   };
-  const shells = power[0].length;
-  const at = (theta: (b: Band, j: number) => number) =>
-    Array.from({ length: shells }, (_, j) => jackknife(theta, j));
+  for (let j = 0; j < shells; j++) {
+    let t1 = 0;
+    let t2 = 0;
+    for (let k = 0; k < g; k++) {
+      t1 += s1[k][j];
+      t2 += s2[k][j];
+    }
+    const m = new Float64Array(g);
+    const v = new Float64Array(g);
+    for (let k = 0; k < g; k++) {
+      const rest = n - count[k];
+      const d = (t1 - s1[k][j]) / rest;
+      m[k] = Math.log(centre[j] + d);
+      v[k] = Math.log((t2 - s2[k][j] - rest * d * d) / (rest - 1));
+    }
+    lnMean[j] = spread(m);
+    lnVariance[j] = spread(v);
+  }
+  return { simulations: g, lnMean, lnVariance };
+}
+
+/** The held-out noise over the shells checks (a) and (c) look at (k ≤ kMaxPower, k ≤ kMaxVariance). */
+export function checkedHeldOutNoise(v: GanValidation): HeldOutNoise | null {
+  const noise = v.power.heldOutNoise;
+  if (noise === null) return null;
+  const upTo = (sigmas: number[], kMax: number) => sigmas.filter((_, i) => v.power.k[i] <= kMax);
   return {
-    simulations: g,
-    lnMean: at((b, j) => Math.log(b.mean[j])),
-    lnVariance: at((b, j) => 2 * Math.log(b.std[j])),
+    simulations: noise.simulations,
+    lnMean: upTo(noise.lnMean, v.settings.kMaxPower),
+    lnVariance: upTo(noise.lnVariance, v.settings.kMaxVariance),
   };
 }
 
@@ -271,16 +312,15 @@ export function heldOutNoise(
  * Var P ±8–15 %".
  */
 export function describeHeldOutNoise(v: GanValidation): string {
-  const noise = v.power.heldOutNoise;
+  const noise = checkedHeldOutNoise(v);
   const s = v.settings;
   if (noise === null)
     return `held-out noise: not estimated (a jackknife needs sub-volumes from ≥ ${MIN_JACKKNIFE_SIMULATIONS} simulations)`;
-  const range = (sigmas: number[], kMax: number) => {
-    const inRange = sigmas.filter((_, i) => v.power.k[i] <= kMax).map((x) => 100 * x);
-    const fmt = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
-    return `±${fmt(Math.min(...inRange))}–${fmt(Math.max(...inRange))} %`;
+  const range = (sigmas: number[]) => {
+    const fmt = (x: number) => (100 * x < 10 ? (100 * x).toFixed(1) : (100 * x).toFixed(0));
+    return `±${fmt(Math.min(...sigmas))}–${fmt(Math.max(...sigmas))} %`;
   };
-  return `held-out noise (delete-one-simulation jackknife over ${noise.simulations} simulations, k ≤ ${Math.min(s.kMaxPower, s.kMaxVariance)} h/Mpc): P̄ ${range(noise.lnMean, s.kMaxPower)}, Var P ${range(noise.lnVariance, s.kMaxVariance)}`;
+  return `held-out noise (delete-one-simulation jackknife over ${noise.simulations} simulations, k ≤ ${Math.min(s.kMaxPower, s.kMaxVariance)} h/Mpc): P̄ ${range(noise.lnMean)}, Var P ${range(noise.lnVariance)}`;
 }
 
 /** One check over bins: `margin(i)` ≥ 0 passes (NaN fails); value and bound are what is reported. */

@@ -31,6 +31,8 @@ export interface HeldOutSubVolumes {
   side: number;
   voxelSize: number;
   simulations: HeldOutSimulation[];
+  /** Index into `simulations` of each field (cubes of one simulation share its large scales). */
+  simulation: number[];
 }
 
 export function loadHeldOutSubVolumes(options: {
@@ -58,7 +60,8 @@ export function loadHeldOutSubVolumes(options: {
       "no simulations found (expected sim-NNN/ directories with a manifest.json, made by `mocksmith nbody-set`)",
     );
   const fields: Float32Array[] = [];
-  const simulations = dirs.map((dir): HeldOutSimulation => {
+  const simulation: number[] = [];
+  const simulations = dirs.map((dir, index): HeldOutSimulation => {
     const file = nbodyDensityFile(dir, options.redshift);
     if (!fs.existsSync(file))
       throw new InputError(file, `missing (run \`mocksmith nbody\` with --z including ${options.redshift})`);
@@ -79,8 +82,10 @@ export function loadHeldOutSubVolumes(options: {
     const per = Math.floor(n / side);
     for (let i = 0; i < per; i++)
       for (let j = 0; j < per; j++)
-        for (let k = 0; k < per; k++)
+        for (let k = 0; k < per; k++) {
           fields.push(extractPeriodicCube(data, n, [i * side, j * side, k * side], side));
+          simulation.push(index);
+        }
     return {
       directory: dir,
       file: path.basename(file),
@@ -90,5 +95,5 @@ export function loadHeldOutSubVolumes(options: {
       manifestSha256: sha256File(path.join(dir, "manifest.json")),
     };
   });
-  return { fields, side, voxelSize: voxelSize as number, simulations };
+  return { fields, side, voxelSize: voxelSize as number, simulations, simulation };
 }

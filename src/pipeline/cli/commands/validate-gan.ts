@@ -27,6 +27,7 @@ import {
   validateGan,
   type GanValidation,
   describeHeldOutNoise,
+  checkedHeldOutNoise,
 } from "../../../stages/gan-validation.js";
 import { writeGanValidationFiles } from "../../../stages/report/gan-validation-report.js";
 import { VALIDATION_HTML, VALIDATION_JSON } from "../../../stages/report/validation-report.js";
@@ -83,13 +84,11 @@ export function ganCardValidationEntries(v: GanValidation, seed: number): Record
     }
   }
   // The held-out noise at its largest over the checked shells: how far the checks can be trusted.
-  const noise = v.power.heldOutNoise;
+  const noise = checkedHeldOutNoise(v);
   if (noise) {
-    const worstOver = (sigmas: number[], kMax: number) =>
-      Math.max(...sigmas.filter((_, i) => v.power.k[i] <= kMax));
     out["heldout.noise.simulations"] = noise.simulations;
-    out["heldout.noise.meanPower"] = worstOver(noise.lnMean, v.settings.kMaxPower);
-    out["heldout.noise.powerVariance"] = worstOver(noise.lnVariance, v.settings.kMaxVariance);
+    out["heldout.noise.meanPower"] = Math.max(...noise.lnMean);
+    out["heldout.noise.powerVariance"] = Math.max(...noise.lnVariance);
   }
   return out;
 }
@@ -187,12 +186,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     );
     validation = validateGan(
       { fields: samples, side, boxSize },
-      {
-        fields: held.fields,
-        side,
-        boxSize,
-        simulation: held.simulations.flatMap((sim, i) => Array<number>(sim.cubes).fill(i)),
-      },
+      { fields: held.fields, side, boxSize, simulation: held.simulation },
       { ...DEFAULT_GAN_VALIDATION_SETTINGS, bispectrum: flags.bispectrum, threads: flags.threads },
     );
     const provenance = {
