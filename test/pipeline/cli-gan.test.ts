@@ -21,7 +21,9 @@ import { tileSeamStats, type SeamStats } from "../../src/cosmo/tile-seams.js";
 import { unscaleDensity } from "../../src/models/gan/data-scaling.js";
 import { latentBatch } from "../../src/models/gan/latent.js";
 import type { GanCard } from "../../src/models/gan/gan-card.js";
-import { nativeKernelsAvailable } from "../../src/models/gan/gan-native.js";
+import { generatorLayersFromOnnx, nativeKernelsAvailable } from "../../src/models/gan/gan-native.js";
+import { ganArchitecture } from "../../src/models/gan/architecture.js";
+import { onnxToTfTransposedFilter } from "../../src/models/gan/gan-tf.js";
 
 const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-gan-"));
@@ -199,6 +201,48 @@ describe("mocksmith train gan", () => {
     expect(lastLine(prior.stderr)).toMatch(/cannot fine-tune from this checkpoint: latentPrior/);
     const missing = await train(path.join(dir, "x7"), "--steps", "1", "--init", path.join(dir, "nope.ckpt"));
     expect(lastLine(missing.stderr)).toMatch(/nope\.ckpt: --init needs a checkpoint file/);
+  });
+
+  it("--init MODEL fine-tunes an exported model: its folded generator is the start, a fresh discriminator is warmed up, the card names both; another architecture or prior is refused", async () => {
+    const layers = (dirName: string) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
+          layers: { name: string; filter: number[] }[];
+        }
+      ).layers;
+    const frozen = ["--steps", "1", "--lr-g", "1e-30", "--lr-d", "1e-30", "--seed", "6"];
+    const out = path.join(dir, "from-model");
+    // The model's directory names its gan.onnx.
+    const r = await train(out, ...frozen, "--init", full, "--discriminator-warmup", "2");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/fine-tuning the generator of .*gan\.onnx \(unfolded; a fresh discriminator\)/);
+    expect(r.stderr).toMatch(/discriminator warm-up: 2 passes/);
+    const { card } = await loadGanModel(path.join(out, "gan.onnx"));
+    const t = card.training as { initialisedFrom: Record<string, unknown>; discriminatorWarmup: number };
+    expect(t.initialisedFrom).toMatchObject({ model, step: 4, discriminator: "fresh (seed 6)" });
+    expect(t.initialisedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(t.discriminatorWarmup).toBe(2);
+    // The generator's filters are the .onnx's folded ones (TF.js layout), the discriminator's
+    // are the seed's, not the trained run's.
+    const arch = ganArchitecture({ filters: [8, 4, 1], latentDim: 8, conditional: false });
+    const folded = generatorLayersFromOnnx(fs.readFileSync(model), arch);
+    const tuned = layers(out);
+    for (const f of folded) {
+      const l = f.layer;
+      const tfLayout = onnxToTfTransposedFilter(f.weight, l.inChannels, l.outChannels, l.kernel);
+      expect(tuned.find((x) => x.name === l.name)?.filter, l.name).toEqual(Array.from(tfLayout));
+    }
+    expect(tuned.find((x) => x.name === "d0")?.filter).not.toEqual(
+      layers(full).find((x) => x.name === "d0")?.filter,
+    );
+    const narrower = await train(path.join(dir, "x8"), "--steps", "1", "--filters", "8,2,1", "--init", full);
+    expect(lastLine(narrower.stderr)).toMatch(
+      /gan\.onnx: cannot fine-tune from this model: its generator is filters 8,4,1, latent 8; this run's is filters 8,2,1, latent 8/,
+    );
+    const prior = await train(path.join(dir, "x9"), "--steps", "1", "--latent", "gaussian", "--init", model);
+    expect(lastLine(prior.stderr)).toMatch(
+      /cannot fine-tune from this model: its latent prior is student-t ν = 10, this run's gaussian/,
+    );
   });
 
   it("refuses bad settings with one line", async () => {

@@ -19,7 +19,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { GradSaveFunc, NamedTensorMap, Scalar, Tensor, Tensor1D, Variable } from "@tensorflow/tfjs";
+import type { GradSaveFunc, NamedTensorMap, Scalar, Tensor, Tensor1D, Tensor5D, Variable } from "@tensorflow/tfjs";
 import { InputError } from "../../io/atomic-file.js";
 import { SOFTWARE_VERSION } from "../../version.js";
 import { loadTensorFlowEngine, type TensorFlow } from "../kernels/tf-engine.js";
@@ -43,7 +43,8 @@ import type { GanCard } from "./gan-card.js";
 import { exportGan } from "./gan-export.js";
 import { GanTf, type GanNetwork } from "./gan-tf.js";
 import { loadGanDataSet, realBatch, type GanDataSet } from "./gan-training-data.js";
-import { initialGanWeights } from "./gan-weights.js";
+import { modelStart, modelStartWeights, namesGanModel, type ModelStart } from "./gan-init-model.js";
+import { initialGanWeights, type GanWeights } from "./gan-weights.js";
 import { checkLatentPrior, latentComponent, LATENT_STREAM_TRAINING, type LatentPrior } from "./latent.js";
 import {
   StatisticsLoss,
@@ -94,9 +95,17 @@ export interface GanTrainingConfig {
   /**
    * Fine-tuning: a checkpoint of an earlier `train gan` run (same architecture, latent prior
    * and κ) whose generator, discriminator and batch-norm statistics replace the seed's initial
-   * weights. Adam moments and the learning-rate schedule start afresh at step 0.
+   * weights — or an exported model (.onnx, its directory or "default"), whose generator is
+   * unfolded (./gan-unfold.ts) and whose discriminator starts from the seed. Adam moments and
+   * the learning-rate schedule start afresh at step 0.
    */
   initFrom?: string;
+  /**
+   * Discriminator-only steps before step 0 of a fresh run (real cubes and latents from streams
+   * apart from the steps'), under the usual accuracy rule: a fresh discriminator facing a
+   * trained generator learns before the generator follows its gradient. 0: none.
+   */
+  discriminatorWarmup?: number;
   output: string;
 }
 
@@ -128,13 +137,16 @@ function fingerprint(
     schedule: c.schedule,
     statistics: c.statistics,
     ...(init ? { initialisedFrom: { sha256: init.sha256, step: init.step } } : {}),
+    ...(c.discriminatorWarmup ? { discriminatorWarmup: c.discriminatorWarmup } : {}),
   };
 }
 
 /** The checkpoint a fine-tuning run starts from, with what identifies it. */
 interface InitialWeights {
   /** Its network tensors, widened to this run's filters (./widen.ts) and carried to its κ (rescaleKappa). */
-  checkpoint: Checkpoint;
+  checkpoint?: Checkpoint;
+  /** Or an exported model's generator (./gan-init-model.ts). */
+  model?: ModelStart;
   file: string;
   sha256: string;
   step: number;
@@ -149,11 +161,24 @@ interface InitialWeights {
  * run's does not widen (Net2Wider, ./widen.ts: same latent and layer count, no layer narrower).
  * A checkpoint of another κ is carried to this run's (rescaleKappa).
  */
-function initialWeights(c: GanTrainingConfig): InitialWeights | null {
+async function initialWeights(c: GanTrainingConfig, arch: GanArchitecture): Promise<InitialWeights | null> {
   if (c.initFrom === undefined) return null;
+  if (namesGanModel(c.initFrom)) {
+    const model = await modelStart(c.initFrom, c, arch);
+    return {
+      model,
+      file: model.file,
+      sha256: model.sha256,
+      step: typeof model.card.training?.steps === "number" ? model.card.training.steps : 0,
+      ...(model.kappaFrom !== undefined ? { kappaFrom: model.kappaFrom } : {}),
+    };
+  }
   const file = path.resolve(c.initFrom);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile())
-    throw new InputError(c.initFrom, "--init needs a checkpoint file (OUT/checkpoints/step-NNNNNNNN.ckpt of a train gan run)");
+    throw new InputError(
+      c.initFrom,
+      "--init needs a checkpoint file (OUT/checkpoints/step-NNNNNNNN.ckpt of a train gan run) or a model (.onnx with its card, its directory, or default)",
+    );
   // One read: the bytes are parsed and hashed.
   const bytes = fs.readFileSync(file);
   const checkpoint = parseCheckpoint(file, bytes);
@@ -164,7 +189,7 @@ function initialWeights(c: GanTrainingConfig): InitialWeights | null {
   const kappaThen = fp.kappa;
   if (typeof kappaThen !== "number" || !(kappaThen > 0)) throw refuse(`its κ (${JSON.stringify(kappaThen)}) is not a positive number`);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  const start: InitialWeights = { checkpoint, file, sha256, step: checkpoint.header.step };
+  const start: InitialWeights & { checkpoint: Checkpoint } = { checkpoint, file, sha256, step: checkpoint.header.step };
   const to = ganArchitecture(c.architecture);
   const same = describeDifference({ architecture: c.architecture }, fp);
   if (same) {
@@ -253,8 +278,9 @@ class GanTrainingState {
     readonly tf: TensorFlow,
     readonly arch: GanArchitecture,
     readonly config: GanTrainingConfig,
+    weights: GanWeights = initialGanWeights(arch, config.seed),
   ) {
-    this.gan = new GanTf(tf, arch, initialGanWeights(arch, config.seed));
+    this.gan = new GanTf(tf, arch, weights);
     const s = config.schedule;
     const named = [...this.gan.namedVariables()];
     const keysOf = (n: GanNetwork) => {
@@ -337,6 +363,76 @@ function disposeGrads(value: Scalar, grads: NamedTensorMap): number {
   return v;
 }
 
+/**
+ * One discriminator pass on real cubes `x` and fakes from latent rows `u` (no gradient to G;
+ * G's batch statistics unused); D is updated only while its batch accuracy is below the threshold.
+ */
+function discriminatorStep(
+  state: GanTrainingState,
+  x: Tensor,
+  cond: Tensor1D | undefined,
+  u: Float32Array,
+): { loss: number; accuracy: number; updated: boolean } {
+  const { tf, arch, config: c, gan } = state;
+  const b = c.batch;
+  const uD = tf.tensor2d(u, [b, arch.generator[0].inChannels]);
+  const fake = tf.tidy(() => gan.generate(uD, true));
+  gan.discardStatistics("generator");
+  let accuracy = 0;
+  const d = tf.variableGrads(
+    () => {
+      const lr = gan.discriminate(x as Tensor5D, true, cond);
+      const lf = gan.discriminate(fake, true, cond);
+      const hits = lr.greater(0).sum().add(lf.less(0).sum()).dataSync()[0];
+      accuracy = hits / (2 * b);
+      return tf.softplus(lr.neg()).mean().add(tf.softplus(lf).mean()) as Scalar;
+    },
+    gan.trainable("discriminator") as Variable[],
+  );
+  const updated = accuracy < c.schedule.accuracyThreshold;
+  if (updated) {
+    applyGrads(state.adam.discriminator, d.grads);
+    gan.commitStatistics("discriminator");
+  } else gan.discardStatistics("discriminator");
+  const loss = disposeGrads(d.value, d.grads);
+  fake.dispose();
+  uD.dispose();
+  return { loss, accuracy, updated };
+}
+
+/** Streams of the warm-up's real cubes and latent blocks, apart from the steps' (which count up from 0). */
+const WARMUP_REAL_KEY = 2 ** 41;
+const WARMUP_LATENT_BLOCK = 2 ** 30;
+
+/**
+ * `steps` discriminator-only passes at the run's first learning rate (the generator and its
+ * Adam state untouched), so the fresh discriminator of a model start is not random noise in
+ * the generator's loss. Reports the warm-up's last accuracy and how many passes updated D.
+ */
+function warmUpDiscriminator(state: GanTrainingState, set: GanDataSet, steps: number, progress: TrainingProgress): void {
+  const { tf, arch, config: c } = state;
+  const b = c.batch;
+  const s = arch.side;
+  state.adam.discriminator.setLearningRate(c.schedule.learningRateDiscriminator);
+  progress.start("warm up discriminator", steps);
+  let updates = 0;
+  let accuracy = 0;
+  for (let i = 0; i < steps; i++) {
+    const real = realBatch(set, c.seed, WARMUP_REAL_KEY + i * b, b, s);
+    const x = tf.tensor5d(real.cubes, [b, s, s, s, 1]);
+    const zs = tf.tensor1d(real.redshifts);
+    const r = discriminatorStep(state, x, arch.conditional ? (zs as Tensor1D) : undefined, latentRows(arch, c, WARMUP_LATENT_BLOCK + i, real.redshifts));
+    x.dispose();
+    zs.dispose();
+    if (!Number.isFinite(r.loss)) throw new InputError(c.output, `discriminator warm-up diverged at pass ${i + 1}`);
+    if (r.updated) updates++;
+    accuracy = r.accuracy;
+    progress.advance("warm up discriminator", i + 1);
+  }
+  progress.finish("warm up discriminator");
+  progress.info(`discriminator warm-up: ${steps} passes, ${updates} updated it, last batch accuracy ${accuracy.toFixed(3)}`);
+}
+
 /** One training step (≤ 1 discriminator update, 1 generator update); returns its losses. */
 function ganStep(
   state: GanTrainingState,
@@ -357,29 +453,8 @@ function ganStep(
   const zs = tf.tensor1d(real.redshifts);
   const cond = arch.conditional ? (zs as Tensor1D) : undefined;
 
-  // Discriminator: fakes from latent block 2·step (no gradient to G; G's statistics unused).
-  const uD = tf.tensor2d(latentRows(arch, c, 2 * step, real.redshifts), [b, width]);
-  const fake = tf.tidy(() => gan.generate(uD, true));
-  gan.discardStatistics("generator");
-  let accuracy = 0;
-  const d = tf.variableGrads(
-    () => {
-      const lr = gan.discriminate(x, true, cond);
-      const lf = gan.discriminate(fake, true, cond);
-      const hits = lr.greater(0).sum().add(lf.less(0).sum()).dataSync()[0];
-      accuracy = hits / (2 * b);
-      return tf.softplus(lr.neg()).mean().add(tf.softplus(lf).mean()) as Scalar;
-    },
-    gan.trainable("discriminator") as Variable[],
-  );
-  const updateD = accuracy < c.schedule.accuracyThreshold;
-  if (updateD) {
-    applyGrads(state.adam.discriminator, d.grads);
-    gan.commitStatistics("discriminator");
-  } else gan.discardStatistics("discriminator");
-  const dLoss = disposeGrads(d.value, d.grads);
-  fake.dispose();
-  uD.dispose();
+  // Discriminator: fakes from latent block 2·step.
+  const { loss: dLoss, accuracy, updated: updateD } = discriminatorStep(state, x, cond, latentRows(arch, c, 2 * step, real.redshifts));
 
   // Generator: latent block 2·step + 1 through D (training mode; D's statistics not kept).
   const uG = tf.tensor2d(latentRows(arch, c, 2 * step + 1, real.redshifts), [b, width]);
@@ -470,7 +545,7 @@ export async function trainGan(
     kappa: config.kappa,
     side: arch.side,
   });
-  const init = initialWeights(config);
+  const init = await initialWeights(config, arch);
   fs.mkdirSync(config.output, { recursive: true });
   const fp = fingerprint(config, set, init);
   const ckptDir = checkpointDirectory(config.output);
@@ -482,7 +557,12 @@ export async function trainGan(
     options.threads === undefined ? {} : { threads: options.threads },
   );
   const tf = engine.tf;
-  const state = new GanTrainingState(tf, arch, config);
+  const state = new GanTrainingState(
+    tf,
+    arch,
+    config,
+    init?.model && !ckpt ? modelStartWeights(tf, arch, init.model, config.seed) : undefined,
+  );
   const stats = statisticsLoss(config, set, arch.side);
   try {
     const history: Record<string, number | string>[] = ckpt ? [...ckpt.header.history] : [];
@@ -492,9 +572,14 @@ export async function trainGan(
       step = ckpt.header.step;
       progress.info(`resumed from ${path.basename(ckpt.file)} (step ${step})`);
     } else if (init) {
-      state.restoreWeights(init.checkpoint);
-      progress.info(`fine-tuning from ${init.file} (step ${init.step})`);
+      if (init.checkpoint) state.restoreWeights(init.checkpoint);
+      progress.info(
+        init.model
+          ? `fine-tuning the generator of ${init.file} (unfolded; a fresh discriminator)`
+          : `fine-tuning from ${init.file} (step ${init.step})`,
+      );
     }
+    if (!ckpt && config.discriminatorWarmup) warmUpDiscriminator(state, set, config.discriminatorWarmup, progress);
     const resumedFromStep = ckpt ? step : null;
     const sums = new Map<string, number>(Object.entries(ckpt?.header.interval.sums ?? {}));
     let inInterval = ckpt?.header.interval.count ?? 0;
@@ -561,7 +646,9 @@ export async function trainGan(
         ...(init
           ? {
               initialisedFrom: {
-                checkpoint: init.file,
+                ...(init.model
+                  ? { model: init.file, discriminator: `fresh (seed ${config.seed})` }
+                  : { checkpoint: init.file }),
                 step: init.step,
                 sha256: init.sha256,
                 ...(init.widenedFrom ? { widenedFrom: { filters: init.widenedFrom, noise: WIDEN_NOISE } } : {}),
@@ -569,6 +656,7 @@ export async function trainGan(
               },
             }
           : {}),
+        ...(config.discriminatorWarmup ? { discriminatorWarmup: config.discriminatorWarmup } : {}),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

@@ -22,9 +22,11 @@ export const LATENT_ALGORITHM =
 /** Latent components per vector at most (the counter stride). */
 export const MAX_LATENT_DIM = 1024;
 
-/** Stream ids (the VoxelStream "bin"): sampling, and training's generator draws. */
+/** Stream ids (the VoxelStream "bin"): sampling, training's generator draws, unfolding probes. */
 export const LATENT_STREAM_SAMPLING = 0;
 export const LATENT_STREAM_TRAINING = 1;
+/** Probe latents that measure a shipped generator's moments when it is unfolded for fine-tuning. */
+export const LATENT_STREAM_UNFOLD = 2;
 
 export interface LatentPrior {
   kind: LatentKind;

@@ -44,6 +44,7 @@ interface TrainGanFlags {
   keepCheckpoints: number;
   resume?: boolean;
   init?: string;
+  discriminatorWarmup: number;
   threads?: number;
   output: string;
 }
@@ -181,8 +182,14 @@ export function registerTrainGan(train: Command): void {
     )
     .option("--resume", "continue from the newest checkpoint in OUT/checkpoints/")
     .option(
-      "--init <ckpt>",
-      "fine-tune: start from the weights of another run's checkpoint (same latent prior; same architecture, or wider --filters at the same depth, widened function-preservingly (Net2Wider); another --kappa is carried over by shifting the output bias, same ρ); Adam and the schedule start afresh",
+      "--init <ckpt|model>",
+      "fine-tune: start from the weights of another run's checkpoint (same latent prior; same architecture, or wider --filters at the same depth, widened function-preservingly (Net2Wider); another --kappa is carried over by shifting the output bias, same ρ), or from an exported model's generator (.onnx, its directory, or default; same architecture; batch norm unfolded, a fresh discriminator); Adam and the schedule start afresh",
+    )
+    .option(
+      "--discriminator-warmup <n>",
+      "discriminator-only passes before the first step of a fresh run (for --init MODEL, whose discriminator starts untrained)",
+      parseInteger(0),
+      0,
     )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
@@ -213,7 +220,11 @@ from raising every field's power to lower its ratio (the denominator is held con
 Checkpoints (weights, batch-norm statistics, Adam state, step) every K steps; --resume
 continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
-statistics term); the card records the checkpoint's step and SHA-256.`,
+statistics term); the card records the checkpoint's step and SHA-256. --init MODEL (e.g.
+default) needs no checkpoint: the exported generator's folded batch norm is unfolded (moving
+statistics from 256 probe latents, so inference output is unchanged and training mode differs
+only by batch noise) and the discriminator starts from --seed; give it --discriminator-warmup
+passes before the generator moves.`,
     )
     .action(async (flags: TrainGanFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
@@ -266,6 +277,7 @@ statistics term); the card records the checkpoint's step and SHA-256.`,
               }
             : {}),
           ...(flags.init !== undefined ? { initFrom: flags.init } : {}),
+          ...(flags.discriminatorWarmup > 0 ? { discriminatorWarmup: flags.discriminatorWarmup } : {}),
           output: flags.output,
         },
         {
