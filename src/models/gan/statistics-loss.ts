@@ -7,7 +7,9 @@
  * each part scaled so that 1 is the size of the issue-8 acceptance tolerance:
  *   L_P = ⟨[ln(P̄_G(k)/P̄_N(k)) / ln 1.1]²⟩_k          mean power of ρ = ρ/ρ̄ over the batch,
  *   L_V = ⟨[(ln(Var_G P(k)/Var_N P(k)) − β_B) / ln 1.25]²⟩_k   its sample variance across
- *                                                     the batch, β_B = E ln of a B-sample s²/σ²,
+ *                                                     the batch, β_B = E ln of a B-sample s²/σ²
+ *                                                     (Gaussian values, or per shell as measured
+ *                                                     on batches of the data cubes: empirical),
  *   L_H = ⟨[(H̄_G(m) − H̄_N(m)) / σ_N(m)]²⟩_m           soft-binned PDF of ln ρ,
  *   L_M = [ln(B Var_x c̄ / ⟨Var_x c_i⟩) / ln 1.25]²     homogeneity (batchCoherence below;
  *                                                     weight w_M, off unless asked for),
@@ -44,6 +46,7 @@
  * u = ln ρ, and both through ρ = κ(1 + c)/(1 − c) (dρ/dc = 2κ/(1 − c)², 0 where ρ is capped).
  */
 import { RealFft3d } from "../../cosmo/fft/real-fft3d.js";
+import { uniformStream } from "../weight-init.js";
 import { MAX_SCALED } from "./data-scaling.js";
 
 /** Part weights and the variance part's relative weight w_V (its batch estimate is noisy). */
@@ -66,7 +69,17 @@ export interface StatisticsLossSettings {
    * ratio by raising every field's power at that shell.
    */
   coherenceFixedPower?: boolean;
+  /**
+   * β_B of L_V: "gaussian" (absent; earlier runs) for ψ((B−1)/2) − ln((B−1)/2), or "empirical"
+   * for E ln(s²_B/σ²) per shell over batches of B data cubes (empiricalLogVarianceOffset). A
+   * cube's P(k) is skewed (its relative spread is ≈ 0.7 at k < 0.7 h/Mpc), so a B = 16 batch's
+   * ln s² falls 0.16–0.32 below ln σ² where Gaussian values fall 0.07: the Gaussian offset leaves
+   * L_V's minimum at a generator variance 10–29 % above the data's when its P(k) is as skewed.
+   */
+  varianceOffset?: "gaussian" | "empirical";
 }
+
+export const VARIANCE_OFFSETS = ["gaussian", "empirical"] as const;
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
 
@@ -78,6 +91,8 @@ export interface StatisticsTargets {
   /** Per shell j = 1 … N/2: mean and sample variance over the data cubes of P_j. */
   meanPower: Float64Array;
   powerVariance: Float64Array;
+  /** Each data cube's P_j (for the empirical offset of L_V). */
+  cubePowers: readonly Float64Array[];
   /**
    * Per shell: the data cubes' least-squares slope a_b of ln P_b on the ln of the cube's mean
    * density, and the variance of the residual q_b = ln P_b − a_b ln ρ̄_cube (L_E).
@@ -140,6 +155,41 @@ export function digamma(x: number): number {
 export function logVarianceBias(n: number): number {
   const h = (n - 1) / 2;
   return digamma(h) - Math.log(h);
+}
+
+/** Batches drawn for the empirical offset: its resampling error is ≈ 0.4/√draws ≈ 0.006 in ln s². */
+export const OFFSET_DRAWS = 4096;
+
+/**
+ * β_B per shell as the data give it: the mean over `draws` batches of B of the cubes (each
+ * without replacement, from a fixed stream) of ln(s²_B / σ²), σ² the variance over all cubes.
+ */
+export function empiricalLogVarianceOffset(
+  powers: readonly Float64Array[],
+  variance: Float64Array,
+  batch: number,
+  draws = OFFSET_DRAWS,
+): Float64Array {
+  const n = powers.length;
+  if (!Number.isInteger(batch) || batch < 2 || batch > n)
+    throw new RangeError(`empirical variance offset: a batch of ${batch} from ${n} cubes`);
+  const shells = variance.length;
+  const u = uniformStream(0x5eed, `variance-offset-${batch}`);
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  const sum = new Float64Array(shells);
+  const rows: Float64Array[] = new Array<Float64Array>(batch);
+  for (let t = 0; t < draws; t++) {
+    // The first B entries of a partial Fisher–Yates shuffle.
+    for (let i = 0; i < batch; i++) {
+      const j = i + Math.floor(u() * (n - i));
+      const x = order[i];
+      order[i] = order[j];
+      order[j] = x;
+      rows[i] = powers[order[i]];
+    }
+    for (let b = 0; b < shells; b++) sum[b] += Math.log(meanAndVariance(rows, b).variance / variance[b]);
+  }
+  return sum.map((x) => x / draws);
 }
 
 /** Per-field statistics of a batch and what their derivatives need. */
@@ -391,6 +441,7 @@ export function statisticsTargets(
       cap,
       meanPower,
       powerVariance,
+      cubePowers: powers,
       powerSlope,
       residualVariance,
       lnMeanVariance: meanAndVarianceOf(lnMeans).variance,
@@ -453,12 +504,24 @@ export function batchCoherence(
 /** The loss term of a batch of generator outputs c (B × side³) and its gradient. */
 export class StatisticsLoss {
   private readonly fields: FieldStatistics;
+  private readonly offsets = new Map<number, Float64Array>();
 
   constructor(
     readonly targets: StatisticsTargets,
     readonly settings: StatisticsLossSettings,
   ) {
     this.fields = new FieldStatistics(targets.side);
+  }
+
+  /** L_V's per-shell β_B for a batch of B (null: the Gaussian value), measured once per B. */
+  varianceOffset(batch: number): Float64Array | null {
+    if (this.settings.varianceOffset !== "empirical") return null;
+    let o = this.offsets.get(batch);
+    if (!o) {
+      o = empiricalLogVarianceOffset(this.targets.cubePowers, this.targets.powerVariance, batch);
+      this.offsets.set(batch, o);
+    }
+    return o;
   }
 
   evaluate(c: Float32Array): StatisticsEvaluation {
@@ -489,12 +552,13 @@ export class StatisticsLoss {
     const dVar = new Float64Array(nb);
     const stats = Array.from({ length: nb }, (_, b) => meanAndVariance(powers, b));
     const bias = logVarianceBias(batch);
+    const offset = this.varianceOffset(batch);
     for (let b = 0; b < nb; b++) {
       const { mean, variance: varB } = stats[b];
       const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
       power += lp * lp;
       dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
-      const lv = (Math.log(varB / t.powerVariance[b]) - bias) / LN_VARIANCE_TOL;
+      const lv = (Math.log(varB / t.powerVariance[b]) - (offset ? offset[b] : bias)) / LN_VARIANCE_TOL;
       variance += lv * lv;
       dVar[b] = (2 * lv) / LN_VARIANCE_TOL / (varB * nb);
     }

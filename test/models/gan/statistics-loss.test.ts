@@ -3,6 +3,7 @@ import { scaleDensity } from "../../../src/models/gan/data-scaling.js";
 import {
   batchCoherence,
   digamma,
+  empiricalLogVarianceOffset,
   logVarianceBias,
   StatisticsLoss,
   statisticsTargets,
@@ -72,6 +73,16 @@ describe("statistics loss (train gan --stats-weight)", () => {
     // L_E's residuals (the slope is the data's own) and its Var ln m too: ⟨l_b²⟩_b + l_m².
     expect(e.variance).toBeCloseTo((logVarianceBias(6) / Math.log(1.25)) ** 2, 10);
     expect(e.environment).toBeCloseTo(2 * (logVarianceBias(6) / Math.log(1.25)) ** 2, 8);
+    // The empirical offset for a batch of all 6 target cubes is 0 (every resampled batch is the
+    // whole set), so L_V vanishes on them.
+    const empirical = new StatisticsLoss(statisticsTargets(n, kappa, 1e6, [c]), {
+      weight: 1,
+      varianceWeight: 1,
+      varianceOffset: "empirical",
+    });
+    const v = empirical.evaluate(c).variance;
+    empirical.dispose();
+    expect(v).toBeLessThan(1e-10);
   });
 
   it("environment L_E: slope 2 and no scatter for one field at several mean densities; large for scatter of its own", () => {
@@ -289,5 +300,60 @@ describe("statistics loss (train gan --stats-weight)", () => {
       expect(Math.abs(fd - e.gradient[j])).toBeLessThan(1e-3 * scale);
     }
     loss.dispose();
+  });
+});
+
+describe("L_V's empirical offset (--stats-variance-offset empirical)", () => {
+  const B = 16;
+  const cubes = 1024;
+  /** Per-cube "powers": shell 0 lognormal (σ_ln 0.65, a 32³ cube's P(k) spread), shell 1 Gaussian. */
+  function population(seed: number): { powers: Float64Array[]; variance: Float64Array } {
+    const g = whiteNoise(2 * cubes, seed);
+    const powers = Array.from({ length: cubes }, (_, i) => Float64Array.of(Math.exp(0.65 * g[2 * i]), 100 + 10 * g[2 * i + 1]));
+    const variance = Float64Array.from([0, 1], (b) => {
+      const m = powers.reduce((a, p) => a + p[b], 0) / cubes;
+      return powers.reduce((a, p) => a + (p[b] - m) ** 2, 0) / (cubes - 1);
+    });
+    return { powers, variance };
+  }
+
+  it("is the Gaussian ψ((B−1)/2) − ln((B−1)/2) for Gaussian values (to its resampling error) and no longer for skewed ones", () => {
+    const { powers, variance } = population(11);
+    const o = empiricalLogVarianceOffset(powers, variance, B);
+    // Resampling error ≈ sd(ln s²_16) / √4096 ≈ 0.37/64 ≈ 0.006; 0.02 is > 3 of it.
+    expect(Math.abs(o[1] - logVarianceBias(B))).toBeLessThan(0.02);
+    expect(o[0]).toBeLessThan(logVarianceBias(B) - 0.1);
+    expect(() => empiricalLogVarianceOffset(powers.slice(0, 8), variance, B)).toThrow(/a batch of 16 from 8 cubes/);
+  });
+
+  it("puts L_V's target E ln s²_B where fresh lognormal batches have it; the Gaussian offset is ≈ 0.2 high", () => {
+    // Truth: E ln(s²_16 / σ²) of fresh lognormal batches, σ² = (e^{s²} − 1) e^{s²} of ρ = e^{s g}.
+    const s2 = 0.65 ** 2;
+    const trueVar = (Math.exp(s2) - 1) * Math.exp(s2);
+    const trials = 50_000;
+    const g = whiteNoise(trials * B, 3);
+    let truth = 0;
+    const x = new Float64Array(B);
+    for (let t = 0; t < trials; t++) {
+      let m = 0;
+      for (let i = 0; i < B; i++) m += (x[i] = Math.exp(0.65 * g[t * B + i])) / B;
+      let v = 0;
+      for (let i = 0; i < B; i++) v += (x[i] - m) ** 2 / (B - 1);
+      truth += Math.log(v / trueVar) / trials;
+    }
+    // The loss's target ln σ̂² + β from 1024 cubes, against ln σ² + truth: a 1024-cube set of
+    // such skewed values leaves an error of ≈ 0.12 per set (its few largest values set both
+    // terms), so 16 sets average to ≈ 0.03; 0.1 is > 3 of that.
+    const sets = 16;
+    let empirical = 0;
+    let gaussian = 0;
+    for (let k = 0; k < sets; k++) {
+      const { powers, variance } = population(100 + k);
+      const o = empiricalLogVarianceOffset(powers, variance, B);
+      empirical += (Math.log(variance[0]) + o[0] - (Math.log(trueVar) + truth)) / sets;
+      gaussian += (Math.log(variance[0]) + logVarianceBias(B) - (Math.log(trueVar) + truth)) / sets;
+    }
+    expect(Math.abs(empirical)).toBeLessThan(0.1);
+    expect(gaussian).toBeGreaterThan(0.15);
   });
 });

@@ -9,7 +9,7 @@ import { GAN_PRESETS, PRESET_OPTIONS, type GanPreset } from "../../../models/gan
 import { DEFAULT_KAPPA } from "../../../models/gan/data-scaling.js";
 import { PAPER_GAN_SCHEDULE, trainGan } from "../../../models/gan/gan-training.js";
 import { LATENT_KINDS, type LatentKind } from "../../../models/gan/latent.js";
-import { DEFAULT_VARIANCE_WEIGHT } from "../../../models/gan/statistics-loss.js";
+import { DEFAULT_VARIANCE_WEIGHT, VARIANCE_OFFSETS } from "../../../models/gan/statistics-loss.js";
 import { summaryLine } from "../../../models/painter/training.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
@@ -37,6 +37,7 @@ interface TrainGanFlags {
   statsHomogeneityWeight: number;
   statsCoherenceWeight: number;
   statsPdfWeight: number;
+  statsVarianceOffset: (typeof VARIANCE_OFFSETS)[number];
   statsMassWeight: number;
   statsEnvironmentWeight: number;
   statsCoherenceFixedPower?: boolean;
@@ -150,6 +151,15 @@ export function registerTrainGan(train: Command): void {
       "relative weight w_K of the shell-by-shell coherence part: the batch-mean field's P(k) against 1/B of the fields' (structure the samples share, per scale)",
       parseNumber({ min: 0 }),
       0,
+    )
+    .addOption(
+      new Option(
+        "--stats-variance-offset <kind>",
+        "β_B of the variance part: gaussian (E ln s²/σ² of B Gaussian values) or empirical (measured per shell on batches of B training cubes, whose P(k) is skewed)",
+      )
+        .choices(VARIANCE_OFFSETS as unknown as string[])
+        .default("gaussian")
+        .argParser(parseChoice(VARIANCE_OFFSETS)),
     )
     .option(
       "--stats-pdf-weight <w>",
@@ -268,6 +278,9 @@ passes before the generator moves.`,
                     : {}),
                   ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
                   ...(flags.statsPdfWeight !== 1 ? { pdfWeight: flags.statsPdfWeight } : {}),
+                  ...(flags.statsVarianceOffset !== "gaussian"
+                    ? { varianceOffset: flags.statsVarianceOffset }
+                    : {}),
                   ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
                   ...(flags.statsCoherenceFixedPower === true ? { coherenceFixedPower: true } : {}),
                   ...(flags.statsEnvironmentWeight > 0
