@@ -213,15 +213,30 @@ describe("mocksmith train gan", () => {
     const frozen = ["--steps", "1", "--lr-g", "1e-30", "--lr-d", "1e-30", "--seed", "6"];
     const out = path.join(dir, "from-model");
     // The model's directory names its gan.onnx.
-    const r = await train(out, ...frozen, "--init", full, "--discriminator-warmup", "2");
+    // Warm-up threshold 1: D is updated on every pass (the generator is frozen).
+    const r = await train(
+      out,
+      ...frozen,
+      "--init",
+      full,
+      "--discriminator-warmup",
+      "2",
+      "--warmup-accuracy-threshold",
+      "1",
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/fine-tuning the generator of .*gan\.onnx \(unfolded; a fresh discriminator\)/);
-    expect(r.stderr).toMatch(/discriminator warm-up: 2 passes/);
+    expect(r.stderr).toMatch(/discriminator warm-up: 2 passes, 2 updated it/);
     const { card } = await loadGanModel(path.join(out, "gan.onnx"));
-    const t = card.training as { initialisedFrom: Record<string, unknown>; discriminatorWarmup: number };
+    const t = card.training as {
+      initialisedFrom: Record<string, unknown>;
+      discriminatorWarmup: number;
+      warmupAccuracyThreshold: number;
+    };
     expect(t.initialisedFrom).toMatchObject({ model, step: 4, discriminator: "fresh (seed 6)" });
     expect(t.initialisedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(t.discriminatorWarmup).toBe(2);
+    expect(t.warmupAccuracyThreshold).toBe(1);
     // The generator's filters are the .onnx's folded ones (TF.js layout), the discriminator's
     // are the seed's, not the trained run's.
     const arch = ganArchitecture({ filters: [8, 4, 1], latentDim: 8, conditional: false });

@@ -106,6 +106,13 @@ export interface GanTrainingConfig {
    * trained generator learns before the generator follows its gradient. 0: none.
    */
   discriminatorWarmup?: number;
+  /**
+   * The accuracy below which warm-up passes update D (absent: the schedule's threshold). With the
+   * generator frozen the rule's purpose — D must not outrun G — does not apply, and 1 trains D
+   * on every pass, as strong as a long run's discriminator becomes (those of the bundled GAN's
+   * lineage sat at 94 % batch accuracy and were no longer updated).
+   */
+  warmupAccuracyThreshold?: number;
   output: string;
 }
 
@@ -138,6 +145,7 @@ function fingerprint(
     statistics: c.statistics,
     ...(init ? { initialisedFrom: { sha256: init.sha256, step: init.step } } : {}),
     ...(c.discriminatorWarmup ? { discriminatorWarmup: c.discriminatorWarmup } : {}),
+    ...(c.warmupAccuracyThreshold !== undefined ? { warmupAccuracyThreshold: c.warmupAccuracyThreshold } : {}),
   };
 }
 
@@ -372,6 +380,7 @@ function discriminatorStep(
   x: Tensor,
   cond: Tensor1D | undefined,
   u: Float32Array,
+  threshold = state.config.schedule.accuracyThreshold,
 ): { loss: number; accuracy: number; updated: boolean } {
   const { tf, arch, config: c, gan } = state;
   const b = c.batch;
@@ -389,7 +398,7 @@ function discriminatorStep(
     },
     gan.trainable("discriminator") as Variable[],
   );
-  const updated = accuracy < c.schedule.accuracyThreshold;
+  const updated = accuracy < threshold;
   if (updated) {
     applyGrads(state.adam.discriminator, d.grads);
     gan.commitStatistics("discriminator");
@@ -421,7 +430,13 @@ function warmUpDiscriminator(state: GanTrainingState, set: GanDataSet, steps: nu
     const real = realBatch(set, c.seed, WARMUP_REAL_KEY + i * b, b, s);
     const x = tf.tensor5d(real.cubes, [b, s, s, s, 1]);
     const zs = tf.tensor1d(real.redshifts);
-    const r = discriminatorStep(state, x, arch.conditional ? (zs as Tensor1D) : undefined, latentRows(arch, c, WARMUP_LATENT_BLOCK + i, real.redshifts));
+    const r = discriminatorStep(
+      state,
+      x,
+      arch.conditional ? (zs as Tensor1D) : undefined,
+      latentRows(arch, c, WARMUP_LATENT_BLOCK + i, real.redshifts),
+      c.warmupAccuracyThreshold ?? c.schedule.accuracyThreshold,
+    );
     x.dispose();
     zs.dispose();
     if (!Number.isFinite(r.loss)) throw new InputError(c.output, `discriminator warm-up diverged at pass ${i + 1}`);
@@ -657,6 +672,9 @@ export async function trainGan(
             }
           : {}),
         ...(config.discriminatorWarmup ? { discriminatorWarmup: config.discriminatorWarmup } : {}),
+        ...(config.warmupAccuracyThreshold !== undefined
+          ? { warmupAccuracyThreshold: config.warmupAccuracyThreshold }
+          : {}),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

@@ -46,6 +46,7 @@ interface TrainGanFlags {
   resume?: boolean;
   init?: string;
   discriminatorWarmup: number;
+  warmupAccuracyThreshold?: number;
   threads?: number;
   output: string;
 }
@@ -201,6 +202,11 @@ export function registerTrainGan(train: Command): void {
       parseInteger(0),
       0,
     )
+    .option(
+      "--warmup-accuracy-threshold <a>",
+      "warm-up passes update D while its batch accuracy is below a (default: --accuracy-threshold; 1: every pass — with the generator frozen, D cannot outrun it)",
+      parseNumber({ min: 0, max: 1 }),
+    )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
       "-o, --output <dir>",
@@ -291,6 +297,9 @@ passes before the generator moves.`,
             : {}),
           ...(flags.init !== undefined ? { initFrom: flags.init } : {}),
           ...(flags.discriminatorWarmup > 0 ? { discriminatorWarmup: flags.discriminatorWarmup } : {}),
+          ...(flags.warmupAccuracyThreshold !== undefined
+            ? { warmupAccuracyThreshold: flags.warmupAccuracyThreshold }
+            : {}),
           output: flags.output,
         },
         {
