@@ -203,7 +203,7 @@ describe("mocksmith train gan", () => {
     expect(lastLine(missing.stderr)).toMatch(/nope\.ckpt: --init needs a checkpoint file/);
   });
 
-  it("--init MODEL fine-tunes an exported model: its folded generator is the start, a fresh discriminator is warmed up, the card names both; another architecture or prior is refused", async () => {
+  it("--init MODEL fine-tunes an exported model: with its weights file from its own generator and discriminator, without it from its folded generator and a fresh discriminator warmed up; another architecture or prior is refused", async () => {
     const layers = (dirName: string) =>
       (
         JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
@@ -211,6 +211,27 @@ describe("mocksmith train gan", () => {
         }
       ).layers;
     const frozen = ["--steps", "1", "--lr-g", "1e-30", "--lr-d", "1e-30", "--seed", "6"];
+    // A model with its weights file (the card lists it): every filter, D's too, is the model's.
+    const own = path.join(dir, "from-model-weights");
+    const w = await train(own, ...frozen, "--init", model);
+    expect(w.status, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/fine-tuning .*gan\.onnx \(generator and discriminator from its weights file\)/);
+    expect(layers(own).map((l) => l.filter)).toEqual(layers(full).map((l) => l.filter));
+    const wcard = (await loadGanModel(path.join(own, "gan.onnx"))).card;
+    expect((wcard.training as { initialisedFrom: unknown }).initialisedFrom).toMatchObject({
+      model,
+      discriminator: "the model's (its weights file)",
+    });
+    // The same model without its weights file: its card no longer lists one.
+    const bare = path.join(dir, "bare-model");
+    fs.mkdirSync(bare);
+    fs.copyFileSync(model, path.join(bare, "gan.onnx"));
+    const bareCard = JSON.parse(fs.readFileSync(path.join(full, "gan.card.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    delete bareCard.weights;
+    fs.writeFileSync(path.join(bare, "gan.card.json"), JSON.stringify(bareCard));
     const out = path.join(dir, "from-model");
     // The model's directory names its gan.onnx.
     // Warm-up threshold 1: D is updated on every pass (the generator is frozen).
@@ -218,7 +239,7 @@ describe("mocksmith train gan", () => {
       out,
       ...frozen,
       "--init",
-      full,
+      bare,
       "--discriminator-warmup",
       "2",
       "--warmup-accuracy-threshold",
@@ -233,7 +254,11 @@ describe("mocksmith train gan", () => {
       discriminatorWarmup: number;
       warmupAccuracyThreshold: number;
     };
-    expect(t.initialisedFrom).toMatchObject({ model, step: 4, discriminator: "fresh (seed 6)" });
+    expect(t.initialisedFrom).toMatchObject({
+      model: path.join(bare, "gan.onnx"),
+      step: 4,
+      discriminator: "fresh (seed 6)",
+    });
     expect(t.initialisedFrom.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(t.discriminatorWarmup).toBe(2);
     expect(t.warmupAccuracyThreshold).toBe(1);

@@ -1,18 +1,22 @@
 /**
- * Fine-tuning from an exported model (`train gan --init MODEL.onnx | DIR | default`): the
+ * Fine-tuning from an exported model (`train gan --init MODEL.onnx | DIR | default`). A model
+ * whose card lists its TF.js weights (gan.weights.json: generator and discriminator with their
+ * batch-norm parameters and moving statistics) starts from them exactly. Otherwise the
  * generator comes from the .onnx (checked against its card), unfolded back to batch norm
- * (./gan-unfold.ts); the discriminator, which a model does not ship, starts from the run's seed
- * (`--discriminator-warmup` trains it alone before the generator moves).
+ * (./gan-unfold.ts), and the discriminator starts from the run's seed (`--discriminator-warmup`
+ * trains it alone before the generator moves).
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../../io/atomic-file.js";
 import { loadGanModel } from "../../io/gan-model-file.js";
+import { readCardWeights } from "../../io/model-file.js";
 import { resolveGanModelPath } from "../default-model.js";
 import type { TensorFlow } from "../kernels/tf-engine.js";
 import type { GanArchitecture, GanArchitectureOptions } from "./architecture.js";
 import type { GanCard } from "./gan-card.js";
 import { generatorLayersFromOnnx, type FoldedGanLayer } from "./gan-native.js";
 import { unfoldGenerator } from "./gan-unfold.js";
+import { parseGanWeightsJson } from "./gan-weights-json.js";
 import { initialGanWeights, type GanLayerWeights } from "./gan-weights.js";
 import { latentBatch, LATENT_STREAM_UNFOLD, type LatentPrior } from "./latent.js";
 
@@ -24,6 +28,8 @@ export interface ModelStart {
   sha256: string;
   card: GanCard;
   folded: FoldedGanLayer[];
+  /** Generator and discriminator from the card's weights file, when it lists one. */
+  weights?: Map<string, GanLayerWeights>;
   /** The card's κ when it differs from the run's (the output bias was shifted, same ρ). */
   kappaFrom?: number;
 }
@@ -69,24 +75,49 @@ export async function modelStart(
     card,
     folded,
   };
+  if (card.weights) {
+    const text = readCardWeights(file, card.weights).toString("utf8");
+    const parsed = parseGanWeightsJson(text, arch);
+    if ("problem" in parsed) throw new InputError(card.weights.file, `cannot fine-tune from its weights: ${parsed.problem}`);
+    start.weights = parsed.weights;
+  }
   if (card.kappa !== run.kappa) {
     const last = folded.length - 1;
     const shift = 0.5 * Math.log(card.kappa / run.kappa);
     folded[last] = { ...folded[last], bias: folded[last].bias.map((b) => b + shift) };
+    const w = start.weights?.get(folded[last].layer.name);
+    if (w?.bias) w.bias = w.bias.map((b) => b + shift);
     start.kappaFrom = card.kappa;
   }
   return start;
 }
 
-/** The run's starting weights: the model's generator unfolded, the discriminator from `seed`. */
+/**
+ * The run's starting weights: the model's own (a card's latent width s ≠ 1 multiplied into the
+ * first layer's latent inputs, whose moving statistics then see what the width-s model saw), or
+ * its generator unfolded and the discriminator from `seed`.
+ */
 export function modelStartWeights(
   tf: TensorFlow,
   arch: GanArchitecture,
   start: ModelStart,
   seed: number,
 ): Map<string, GanLayerWeights> {
-  const weights = initialGanWeights(arch, seed);
   const prior = start.card.latentPrior;
+  if (start.weights) {
+    const own = new Map(start.weights);
+    const first = arch.generator[0];
+    const w = own.get(first.name);
+    if (w && prior.scale !== 1) {
+      const perInput = first.outChannels * first.kernel ** 3;
+      own.set(first.name, {
+        ...w,
+        weight: w.weight.map((x, k) => (k < arch.latentDim * perInput ? x * prior.scale : x)),
+      });
+    }
+    return own;
+  }
+  const weights = initialGanWeights(arch, seed);
   const probe = latentBatch(
     seed,
     LATENT_STREAM_UNFOLD,

@@ -590,7 +590,9 @@ export async function trainGan(
       if (init.checkpoint) state.restoreWeights(init.checkpoint);
       progress.info(
         init.model
-          ? `fine-tuning the generator of ${init.file} (unfolded; a fresh discriminator)`
+          ? init.model.weights
+            ? `fine-tuning ${init.file} (generator and discriminator from its weights file)`
+            : `fine-tuning the generator of ${init.file} (unfolded; a fresh discriminator)`
           : `fine-tuning from ${init.file} (step ${init.step})`,
       );
     }
@@ -662,7 +664,12 @@ export async function trainGan(
           ? {
               initialisedFrom: {
                 ...(init.model
-                  ? { model: init.file, discriminator: `fresh (seed ${config.seed})` }
+                  ? {
+                      model: init.file,
+                      discriminator: init.model.weights
+                        ? "the model's (its weights file)"
+                        : `fresh (seed ${config.seed})`,
+                    }
                   : { checkpoint: init.file }),
                 step: init.step,
                 sha256: init.sha256,
