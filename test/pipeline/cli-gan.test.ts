@@ -275,6 +275,25 @@ describe("mocksmith train gan", () => {
     expect(tuned.find((x) => x.name === "d0")?.filter).not.toEqual(
       layers(full).find((x) => x.name === "d0")?.filter,
     );
+    // Another κ, with and without the weights file: the tanh layer's bias (no batch norm, the
+    // same in both forms) moves by ½ ln(45/2), so ρ = κe^{2y} stays; the card says from which κ.
+    const lastBias = (dirName: string) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
+          layers: { name: string; bias?: number[] }[];
+        }
+      ).layers.find((l) => l.name === "g2")?.bias?.[0] ?? NaN;
+    for (const [name, from] of [
+      ["own", model],
+      ["bare", bare],
+    ] as const) {
+      const k2 = path.join(dir, `kappa2-${name}`);
+      const rk = await train(k2, ...frozen, "--kappa", "2", "--init", from);
+      expect(rk.status, rk.stderr).toBe(0);
+      expect(lastBias(k2) - lastBias(full), from).toBeCloseTo(0.5 * Math.log(45 / 2), 5);
+      const kc = (await loadGanModel(path.join(k2, "gan.onnx"))).card;
+      expect((kc.training as { initialisedFrom: unknown }).initialisedFrom).toMatchObject({ kappaFrom: 45 });
+    }
     const narrower = await train(path.join(dir, "x8"), "--steps", "1", "--filters", "8,2,1", "--init", full);
     expect(lastLine(narrower.stderr)).toMatch(
       /gan\.onnx: cannot fine-tune from this model: its generator is filters 8,4,1, latent 8; this run's is filters 8,2,1, latent 8/,

@@ -28,6 +28,14 @@ export function unscaleDensity(c: number, kappa = DEFAULT_KAPPA): number {
   return (kappa * (1 + x)) / (1 - x);
 }
 
+/**
+ * The shift of the tanh layer's pre-activation y that carries a generator trained at κ₀ to κ
+ * unchanged in ρ: ρ = κ e^{2y} (c = tanh y), so y + ½ ln(κ₀/κ) gives the same ρ at every voxel.
+ */
+export function kappaBiasShift(kappaThen: number, kappaNow: number): number {
+  return 0.5 * Math.log(kappaThen / kappaNow);
+}
+
 /** In place: ρ (≥ 0) → c. */
 export function scaleDensityArray(values: Float32Array, kappa = DEFAULT_KAPPA): Float32Array {
   checkKappa(kappa);

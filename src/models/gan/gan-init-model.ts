@@ -6,7 +6,6 @@
  * (./gan-unfold.ts), and the discriminator starts from the run's seed (`--discriminator-warmup`
  * trains it alone before the generator moves).
  */
-import { createHash } from "node:crypto";
 import { InputError } from "../../io/atomic-file.js";
 import { loadGanModel } from "../../io/gan-model-file.js";
 import { readCardWeights } from "../../io/model-file.js";
@@ -14,8 +13,9 @@ import { resolveGanModelPath } from "../default-model.js";
 import type { TensorFlow } from "../kernels/tf-engine.js";
 import type { GanArchitecture, GanArchitectureOptions } from "./architecture.js";
 import type { GanCard } from "./gan-card.js";
+import { kappaBiasShift } from "./data-scaling.js";
 import { generatorLayersFromOnnx, type FoldedGanLayer } from "./gan-native.js";
-import { unfoldGenerator } from "./gan-unfold.js";
+import { unfoldGenerator, withLatentWidth } from "./gan-unfold.js";
 import { parseGanWeightsJson } from "./gan-weights-json.js";
 import { initialGanWeights, type GanLayerWeights } from "./gan-weights.js";
 import { latentBatch, LATENT_STREAM_UNFOLD, type LatentPrior } from "./latent.js";
@@ -25,11 +25,13 @@ export const UNFOLD_PROBE_LATENTS = 256;
 
 export interface ModelStart {
   file: string;
+  /** Of the .onnx (the card's, which loadGanModel checked against the bytes). */
   sha256: string;
   card: GanCard;
-  folded: FoldedGanLayer[];
-  /** Generator and discriminator from the card's weights file, when it lists one. */
+  /** Generator and discriminator from the card's weights file, when it lists one … */
   weights?: Map<string, GanLayerWeights>;
+  /** … else the .onnx's generator layers, batch norm folded. */
+  folded?: FoldedGanLayer[];
   /** The card's κ when it differs from the run's (the output bias was shifted, same ρ). */
   kappaFrom?: number;
 }
@@ -63,30 +65,26 @@ export async function modelStart(
     throw refuse(
       `its latent prior is ${p.kind}${p.kind === "student-t" ? ` ν = ${p.nu}` : ""}, this run's ${run.latentPrior.kind}${run.latentPrior.kind === "student-t" ? ` ν = ${run.latentPrior.nu}` : ""}`,
     );
-  let folded: FoldedGanLayer[];
-  try {
-    folded = generatorLayersFromOnnx(model.bytes, arch);
-  } catch (err) {
-    throw refuse((err as Error).message);
-  }
-  const start: ModelStart = {
-    file,
-    sha256: createHash("sha256").update(model.bytes).digest("hex"),
-    card,
-    folded,
-  };
+  const start: ModelStart = { file, sha256: card.sha256, card };
   if (card.weights) {
     const text = readCardWeights(file, card.weights).toString("utf8");
     const parsed = parseGanWeightsJson(text, arch);
     if ("problem" in parsed) throw new InputError(card.weights.file, `cannot fine-tune from its weights: ${parsed.problem}`);
     start.weights = parsed.weights;
+  } else {
+    try {
+      start.folded = generatorLayersFromOnnx(model.bytes, arch);
+    } catch (err) {
+      throw refuse((err as Error).message);
+    }
   }
   if (card.kappa !== run.kappa) {
-    const last = folded.length - 1;
-    const shift = 0.5 * Math.log(card.kappa / run.kappa);
-    folded[last] = { ...folded[last], bias: folded[last].bias.map((b) => b + shift) };
-    const w = start.weights?.get(folded[last].layer.name);
+    // The tanh layer has no batch norm: its bias is the same in both forms.
+    const last = arch.generator[arch.generator.length - 1].name;
+    const shift = kappaBiasShift(card.kappa, run.kappa);
+    const w = start.weights?.get(last);
     if (w?.bias) w.bias = w.bias.map((b) => b + shift);
+    start.folded = start.folded?.map((f) => (f.layer.name === last ? { ...f, bias: f.bias.map((b) => b + shift) } : f));
     start.kappaFrom = card.kappa;
   }
   return start;
@@ -106,17 +104,12 @@ export function modelStartWeights(
   const prior = start.card.latentPrior;
   if (start.weights) {
     const own = new Map(start.weights);
-    const first = arch.generator[0];
-    const w = own.get(first.name);
-    if (w && prior.scale !== 1) {
-      const perInput = first.outChannels * first.kernel ** 3;
-      own.set(first.name, {
-        ...w,
-        weight: w.weight.map((x, k) => (k < arch.latentDim * perInput ? x * prior.scale : x)),
-      });
-    }
+    const first = arch.generator[0].name;
+    const w = own.get(first);
+    if (w) own.set(first, { ...w, weight: withLatentWidth(arch, w.weight, prior.scale) });
     return own;
   }
+  if (!start.folded) throw new RangeError(`model start ${start.file} has neither weights nor folded layers`);
   const weights = initialGanWeights(arch, seed);
   const probe = latentBatch(
     seed,

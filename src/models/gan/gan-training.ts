@@ -40,6 +40,7 @@ import {
   type GanPreset,
 } from "./architecture.js";
 import type { GanCard } from "./gan-card.js";
+import { kappaBiasShift } from "./data-scaling.js";
 import { exportGan } from "./gan-export.js";
 import { GanTf, type GanNetwork } from "./gan-tf.js";
 import { loadGanDataSet, realBatch, type GanDataSet } from "./gan-training-data.js";
@@ -215,7 +216,7 @@ async function initialWeights(c: GanTrainingConfig, arch: GanArchitecture): Prom
   }
   if (kappaThen !== c.kappa) {
     const last = to.generator[to.generator.length - 1].name;
-    const tensors = rescaleKappa(start.checkpoint.tensors, `gan/${last}.bias`, kappaThen / c.kappa);
+    const tensors = rescaleKappa(start.checkpoint.tensors, `gan/${last}.bias`, kappaThen, c.kappa);
     if (!tensors) throw refuse(`it lacks tensor gan/${last}.bias`);
     start.checkpoint = { ...start.checkpoint, tensors };
     start.kappaFrom = kappaThen;
@@ -224,20 +225,20 @@ async function initialWeights(c: GanTrainingConfig, arch: GanArchitecture): Prom
 }
 
 /**
- * The generator of a checkpoint trained at κ₀ carried to this run's κ unchanged in ρ: its output
- * is ρ = κ e^{2y} (c = tanh y, ρ = κ(1 + c)/(1 − c)) with y the last layer's pre-activation, so
- * adding ½ ln(κ₀/κ) to that layer's bias gives the same ρ at every voxel. The discriminator sees
- * c, which this changes non-linearly; it keeps its weights and relearns under the usual
- * accuracy rule. `kappaRatio` is κ₀/κ; null when the tensors lack that bias.
+ * The generator of a checkpoint trained at κ₀ carried to this run's κ unchanged in ρ (the tanh
+ * layer's bias shifted, kappaBiasShift). The discriminator sees c, which this changes
+ * non-linearly; it keeps its weights and relearns under the usual accuracy rule. Null when the
+ * tensors lack that bias.
  */
 function rescaleKappa(
   tensors: ReadonlyMap<string, Float32Array>,
   biasName: string,
-  kappaRatio: number,
+  kappaThen: number,
+  kappaNow: number,
 ): Map<string, Float32Array> | null {
   const bias = tensors.get(biasName);
   if (!bias) return null;
-  const shift = 0.5 * Math.log(kappaRatio);
+  const shift = kappaBiasShift(kappaThen, kappaNow);
   return new Map(tensors).set(biasName, bias.map((b) => b + shift));
 }
 
@@ -409,6 +410,16 @@ function discriminatorStep(
   return { loss, accuracy, updated };
 }
 
+/** A real batch (stream key `key`) as tensors: cubes (B, S, S, S, 1), redshifts, and D's condition. */
+function realTensors(state: GanTrainingState, set: GanDataSet, key: number) {
+  const { tf, arch, config: c } = state;
+  const s = arch.side;
+  const real = realBatch(set, c.seed, key, c.batch, s);
+  const x = tf.tensor5d(real.cubes, [c.batch, s, s, s, 1]);
+  const zs = tf.tensor1d(real.redshifts);
+  return { redshifts: real.redshifts, x, zs, cond: arch.conditional ? (zs as Tensor1D) : undefined };
+}
+
 /** Streams of the warm-up's real cubes and latent blocks, apart from the steps' (which count up from 0). */
 const WARMUP_REAL_KEY = 2 ** 41;
 const WARMUP_LATENT_BLOCK = 2 ** 30;
@@ -419,22 +430,18 @@ const WARMUP_LATENT_BLOCK = 2 ** 30;
  * the generator's loss. Reports the warm-up's last accuracy and how many passes updated D.
  */
 function warmUpDiscriminator(state: GanTrainingState, set: GanDataSet, steps: number, progress: TrainingProgress): void {
-  const { tf, arch, config: c } = state;
-  const b = c.batch;
-  const s = arch.side;
+  const { arch, config: c } = state;
   state.adam.discriminator.setLearningRate(c.schedule.learningRateDiscriminator);
   progress.start("warm up discriminator", steps);
   let updates = 0;
   let accuracy = 0;
   for (let i = 0; i < steps; i++) {
-    const real = realBatch(set, c.seed, WARMUP_REAL_KEY + i * b, b, s);
-    const x = tf.tensor5d(real.cubes, [b, s, s, s, 1]);
-    const zs = tf.tensor1d(real.redshifts);
+    const { redshifts, x, zs, cond } = realTensors(state, set, WARMUP_REAL_KEY + i * c.batch);
     const r = discriminatorStep(
       state,
       x,
-      arch.conditional ? (zs as Tensor1D) : undefined,
-      latentRows(arch, c, WARMUP_LATENT_BLOCK + i, real.redshifts),
+      cond,
+      latentRows(arch, c, WARMUP_LATENT_BLOCK + i, redshifts),
       c.warmupAccuracyThreshold ?? c.schedule.accuracyThreshold,
     );
     x.dispose();
@@ -457,22 +464,18 @@ function ganStep(
 ): Record<string, number> {
   const { tf, arch, config: c, gan } = state;
   const b = c.batch;
-  const s = arch.side;
   const width = arch.generator[0].inChannels;
   const halvings = c.schedule.halveEvery > 0 ? Math.floor(step / c.schedule.halveEvery) : 0;
   state.adam.generator.setLearningRate(c.schedule.learningRateGenerator * 0.5 ** halvings);
   state.adam.discriminator.setLearningRate(c.schedule.learningRateDiscriminator * 0.5 ** halvings);
 
-  const real = realBatch(set, c.seed, step * b, b, s);
-  const x = tf.tensor5d(real.cubes, [b, s, s, s, 1]);
-  const zs = tf.tensor1d(real.redshifts);
-  const cond = arch.conditional ? (zs as Tensor1D) : undefined;
+  const { redshifts, x, zs, cond } = realTensors(state, set, step * b);
 
   // Discriminator: fakes from latent block 2·step.
-  const { loss: dLoss, accuracy, updated: updateD } = discriminatorStep(state, x, cond, latentRows(arch, c, 2 * step, real.redshifts));
+  const { loss: dLoss, accuracy, updated: updateD } = discriminatorStep(state, x, cond, latentRows(arch, c, 2 * step, redshifts));
 
   // Generator: latent block 2·step + 1 through D (training mode; D's statistics not kept).
-  const uG = tf.tensor2d(latentRows(arch, c, 2 * step + 1, real.redshifts), [b, width]);
+  const uG = tf.tensor2d(latentRows(arch, c, 2 * step + 1, redshifts), [b, width]);
   let statistics: StatisticsEvaluation | null = null;
   const g = tf.variableGrads(() => {
     const out = gan.generate(uG, true);

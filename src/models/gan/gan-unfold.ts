@@ -23,6 +23,18 @@ import { onnxToTfTransposedFilter } from "./gan-tf.js";
 import type { GanLayerWeights } from "./gan-weights.js";
 
 /**
+ * The first generator layer's weight (in, out, k³) taking latents drawn at width 1 where the
+ * model drew them at width s: z s W = z (s W) on the latent inputs only (a cGAN's z channel,
+ * the last input, stays). The same array when s = 1.
+ */
+export function withLatentWidth(arch: GanArchitecture, weight: Float32Array, scale: number): Float32Array {
+  if (scale === 1) return weight;
+  const first = arch.generator[0];
+  const latentWeights = arch.latentDim * first.outChannels * first.kernel ** 3;
+  return weight.map((w, k) => (k < latentWeights ? w * scale : w));
+}
+
+/**
  * Generator weights (ONNX layouts, ./gan-weights.ts) equivalent to `folded`, with the moving
  * statistics measured on `probe` (count × latent width rows); `latentScale` is the card's width.
  */
@@ -44,12 +56,7 @@ export function unfoldGenerator(
   folded.forEach((f, i) => {
     const l = arch.generator[i];
     if (f.layer.name !== l.name) throw new RangeError(`folded layer ${f.layer.name} where ${l.name} was expected`);
-    // The width multiplies the latent inputs only (a cGAN's z channel, the last, stays).
-    const perInput = l.outChannels * l.kernel ** 3;
-    const weight =
-      i === 0 && latentScale !== 1
-        ? f.weight.map((w, k) => (k < arch.latentDim * perInput ? w * latentScale : w))
-        : f.weight;
+    const weight = i === 0 ? withLatentWidth(arch, f.weight, latentScale) : f.weight;
     const next = tf.tidy(() => {
       const filter = tf.tensor5d(onnxToTfTransposedFilter(weight, l.inChannels, l.outChannels, l.kernel), [
         l.kernel,

@@ -5,6 +5,7 @@
  * the first layer's latent inputs only, and training mode (batch moments) stays within the
  * batch's moment noise of it — which a naive import (γ = 1, β = b', moments 0 and 1) does not.
  */
+import fs from "node:fs";
 import { beforeAll, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
@@ -136,7 +137,7 @@ test("the bundled GAN unfolds to a generator ONNX Runtime agrees with (export pa
   const arch = ganArchitecture(start.card.architecture);
   const gan = new GanTf(tf, arch, modelStartWeights(tf, arch, start, 1));
   try {
-    const bytes = (await import("node:fs")).readFileSync(start.file);
+    const bytes = fs.readFileSync(start.file);
     const parity = await generatorParity(tf, gan, bytes, start.card.latentPrior);
     expect(parity.maxAbsDifference).toBeLessThanOrEqual(GAN_PARITY_TOLERANCE * Math.max(1, parity.scale));
   } finally {
