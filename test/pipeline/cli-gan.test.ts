@@ -304,6 +304,90 @@ describe("mocksmith train gan", () => {
     );
   });
 
+  it("--stats-memory keeps running averages in the checkpoints: a resumed run equals the uninterrupted one bit for bit", async () => {
+    const memory = ["--stats-weight", "1", "--stats-memory", "10"];
+    const whole = path.join(dir, "memory-4");
+    const half = path.join(dir, "memory-2");
+    const [a, b] = await Promise.all([
+      train(whole, "--steps", "4", ...memory),
+      train(half, "--steps", "2", ...memory),
+    ]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    const resumed = await train(half, "--steps", "4", "--resume", ...memory);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    for (const f of ["gan.onnx", "gan.weights.json"])
+      expect(fs.readFileSync(path.join(half, f)).equals(fs.readFileSync(path.join(whole, f))), f).toBe(true);
+    const t = (await loadGanModel(path.join(whole, "gan.onnx"))).card.training as {
+      statisticsLoss: Record<string, number>;
+    };
+    expect(t.statisticsLoss.memory).toBe(10);
+    const bad = await train(
+      path.join(dir, "x12"),
+      "--steps",
+      "1",
+      "--stats-weight",
+      "1",
+      "--stats-memory",
+      "0.5",
+    );
+    expect(lastLine(bad.stderr)).toMatch(
+      /--stats-memory: must be 0 \(the batch alone\) or ≥ 1 steps, got 0\.5/,
+    );
+    const both = await train(
+      path.join(dir, "x13"),
+      ...["--steps", "1", ...memory, "--stats-variance-offset", "empirical"],
+    );
+    expect(lastLine(both.stderr)).toMatch(
+      /--stats-variance-offset: empirical corrects a single batch's ln s²/,
+    );
+  });
+
+  it("--adversarial-weight 0 trains the generator on the statistics term alone: the discriminator is neither run nor updated", async () => {
+    const layers = (dirName: string) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
+          layers: { name: string; filter: number[] }[];
+        }
+      ).layers;
+    const out = path.join(dir, "stats-only");
+    const r = await train(
+      out,
+      "--steps",
+      "2",
+      "--init",
+      model,
+      "--adversarial-weight",
+      "0",
+      "--stats-weight",
+      "1",
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const start = layers(full);
+    const tuned = layers(out);
+    for (const l of tuned.filter((x) => x.name.startsWith("d")))
+      expect(l.filter, l.name).toEqual(start.find((x) => x.name === l.name)?.filter);
+    expect(tuned.find((x) => x.name === "g0")?.filter).not.toEqual(
+      start.find((x) => x.name === "g0")?.filter,
+    );
+    const t = (await loadGanModel(path.join(out, "gan.onnx"))).card.training as {
+      adversarialWeight: number;
+      losses: Record<string, number>[];
+    };
+    expect(t.adversarialWeight).toBe(0);
+    const last = t.losses.at(-1) ?? {};
+    expect(last.generatorLoss).toBe(0);
+    expect(last.statisticsPower).toBeGreaterThan(0);
+    expect("discriminatorAccuracy" in last).toBe(false);
+    const none = await train(path.join(dir, "x10"), "--steps", "1", "--adversarial-weight", "0");
+    expect(lastLine(none.stderr)).toMatch(/--adversarial-weight: 0 leaves the generator no loss/);
+    const warm = await train(
+      path.join(dir, "x11"),
+      ...["--steps", "1", "--adversarial-weight", "0", "--stats-weight", "1", "--discriminator-warmup", "1"],
+    );
+    expect(lastLine(warm.stderr)).toMatch(/--discriminator-warmup: there is no discriminator to warm up/);
+  });
+
   it("refuses bad settings with one line", async () => {
     const r1 = await train(path.join(dir, "x1"), "--steps", "1", "--redshift", "0,1");
     expect(lastLine(r1.stderr)).toMatch(/--redshift: 2 redshifts need --conditional/);

@@ -114,6 +114,12 @@ export interface GanTrainingConfig {
    * lineage sat at 94 % batch accuracy and were no longer updated).
    */
   warmupAccuracyThreshold?: number;
+  /**
+   * Weight of the adversarial term in the generator's loss (absent: 1, the paper's). 0 drops the
+   * discriminator altogether — no discriminator pass, the generator follows the statistics term
+   * alone: a fine-tune of a trained generator that a fresh discriminator would pull off course.
+   */
+  adversarialWeight?: number;
   output: string;
 }
 
@@ -147,8 +153,11 @@ function fingerprint(
     ...(init ? { initialisedFrom: { sha256: init.sha256, step: init.step } } : {}),
     ...(c.discriminatorWarmup ? { discriminatorWarmup: c.discriminatorWarmup } : {}),
     ...(c.warmupAccuracyThreshold !== undefined ? { warmupAccuracyThreshold: c.warmupAccuracyThreshold } : {}),
+    ...(adversarialWeight(c) !== 1 ? { adversarialWeight: adversarialWeight(c) } : {}),
   };
 }
+
+const adversarialWeight = (c: GanTrainingConfig): number => c.adversarialWeight ?? 1;
 
 /** The checkpoint a fine-tuning run starts from, with what identifies it. */
 interface InitialWeights {
@@ -282,6 +291,8 @@ class GanTrainingState {
   readonly gan: GanTf;
   readonly adam: Record<GanNetwork, CheckpointableAdam>;
   private readonly keys: Record<GanNetwork, string[]>;
+  /** The statistics term, whose running averages (if any) a checkpoint keeps. */
+  statistics: StatisticsLoss | null = null;
 
   constructor(
     readonly tf: TensorFlow,
@@ -322,6 +333,9 @@ class GanTrainingState {
         t.set(`adam.${n}.v/${k}`, s.v[i]);
       });
     }
+    const running = this.statistics?.runningState();
+    // Float64 values stored bit for bit as twice as many float32 words (resume stays exact).
+    if (running) t.set(RUNNING_STATISTICS, new Float32Array(running.buffer));
     return { tensors: t, steps };
   }
 
@@ -346,6 +360,11 @@ class GanTrainingState {
         m: this.keys[n].map((k) => tensorOf(ckpt, `adam.${n}.m/${k}`)),
         v: this.keys[n].map((k) => tensorOf(ckpt, `adam.${n}.v/${k}`)),
       });
+    if (this.statistics?.runningState()) {
+      const words = tensorOf(ckpt, RUNNING_STATISTICS);
+      // slice() copies bytes (same element type), so no word is read as a number and NaN-canonicalised.
+      this.statistics.restoreRunning(new Float64Array(words.slice().buffer));
+    }
   }
 
   dispose(): void {
@@ -354,6 +373,8 @@ class GanTrainingState {
     this.adam.discriminator.dispose();
   }
 }
+
+const RUNNING_STATISTICS = "statistics/running";
 
 function tensorOf(ckpt: Checkpoint, name: string): Float32Array {
   const d = ckpt.tensors.get(name);
@@ -471,15 +492,21 @@ function ganStep(
 
   const { redshifts, x, zs, cond } = realTensors(state, set, step * b);
 
-  // Discriminator: fakes from latent block 2·step.
-  const { loss: dLoss, accuracy, updated: updateD } = discriminatorStep(state, x, cond, latentRows(arch, c, 2 * step, redshifts));
+  // Discriminator: fakes from latent block 2·step (none when the adversarial term is off).
+  const wAdv = adversarialWeight(c);
+  const d = wAdv > 0 ? discriminatorStep(state, x, cond, latentRows(arch, c, 2 * step, redshifts)) : null;
 
   // Generator: latent block 2·step + 1 through D (training mode; D's statistics not kept).
   const uG = tf.tensor2d(latentRows(arch, c, 2 * step + 1, redshifts), [b, width]);
   let statistics: StatisticsEvaluation | null = null;
+  let adversarialLoss = 0;
   const g = tf.variableGrads(() => {
     const out = gan.generate(uG, true);
-    const adversarial = tf.softplus(gan.discriminate(out, true, cond).neg()).mean() as Scalar;
+    const adversarial =
+      wAdv > 0
+        ? (tf.softplus(gan.discriminate(out, true, cond).neg()).mean().mul(wAdv) as Scalar)
+        : tf.scalar(0);
+    adversarialLoss = adversarial.dataSync()[0];
     if (!stats) return adversarial;
     // The statistics term enters as a custom-gradient op: value and d/dc come from statistics-loss.ts.
     const term = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
@@ -493,19 +520,17 @@ function ganStep(
   applyGrads(state.adam.generator, g.grads);
   gan.commitStatistics("generator");
   gan.discardStatistics("discriminator");
-  const gLoss = disposeGrads(g.value, g.grads);
+  disposeGrads(g.value, g.grads);
   uG.dispose();
   x.dispose();
   zs.dispose();
   const losses: Record<string, number> = {
-    discriminatorLoss: dLoss,
-    generatorLoss: gLoss,
-    discriminatorAccuracy: accuracy,
-    discriminatorUpdated: updateD ? 1 : 0,
+    ...(d ? { discriminatorLoss: d.loss } : {}),
+    generatorLoss: adversarialLoss,
+    ...(d ? { discriminatorAccuracy: d.accuracy, discriminatorUpdated: d.updated ? 1 : 0 } : {}),
   };
   const st = statistics as StatisticsEvaluation | null;
   if (st) {
-    losses.generatorLoss = gLoss - st.loss;
     losses.statisticsPower = st.power;
     losses.statisticsVariance = st.variance;
     losses.statisticsPdf = st.pdf;
@@ -536,12 +561,26 @@ export function checkGanTrainingConfig(c: GanTrainingConfig): GanArchitecture {
       `${c.redshifts.length} redshifts need --conditional (a cGAN); an unconditional GAN learns one`,
     );
   if (!(c.kappa > 0)) throw new InputError("--kappa", `must be > 0, got ${c.kappa}`);
+  const memory = c.statistics?.memory;
+  if (memory !== undefined && !(memory >= 1))
+    throw new InputError("--stats-memory", `must be 0 (the batch alone) or ≥ 1 steps, got ${memory}`);
+  if (memory !== undefined && c.statistics?.varianceOffset === "empirical")
+    throw new InputError(
+      "--stats-variance-offset",
+      "empirical corrects a single batch's ln s²; with --stats-memory the running average needs no offset",
+    );
   if (c.statistics && arch.conditional)
     throw new InputError(
       "--stats-weight",
       "not available for a conditional GAN (one set of target statistics would mix its redshifts)",
     );
   if (c.steps < 1) throw new InputError("--steps", "nothing to train: --steps must be ≥ 1");
+  const wAdv = adversarialWeight(c);
+  if (!(wAdv >= 0) || !Number.isFinite(wAdv)) throw new InputError("--adversarial-weight", `must be ≥ 0, got ${wAdv}`);
+  if (wAdv === 0 && !c.statistics)
+    throw new InputError("--adversarial-weight", "0 leaves the generator no loss: give --stats-weight > 0 as well");
+  if (wAdv === 0 && c.discriminatorWarmup)
+    throw new InputError("--discriminator-warmup", "there is no discriminator to warm up with --adversarial-weight 0");
   return arch;
 }
 
@@ -582,6 +621,7 @@ export async function trainGan(
     init?.model && !ckpt ? modelStartWeights(tf, arch, init.model, config.seed) : undefined,
   );
   const stats = statisticsLoss(config, set, arch.side);
+  state.statistics = stats;
   try {
     const history: Record<string, number | string>[] = ckpt ? [...ckpt.header.history] : [];
     let step = 0;
@@ -685,6 +725,7 @@ export async function trainGan(
         ...(config.warmupAccuracyThreshold !== undefined
           ? { warmupAccuracyThreshold: config.warmupAccuracyThreshold }
           : {}),
+        ...(adversarialWeight(config) !== 1 ? { adversarialWeight: adversarialWeight(config) } : {}),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

@@ -77,6 +77,17 @@ export interface StatisticsLossSettings {
    * L_V's minimum at a generator variance 10–29 % above the data's when its P(k) is as skewed.
    */
   varianceOffset?: "gaussian" | "empirical";
+  /**
+   * Memory M of running estimates for L_P, L_V and L_H (absent or 0: the batch alone, earlier
+   * runs). A batch of 16 knows the variance of P(k) to ±37 % — more than the 25 % tolerance — so
+   * the batch-only parts are dominated by sampling noise and a systematic 20–50 % miss hardly
+   * steers the generator. With M > 0 the batch's P̄_b, s²_b and H̄_m enter exponential moving
+   * averages with factor 1/M (bias-corrected, as Adam's moments); each part's error (the log
+   * ratio, the PDF offset) is taken from the averages and its direction from the batch:
+   * ∂L/∂P_ib = 2 l_b / (tol · A_b) · ∂A_b^batch/∂P_ib, A the average. With many batches in
+   * the averages s² is unbiased for σ², so L_V needs no offset β_B.
+   */
+  memory?: number;
 }
 
 export const VARIANCE_OFFSETS = ["gaussian", "empirical"] as const;
@@ -501,16 +512,68 @@ export function batchCoherence(
   return { loss: l * l, ratio, gradient };
 }
 
+/**
+ * Bias-corrected exponential moving averages (factor α = 1/M) of the batch's P̄_b, s²_b and H̄_m,
+ * laid out [weight, P̄ (n_b), s² (n_b), H̄ (bins)] so a checkpoint can hold them exactly.
+ */
+class RunningStatistics {
+  readonly state: Float64Array;
+
+  constructor(
+    readonly memory: number,
+    private readonly shells: number,
+  ) {
+    this.state = new Float64Array(1 + 2 * shells + PDF_BINS);
+  }
+
+  /** Adds a batch and returns the averages (views into a copy normalised by the weight). */
+  update(mean: Float64Array, variance: Float64Array, pdf: Float64Array): { mean: Float64Array; variance: Float64Array; pdf: Float64Array } {
+    const a = 1 / this.memory;
+    const s = this.state;
+    const n = this.shells;
+    s[0] = (1 - a) * s[0] + a;
+    const blend = (offset: number, x: Float64Array) => {
+      for (let i = 0; i < x.length; i++) s[offset + i] = (1 - a) * s[offset + i] + a * x[i];
+    };
+    blend(1, mean);
+    blend(1 + n, variance);
+    blend(1 + 2 * n, pdf);
+    const avg = s.map((v) => v / s[0]);
+    return { mean: avg.subarray(1, 1 + n), variance: avg.subarray(1 + n, 1 + 2 * n), pdf: avg.subarray(1 + 2 * n) };
+  }
+
+  restore(state: Float64Array): void {
+    if (state.length !== this.state.length)
+      throw new RangeError(`running statistics hold ${state.length} values, this loss needs ${this.state.length}`);
+    this.state.set(state);
+  }
+}
+
 /** The loss term of a batch of generator outputs c (B × side³) and its gradient. */
 export class StatisticsLoss {
   private readonly fields: FieldStatistics;
   private readonly offsets = new Map<number, Float64Array>();
+  /** Running averages of L_P's, L_V's and L_H's batch statistics (settings.memory > 0). */
+  private readonly running: RunningStatistics | null;
 
   constructor(
     readonly targets: StatisticsTargets,
     readonly settings: StatisticsLossSettings,
   ) {
     this.fields = new FieldStatistics(targets.side);
+    const memory = settings.memory ?? 0;
+    if (!(memory === 0 || memory >= 1)) throw new RangeError(`statistics memory must be 0 or ≥ 1, got ${memory}`);
+    this.running = memory > 0 ? new RunningStatistics(memory, this.fields.shells) : null;
+  }
+
+  /** The running averages' state (null without memory), for a checkpoint. */
+  runningState(): Float64Array | null {
+    return this.running ? Float64Array.from(this.running.state) : null;
+  }
+
+  restoreRunning(state: Float64Array): void {
+    if (!this.running) throw new RangeError("this statistics loss keeps no running averages");
+    this.running.restore(state);
   }
 
   /** L_V's per-shell β_B for a batch of B (null: the Gaussian value), measured once per B. */
@@ -552,9 +615,22 @@ export class StatisticsLoss {
     const dVar = new Float64Array(nb);
     const stats = Array.from({ length: nb }, (_, b) => meanAndVariance(powers, b));
     const bias = logVarianceBias(batch);
-    const offset = this.varianceOffset(batch);
+    const pdfBatch = new Float64Array(PDF_BINS);
+    for (const h of pdfs) for (let m = 0; m < PDF_BINS; m++) pdfBatch[m] += h[m];
+    for (let m = 0; m < PDF_BINS; m++) pdfBatch[m] /= batch;
+    // The estimates the parts compare with the targets: the batch's, or the running averages
+    // (whose s² needs no offset: an average of many unbiased s² is unbiased, and nearly so its log).
+    const est = this.running
+      ? this.running.update(
+          Float64Array.from(stats, (x) => x.mean),
+          Float64Array.from(stats, (x) => x.variance),
+          pdfBatch,
+        )
+      : { mean: Float64Array.from(stats, (x) => x.mean), variance: Float64Array.from(stats, (x) => x.variance), pdf: pdfBatch };
+    const offset = this.running ? new Float64Array(nb) : this.varianceOffset(batch);
     for (let b = 0; b < nb; b++) {
-      const { mean, variance: varB } = stats[b];
+      const mean = est.mean[b];
+      const varB = est.variance[b];
       const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
       power += lp * lp;
       dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
@@ -568,10 +644,7 @@ export class StatisticsLoss {
     const dPdf = new Float64Array(PDF_BINS);
     const nm = t.pdfBins.length;
     for (const m of t.pdfBins) {
-      let mean = 0;
-      for (const h of pdfs) mean += h[m];
-      mean /= batch;
-      const e = (mean - t.pdfMean[m]) / t.pdfSpread[m];
+      const e = (est.pdf[m] - t.pdfMean[m]) / t.pdfSpread[m];
       pdf += e * e;
       dPdf[m] = (2 * e) / t.pdfSpread[m] / (nm * batch);
     }

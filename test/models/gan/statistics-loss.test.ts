@@ -357,3 +357,80 @@ describe("L_V's empirical offset (--stats-variance-offset empirical)", () => {
     expect(gaussian).toBeGreaterThan(0.15);
   });
 });
+
+describe("running averages behind L_P, L_V and L_H (--stats-memory)", () => {
+  const n = 8;
+  const kappa = 2;
+  const sigma = 0.8;
+  const B = 4;
+
+  it("a memory of 1 is the batch itself: L_P, L_H and their gradient equal the batch-only loss's; L_V drops the offset", () => {
+    const c = lognormalFields(6, n, sigma, kappa, 1);
+    const targets = statisticsTargets(n, kappa, 1e6, [lognormalFields(64, n, sigma, kappa, 2)]);
+    const batchOnly = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0 });
+    const one = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0, memory: 1 });
+    const a = batchOnly.evaluate(c);
+    const b = one.evaluate(c);
+    expect(b.power).toBe(a.power);
+    expect(b.pdf).toBe(a.pdf);
+    expect(Array.from(b.gradient)).toEqual(Array.from(a.gradient));
+    // On the target cubes themselves (s² = σ² exactly) L_V is 0 without the batch offset β_6.
+    const own = new StatisticsLoss(statisticsTargets(n, kappa, 1e6, [c]), { weight: 1, varianceWeight: 1, memory: 1 });
+    expect(own.evaluate(c).variance).toBeLessThan(1e-20);
+    for (const l of [batchOnly, one, own]) l.dispose();
+  });
+
+  it("batches from the targets' own distribution: the averaged parts fall far below a lone batch's sampling noise", () => {
+    // Targets from 512 cubes; then 300 fresh batches of 4. A lone batch of 4 knows s² to
+    // ±√(2/3) ≈ 0.8 in ln for Gaussian values (≈ 3.7 tolerances of ln 1.25: L_V ≳ 10 from noise
+    // alone, ≈ 27 here, these powers being skewed); an average over ≈ 2M − 1 = 99 batches to
+    // ≈ 0.08 (L_V ≈ 0.15), plus the 512-cube targets' own ≈ 0.06. Measured: 0.26 against 27.
+    const targets = statisticsTargets(n, kappa, 1e6, [lognormalFields(512, n, sigma, kappa, 7)]);
+    const settings = { weight: 1, varianceWeight: 1 };
+    const lone = new StatisticsLoss(targets, settings);
+    const averaged = new StatisticsLoss(targets, { ...settings, memory: 50 });
+    const tail = { lone: { p: 0, v: 0, h: 0 }, averaged: { p: 0, v: 0, h: 0 } };
+    const steps = 300;
+    const last = 100;
+    for (let s = 0; s < steps; s++) {
+      const c = lognormalFields(B, n, sigma, kappa, 1000 + s);
+      for (const [name, loss] of [
+        ["lone", lone],
+        ["averaged", averaged],
+      ] as const) {
+        const e = loss.evaluate(c);
+        if (s >= steps - last) {
+          tail[name].p += e.power / last;
+          tail[name].v += e.variance / last;
+          tail[name].h += e.pdf / last;
+        }
+      }
+    }
+    expect(tail.lone.v).toBeGreaterThan(3);
+    expect(tail.averaged.v).toBeLessThan(0.1 * tail.lone.v);
+    expect(tail.averaged.p).toBeLessThan(0.1 * tail.lone.p);
+    expect(tail.averaged.h).toBeLessThan(0.1 * tail.lone.h);
+    lone.dispose();
+    averaged.dispose();
+  });
+
+  it("a restored state continues exactly; the first batch is the whole (bias-corrected) average", () => {
+    const targets = statisticsTargets(n, kappa, 1e6, [lognormalFields(64, n, sigma, kappa, 3)]);
+    const settings = { weight: 1, varianceWeight: 1, memory: 20 };
+    const batches = [0, 1, 2].map((i) => lognormalFields(B, n, sigma, kappa, 50 + i));
+    const a = new StatisticsLoss(targets, settings);
+    const first = a.evaluate(batches[0]);
+    const lone = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0 });
+    expect(first.power).toBeCloseTo(lone.evaluate(batches[0]).power, 12);
+    a.evaluate(batches[1]);
+    const b = new StatisticsLoss(targets, settings);
+    b.restoreRunning(a.runningState() as Float64Array);
+    const ea = a.evaluate(batches[2]);
+    const eb = b.evaluate(batches[2]);
+    expect(eb.loss).toBe(ea.loss);
+    expect(Array.from(eb.gradient)).toEqual(Array.from(ea.gradient));
+    expect(() => lone.restoreRunning(new Float64Array(3))).toThrow(/keeps no running averages/);
+    expect(() => b.restoreRunning(new Float64Array(3))).toThrow(/hold 3 values/);
+    for (const l of [a, b, lone]) l.dispose();
+  });
+});

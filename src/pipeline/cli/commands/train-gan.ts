@@ -38,6 +38,7 @@ interface TrainGanFlags {
   statsCoherenceWeight: number;
   statsPdfWeight: number;
   statsVarianceOffset: (typeof VARIANCE_OFFSETS)[number];
+  statsMemory: number;
   statsMassWeight: number;
   statsEnvironmentWeight: number;
   statsCoherenceFixedPower?: boolean;
@@ -47,6 +48,7 @@ interface TrainGanFlags {
   init?: string;
   discriminatorWarmup: number;
   warmupAccuracyThreshold?: number;
+  adversarialWeight: number;
   threads?: number;
   output: string;
 }
@@ -163,6 +165,12 @@ export function registerTrainGan(train: Command): void {
         .argParser(parseChoice(VARIANCE_OFFSETS)),
     )
     .option(
+      "--stats-memory <M>",
+      "steps of running averages behind the P(k), P(k)-variance and PDF parts: their errors come from exponential averages over ≈ M batches, their directions from the batch (0: the batch alone, whose 16-cube variance estimate is noisier than the tolerance)",
+      parseNumber({ min: 0 }),
+      0,
+    )
+    .option(
       "--stats-pdf-weight <w>",
       "relative weight w_H of the PDF part (the smoothed PDF of ln ρ in units of the cubes' spread)",
       parseNumber({ min: 0 }),
@@ -206,6 +214,12 @@ export function registerTrainGan(train: Command): void {
       "--warmup-accuracy-threshold <a>",
       "warm-up passes update D while its batch accuracy is below a (default: --accuracy-threshold; 1: every pass — with the generator frozen, D cannot outrun it)",
       parseNumber({ min: 0, max: 1 }),
+    )
+    .option(
+      "--adversarial-weight <w>",
+      "weight of the adversarial term in the generator's loss (0: no discriminator at all, the statistics term alone — for fine-tuning a trained generator; needs --stats-weight)",
+      parseNumber({ min: 0 }),
+      1,
     )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
@@ -287,6 +301,7 @@ passes before the generator moves.`,
                   ...(flags.statsVarianceOffset !== "gaussian"
                     ? { varianceOffset: flags.statsVarianceOffset }
                     : {}),
+                  ...(flags.statsMemory > 0 ? { memory: flags.statsMemory } : {}),
                   ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
                   ...(flags.statsCoherenceFixedPower === true ? { coherenceFixedPower: true } : {}),
                   ...(flags.statsEnvironmentWeight > 0
@@ -300,6 +315,7 @@ passes before the generator moves.`,
           ...(flags.warmupAccuracyThreshold !== undefined
             ? { warmupAccuracyThreshold: flags.warmupAccuracyThreshold }
             : {}),
+          ...(flags.adversarialWeight !== 1 ? { adversarialWeight: flags.adversarialWeight } : {}),
           output: flags.output,
         },
         {
