@@ -343,7 +343,7 @@ describe("mocksmith train gan", () => {
     );
   });
 
-  it("--adversarial-weight 0 trains the generator on the statistics term alone: the discriminator is neither run nor updated", async () => {
+  it("--adversarial-weight 0 trains the generator on the statistics term alone: the discriminator is neither run nor updated; --freeze-batch-norm keeps its moving statistics", async () => {
     const layers = (dirName: string) =>
       (
         JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
@@ -375,6 +375,25 @@ describe("mocksmith train gan", () => {
       losses: Record<string, number>[];
     };
     expect(t.adversarialWeight).toBe(0);
+    // With --freeze-batch-norm the generator trains in inference mode: its moving statistics stay
+    // the start's while γ (and the filters) move; without it they move too.
+    const frozen = path.join(dir, "frozen-batch-norm");
+    // (The adversarial loss here: with this tiny model's 4-step-old moving statistics the
+    // statistics term diverges at once in inference mode — P_b = 0 at a shell, L_P infinite.)
+    const f = await train(frozen, "--steps", "2", "--init", model, "--freeze-batch-norm");
+    expect(f.status, f.stderr).toBe(0);
+    const bn = (dirName: string) =>
+      (
+        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
+          layers: { name: string; gamma?: number[]; movingMean?: number[]; movingVariance?: number[] }[];
+        }
+      ).layers.find((l) => l.name === "g0");
+    expect(bn(frozen)?.movingMean).toEqual(bn(full)?.movingMean);
+    expect(bn(frozen)?.movingVariance).toEqual(bn(full)?.movingVariance);
+    expect(bn(frozen)?.gamma).not.toEqual(bn(full)?.gamma);
+    expect(bn(out)?.movingMean).not.toEqual(bn(full)?.movingMean);
+    const fc = (await loadGanModel(path.join(frozen, "gan.onnx"))).card.training as Record<string, unknown>;
+    expect(fc.freezeGeneratorBatchNorm).toBe(true);
     const last = t.losses.at(-1) ?? {};
     expect(last.generatorLoss).toBe(0);
     expect(last.statisticsPower).toBeGreaterThan(0);

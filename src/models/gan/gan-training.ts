@@ -120,6 +120,13 @@ export interface GanTrainingConfig {
    * alone: a fine-tune of a trained generator that a fresh discriminator would pull off course.
    */
   adversarialWeight?: number;
+  /**
+   * The generator's batch norm in inference mode while training (its moving statistics fixed;
+   * γ and β still learn), so that what the losses see is what the exported model draws. A
+   * batch of 16 normalised by its own moments is not: fine-tuning a trained generator on the
+   * statistics term in training mode moved its inference-mode P(k) the wrong way at k > 1 h/Mpc.
+   */
+  freezeGeneratorBatchNorm?: boolean;
   output: string;
 }
 
@@ -154,6 +161,7 @@ function fingerprint(
     ...(c.discriminatorWarmup ? { discriminatorWarmup: c.discriminatorWarmup } : {}),
     ...(c.warmupAccuracyThreshold !== undefined ? { warmupAccuracyThreshold: c.warmupAccuracyThreshold } : {}),
     ...(adversarialWeight(c) !== 1 ? { adversarialWeight: adversarialWeight(c) } : {}),
+    ...(c.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
   };
 }
 
@@ -407,7 +415,7 @@ function discriminatorStep(
   const { tf, arch, config: c, gan } = state;
   const b = c.batch;
   const uD = tf.tensor2d(u, [b, arch.generator[0].inChannels]);
-  const fake = tf.tidy(() => gan.generate(uD, true));
+  const fake = tf.tidy(() => gan.generate(uD, !c.freezeGeneratorBatchNorm));
   gan.discardStatistics("generator");
   let accuracy = 0;
   const d = tf.variableGrads(
@@ -501,7 +509,7 @@ function ganStep(
   let statistics: StatisticsEvaluation | null = null;
   let adversarialLoss = 0;
   const g = tf.variableGrads(() => {
-    const out = gan.generate(uG, true);
+    const out = gan.generate(uG, !c.freezeGeneratorBatchNorm);
     const adversarial =
       wAdv > 0
         ? (tf.softplus(gan.discriminate(out, true, cond).neg()).mean().mul(wAdv) as Scalar)
@@ -518,7 +526,7 @@ function ganStep(
     return adversarial.add(term(out)) as Scalar;
   }, gan.trainable("generator") as Variable[]);
   applyGrads(state.adam.generator, g.grads);
-  gan.commitStatistics("generator");
+  if (!c.freezeGeneratorBatchNorm) gan.commitStatistics("generator");
   gan.discardStatistics("discriminator");
   disposeGrads(g.value, g.grads);
   uG.dispose();
@@ -726,6 +734,7 @@ export async function trainGan(
           ? { warmupAccuracyThreshold: config.warmupAccuracyThreshold }
           : {}),
         ...(adversarialWeight(config) !== 1 ? { adversarialWeight: adversarialWeight(config) } : {}),
+        ...(config.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

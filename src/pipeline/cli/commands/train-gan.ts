@@ -49,6 +49,7 @@ interface TrainGanFlags {
   discriminatorWarmup: number;
   warmupAccuracyThreshold?: number;
   adversarialWeight: number;
+  freezeBatchNorm?: boolean;
   threads?: number;
   output: string;
 }
@@ -221,6 +222,10 @@ export function registerTrainGan(train: Command): void {
       parseNumber({ min: 0 }),
       1,
     )
+    .option(
+      "--freeze-batch-norm",
+      "train the generator with its batch norm in inference mode (moving statistics fixed, γ and β learn): the losses see what the exported model draws — for fine-tuning a trained generator",
+    )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
       "-o, --output <dir>",
@@ -247,7 +252,12 @@ the batch's mean density against the data's 1; w_E (--stats-environment-weight) 
 density and a_b the training cubes' slope (a cube's power follows its mean density; the rest
 of its scatter is small), plus the same for Var ln m; --stats-coherence-fixed-power keeps L_K
 from raising every field's power to lower its ratio (the denominator is held constant).
-Checkpoints (weights, batch-norm statistics, Adam state, step) every K steps; --resume
+--stats-memory M takes L_P's, L_V's and L_H's errors from running averages over ≈ M batches
+(their directions from the batch): a batch of 16 knows Var P(k) to ±37 %, beyond the 25 %
+tolerance, so batch-only parts mostly chase noise. --adversarial-weight 0 drops the
+discriminator: the generator follows the statistics term alone (a fine-tune that a fresh
+discriminator would pull off course).
+Checkpoints (weights, batch-norm statistics, Adam state, running averages, step) every K steps; --resume
 continues bitwise identically.
 --init CKPT fine-tunes another run's checkpoint under new settings (e.g. a stronger
 statistics term); the card records the checkpoint's step and SHA-256. --init MODEL (e.g.
@@ -316,6 +326,7 @@ passes before the generator moves.`,
             ? { warmupAccuracyThreshold: flags.warmupAccuracyThreshold }
             : {}),
           ...(flags.adversarialWeight !== 1 ? { adversarialWeight: flags.adversarialWeight } : {}),
+          ...(flags.freezeBatchNorm === true ? { freezeGeneratorBatchNorm: true } : {}),
           output: flags.output,
         },
         {
