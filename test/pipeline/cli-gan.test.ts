@@ -304,7 +304,7 @@ describe("mocksmith train gan", () => {
     );
   });
 
-  it("--stats-memory keeps running averages in the checkpoints: a resumed run equals the uninterrupted one bit for bit", async () => {
+  it("--stats-memory keeps running averages in the checkpoints: a resumed run equals the uninterrupted one bit for bit; --stats-kmax sets the inner shells", async () => {
     const memory = ["--stats-weight", "1", "--stats-memory", "10"];
     const whole = path.join(dir, "memory-4");
     const half = path.join(dir, "memory-2");
@@ -322,6 +322,31 @@ describe("mocksmith train gan", () => {
       statisticsLoss: Record<string, number>;
     };
     expect(t.statisticsLoss.memory).toBe(10);
+    // --stats-kmax 0.5 on 16³ cubes of 4 Mpc/h (k_F = 2π/64): shells j with (j + ½) k_F ≤ 0.5, j ≤ 4.
+    const shells = path.join(dir, "kmax");
+    const k = await train(
+      shells,
+      ...["--steps", "1", "--stats-weight", "1", "--stats-kmax", "0.5"],
+      "--stats-shell-norm",
+      "6",
+    );
+    expect(k.status, k.stderr).toBe(0);
+    const kc = (await loadGanModel(path.join(shells, "gan.onnx"))).card.training as {
+      statisticsLoss: Record<string, number>;
+    };
+    expect(kc.statisticsLoss).toMatchObject({ kMax: 0.5, innerShells: 4, shellNorm: 6 });
+    const none = await train(
+      path.join(dir, "x14"),
+      "--steps",
+      "1",
+      "--stats-weight",
+      "1",
+      "--stats-kmax",
+      "0.1",
+    );
+    expect(lastLine(none.stderr)).toMatch(
+      /--stats-kmax: 0\.1 h\/Mpc holds no shell of a 16³ cube of 4 Mpc\/h voxels/,
+    );
     const bad = await train(
       path.join(dir, "x12"),
       "--steps",

@@ -273,7 +273,14 @@ function statisticsLoss(c: GanTrainingConfig, set: GanDataSet, side: number): St
     for (let i = 0; i < STATISTICS_TARGET_CUBES; i += chunk)
       yield realBatch(set, c.seed, STATISTICS_TARGET_KEY + i, chunk, side).cubes;
   }
-  return new StatisticsLoss(statisticsTargets(side, c.kappa, cap, batches()), c.statistics);
+  // --stats-kmax: the shells j = 1 … n whose centres (j + ½) k_F lie at k ≤ kMax, k_F = 2π/(side · voxel).
+  const kMax = c.statistics.kMax;
+  const innerShells =
+    kMax === undefined ? undefined : Math.floor(kMax / ((2 * Math.PI) / (side * set.voxelSize)) - 0.5);
+  if (innerShells !== undefined && innerShells < 1)
+    throw new InputError("--stats-kmax", `${kMax} h/Mpc holds no shell of a ${side}³ cube of ${set.voxelSize} Mpc/h voxels`);
+  const settings = innerShells === undefined ? c.statistics : { ...c.statistics, innerShells };
+  return new StatisticsLoss(statisticsTargets(side, c.kappa, cap, batches()), settings);
 }
 
 
@@ -738,7 +745,7 @@ export async function trainGan(
         ...(config.statistics && stats
           ? {
               statisticsLoss: {
-                ...config.statistics,
+                ...stats.settings,
                 targetCubes: stats.targets.cubes,
                 densityCap: stats.targets.cap,
                 definition: "λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K + w_ρ L_ρ), src/models/gan/statistics-loss.ts",

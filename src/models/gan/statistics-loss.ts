@@ -88,6 +88,38 @@ export interface StatisticsLossSettings {
    * the averages s² is unbiased for σ², so L_V needs no offset β_B.
    */
   memory?: number;
+  /**
+   * Shells of L_P and L_V: the first `innerShells` (j = 1 … n, absent: all) weigh 1, the rest
+   * `outerShellWeight` (absent: 1), and the parts are the weighted p-norm
+   * (Σ_b w_b |l_b|^p / Σ_b w_b)^{2/p} with p = `shellNorm` (absent: 2, the mean square of
+   * earlier runs). The acceptance checks are a maximum over the shells with k ≤ 1 h/Mpc; a mean
+   * square over every shell to Nyquist lets one shell stay 15 % off while the others pull, and
+   * p > 2 moves the gradient to the worst shells (p → ∞: the maximum).
+   */
+  innerShells?: number;
+  /** The k (h/Mpc) that set innerShells: shells j with (j + ½) k_F ≤ kMax (`--stats-kmax`). */
+  kMax?: number;
+  outerShellWeight?: number;
+  shellNorm?: number;
+}
+
+/**
+ * (Σ_b w_b |l_b|^p / Σ_b w_b)^{2/p} and its derivative 2 S^{2/p−1} w_b |l_b|^{p−1} sgn(l_b) / Σ w
+ * (S the weighted mean of |l|^p); p = 2 is the weighted mean square.
+ */
+export function shellNorm(l: Float64Array, w: Float64Array, p: number): { value: number; d: Float64Array } {
+  let W = 0;
+  let S = 0;
+  for (let b = 0; b < l.length; b++) {
+    W += w[b];
+    S += w[b] * Math.abs(l[b]) ** p;
+  }
+  const d = new Float64Array(l.length);
+  if (!(W > 0) || !(S > 0)) return { value: 0, d };
+  S /= W;
+  const k = (2 * S ** (2 / p - 1)) / W;
+  for (let b = 0; b < l.length; b++) d[b] = k * w[b] * Math.abs(l[b]) ** (p - 1) * Math.sign(l[b]);
+  return { value: S ** (2 / p), d };
 }
 
 export const VARIANCE_OFFSETS = ["gaussian", "empirical"] as const;
@@ -566,6 +598,14 @@ export class StatisticsLoss {
     this.running = memory > 0 ? new RunningStatistics(memory, this.fields.shells) : null;
   }
 
+  /** Per-shell weights of L_P and L_V (null: all 1). */
+  private shellWeights(): Float64Array | null {
+    const { innerShells, outerShellWeight } = this.settings;
+    const nb = this.fields.shells;
+    if (innerShells === undefined || innerShells >= nb || outerShellWeight === 1) return null;
+    return Float64Array.from({ length: nb }, (_, b) => (b < innerShells ? 1 : (outerShellWeight ?? 1)));
+  }
+
   /** The running averages' state (null without memory), for a checkpoint. */
   runningState(): Float64Array | null {
     return this.running ? Float64Array.from(this.running.state) : null;
@@ -628,18 +668,37 @@ export class StatisticsLoss {
         )
       : { mean: Float64Array.from(stats, (x) => x.mean), variance: Float64Array.from(stats, (x) => x.variance), pdf: pdfBatch };
     const offset = this.running ? new Float64Array(nb) : this.varianceOffset(batch);
-    for (let b = 0; b < nb; b++) {
-      const mean = est.mean[b];
-      const varB = est.variance[b];
-      const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
-      power += lp * lp;
-      dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
-      const lv = (Math.log(varB / t.powerVariance[b]) - (offset ? offset[b] : bias)) / LN_VARIANCE_TOL;
-      variance += lv * lv;
-      dVar[b] = (2 * lv) / LN_VARIANCE_TOL / (varB * nb);
+    const shellWeights = this.shellWeights();
+    const normP = this.settings.shellNorm ?? 2;
+    if (normP === 2 && !shellWeights) {
+      for (let b = 0; b < nb; b++) {
+        const mean = est.mean[b];
+        const varB = est.variance[b];
+        const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
+        power += lp * lp;
+        dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
+        const lv = (Math.log(varB / t.powerVariance[b]) - (offset ? offset[b] : bias)) / LN_VARIANCE_TOL;
+        variance += lv * lv;
+        dVar[b] = (2 * lv) / LN_VARIANCE_TOL / (varB * nb);
+      }
+      power /= nb;
+      variance /= nb;
+    } else {
+      const w = shellWeights ?? new Float64Array(nb).fill(1);
+      const lp = Float64Array.from(est.mean, (m, b) => Math.log(m / t.meanPower[b]) / LN_POWER_TOL);
+      const lv = Float64Array.from(
+        est.variance,
+        (v, b) => (Math.log(v / t.powerVariance[b]) - (offset ? offset[b] : bias)) / LN_VARIANCE_TOL,
+      );
+      const np = shellNorm(lp, w, normP);
+      const nv = shellNorm(lv, w, normP);
+      power = np.value;
+      variance = nv.value;
+      for (let b = 0; b < nb; b++) {
+        dMean[b] = np.d[b] / LN_POWER_TOL / (est.mean[b] * batch);
+        dVar[b] = nv.d[b] / LN_VARIANCE_TOL / est.variance[b];
+      }
     }
-    power /= nb;
-    variance /= nb;
     let pdf = 0;
     const dPdf = new Float64Array(PDF_BINS);
     const nm = t.pdfBins.length;

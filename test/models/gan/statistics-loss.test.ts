@@ -5,6 +5,7 @@ import {
   digamma,
   empiricalLogVarianceOffset,
   logVarianceBias,
+  shellNorm,
   StatisticsLoss,
   statisticsTargets,
 } from "../../../src/models/gan/statistics-loss.js";
@@ -265,7 +266,10 @@ describe("statistics loss (train gan --stats-weight)", () => {
     loss.dispose();
   });
 
-  it("has the gradient of central finite differences", () => {
+  it.each([
+    ["every shell alike, mean square", {}],
+    ["inner shells, outer weight 0.25, p = 6", { innerShells: 2, outerShellWeight: 0.25, shellNorm: 6 }],
+  ])("has the gradient of central finite differences (%s)", (_name, shells) => {
     const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.9, kappa, 2)]);
     const loss = new StatisticsLoss(targets, {
       weight: 1.5,
@@ -275,6 +279,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
       pdfWeight: 1.3,
       massWeight: 0.8,
       environmentWeight: 0.9,
+      ...shells,
     });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
     // A shared pattern on the first 64 voxels makes L_M non-zero too.
@@ -432,5 +437,42 @@ describe("running averages behind L_P, L_V and L_H (--stats-memory)", () => {
     expect(() => lone.restoreRunning(new Float64Array(3))).toThrow(/keeps no running averages/);
     expect(() => b.restoreRunning(new Float64Array(3))).toThrow(/hold 3 values/);
     for (const l of [a, b, lone]) l.dispose();
+  });
+});
+
+describe("shell weights and norm of L_P and L_V (--stats-kmax, --stats-outer-weight, --stats-shell-norm)", () => {
+  const l = Float64Array.of(0.5, -2, 1, 0.25);
+  const ones = new Float64Array(4).fill(1);
+
+  it("p = 2 with equal weights is the mean square; large p tends to the largest square", () => {
+    expect(shellNorm(l, ones, 2).value).toBeCloseTo((0.25 + 4 + 1 + 0.0625) / 4, 12);
+    // (⟨|l|^p⟩)^{2/p} → max l² · 4^{−2/p}: within 1 % at p = 400.
+    expect(shellNorm(l, ones, 400).value / 4).toBeGreaterThan(0.99);
+    expect(shellNorm(l, ones, 6).value).toBeGreaterThan(shellNorm(l, ones, 2).value);
+    // Weight 0 removes a shell: the worst one gone, the norm is that of the other three.
+    const w = Float64Array.of(1, 0, 1, 1);
+    expect(shellNorm(l, w, 2).value).toBeCloseTo((0.25 + 1 + 0.0625) / 3, 12);
+    expect(Math.abs(shellNorm(l, w, 2).d[1])).toBe(0);
+  });
+
+  it("its derivative is that of central differences, and p > 2 shifts the pull to the worst shell", () => {
+    const w = Float64Array.of(1, 1, 0.25, 0.25);
+    for (const p of [2, 6]) {
+      const { d } = shellNorm(l, w, p);
+      for (let b = 0; b < 4; b++) {
+        const h = 1e-6;
+        const up = Float64Array.from(l);
+        const down = Float64Array.from(l);
+        up[b] += h;
+        down[b] -= h;
+        const fd = (shellNorm(up, w, p).value - shellNorm(down, w, p).value) / (2 * h);
+        expect(Math.abs(fd - d[b])).toBeLessThan(1e-6);
+      }
+    }
+    const share = (p: number) => {
+      const { d } = shellNorm(l, ones, p);
+      return Math.abs(d[1]) / d.reduce((a, x) => a + Math.abs(x), 0);
+    };
+    expect(share(6)).toBeGreaterThan(share(2) + 0.3);
   });
 });

@@ -39,6 +39,9 @@ interface TrainGanFlags {
   statsPdfWeight: number;
   statsVarianceOffset: (typeof VARIANCE_OFFSETS)[number];
   statsMemory: number;
+  statsKmax?: number;
+  statsOuterWeight: number;
+  statsShellNorm: number;
   statsMassWeight: number;
   statsEnvironmentWeight: number;
   statsCoherenceFixedPower?: boolean;
@@ -170,6 +173,23 @@ export function registerTrainGan(train: Command): void {
       "steps of running averages behind the P(k), P(k)-variance and PDF parts: their errors come from exponential averages over ≈ M batches, their directions from the batch (0: the batch alone, whose 16-cube variance estimate is noisier than the tolerance)",
       parseNumber({ min: 0 }),
       0,
+    )
+    .option(
+      "--stats-kmax <k>",
+      "h/Mpc: the P(k) and P(k)-variance parts weigh the shells up to k (the acceptance range, 1) by 1 and the rest by --stats-outer-weight (default: every shell to Nyquist alike)",
+      parseNumber({ minExclusive: 0 }),
+    )
+    .option(
+      "--stats-outer-weight <w>",
+      "weight of the shells beyond --stats-kmax in those parts",
+      parseNumber({ min: 0 }),
+      1,
+    )
+    .option(
+      "--stats-shell-norm <p>",
+      "those parts as the weighted p-norm of the shells' log-ratios, (Σ w|l|^p / Σ w)^(2/p): 2 is the mean square; larger p pulls hardest on the worst shells (the checks are a maximum over shells)",
+      parseNumber({ min: 2 }),
+      2,
     )
     .option(
       "--stats-pdf-weight <w>",
@@ -312,6 +332,9 @@ passes before the generator moves.`,
                     ? { varianceOffset: flags.statsVarianceOffset }
                     : {}),
                   ...(flags.statsMemory > 0 ? { memory: flags.statsMemory } : {}),
+                  ...(flags.statsKmax !== undefined ? { kMax: flags.statsKmax } : {}),
+                  ...(flags.statsOuterWeight !== 1 ? { outerShellWeight: flags.statsOuterWeight } : {}),
+                  ...(flags.statsShellNorm !== 2 ? { shellNorm: flags.statsShellNorm } : {}),
                   ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
                   ...(flags.statsCoherenceFixedPower === true ? { coherenceFixedPower: true } : {}),
                   ...(flags.statsEnvironmentWeight > 0
