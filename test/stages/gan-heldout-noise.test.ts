@@ -7,7 +7,12 @@
  * delta method's O(σ²) bias in the logarithm.
  */
 import { describe, expect, it } from "vitest";
-import { heldOutNoise, MIN_JACKKNIFE_SIMULATIONS } from "../../src/stages/gan-validation.js";
+import {
+  GAN_NOISE_GROUPS,
+  heldOutNoise,
+  MIN_JACKKNIFE_SIMULATIONS,
+  samplingNoise,
+} from "../../src/stages/gan-validation.js";
 import { mulberry32 } from "../seeded-random.js";
 
 function gaussian(rand: () => number): () => number {
@@ -76,5 +81,28 @@ describe("heldOutNoise (delete-one-simulation jackknife)", () => {
     expect(heldOutNoise(power, [0, 0, 0, 1, 1, 1])).toBeNull();
     expect(MIN_JACKKNIFE_SIMULATIONS).toBeGreaterThan(2);
     expect(() => heldOutNoise(power, [0, 1])).toThrow(/2 simulation labels for 6 fields/);
+  });
+});
+
+describe("samplingNoise (the GAN side: jackknife over groups of independent samples)", () => {
+  it("gives the standard errors of ln mean and ln variance of n independent samples, whatever the grouping", () => {
+    // n = 1280 Gaussian samples, R = 200 shells as replicas: SE(ln x̄) = σ/(μ√n) = 0.0028,
+    // SE(ln s²) = √(2/(n − 1)) = 0.040. With G = 20 groups the jackknife's relative scatter is
+    // √(2/19) ≈ 0.32 per replica, ≈ 0.023 in the RMS over 200; 0.12 is > 5 of it (plus the
+    // O(σ²/μ²) delta-method bias, < 0.01 here).
+    const normal = gaussian(mulberry32(5));
+    const n = 1280;
+    const shells = 200;
+    const mu = 10;
+    const sigma = 1;
+    const power = Array.from({ length: n }, () =>
+      Float64Array.from({ length: shells }, () => mu + sigma * normal()),
+    );
+    const noise = samplingNoise(power)!;
+    expect(noise.simulations).toBe(GAN_NOISE_GROUPS);
+    expect(Math.abs(rms(noise.lnMean) / (sigma / (mu * Math.sqrt(n))) - 1)).toBeLessThan(0.12);
+    expect(Math.abs(rms(noise.lnVariance) / Math.sqrt(2 / (n - 1)) - 1)).toBeLessThan(0.12);
+    // Fewer samples than groups: one group per sample (a delete-one jackknife).
+    expect(samplingNoise(power.slice(0, 8))!.simulations).toBe(8);
   });
 });

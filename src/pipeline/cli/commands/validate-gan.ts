@@ -90,6 +90,11 @@ export function ganCardValidationEntries(v: GanValidation, seed: number): Record
     out["heldout.noise.meanPower"] = Math.max(...noise.lnMean);
     out["heldout.noise.powerVariance"] = Math.max(...noise.lnVariance);
   }
+  const ganNoise = checkedHeldOutNoise(v, "gan");
+  if (ganNoise) {
+    out["heldout.ganNoise.meanPower"] = Math.max(...ganNoise.lnMean);
+    out["heldout.ganNoise.powerVariance"] = Math.max(...ganNoise.lnVariance);
+  }
   return out;
 }
 
