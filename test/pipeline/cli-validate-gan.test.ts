@@ -172,7 +172,9 @@ describe("mocksmith validate gan", () => {
       /held-out noise \(delete-one-simulation jackknife over 4 simulations, k ≤ 1 h\/Mpc\): P̄ ±[\d.]+–[\d.]+ %, Var P ±[\d.]+–[\d.]+ %/,
     );
     // The GAN side's own sampling noise: 4 samples, one jackknife group each.
-    expect(r.stderr).toMatch(/GAN sampling noise \(jackknife over 4 groups of its 4 samples\): P̄ ±[\d.]+–[\d.]+ %/);
+    expect(r.stderr).toMatch(
+      /GAN sampling noise \(jackknife over 4 groups of its 4 samples\): P̄ ±[\d.]+–[\d.]+ %/,
+    );
     const v = JSON.parse(fs.readFileSync(path.join(out, "validation.json"), "utf8")) as GanValidationJson;
     const noise = v.power.heldOutNoise!;
     expect(noise.simulations).toBe(4);
