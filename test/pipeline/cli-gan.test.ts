@@ -47,6 +47,20 @@ const train = (out: string, ...extra: string[]) =>
     ...["--data", data, "--filters", "8,4,1", "--latent-dim", "8", "--batch", "2", "--seed", "5"],
     ...["--checkpoint-every", "2", "--threads", "1", "-o", out, ...extra],
   );
+/** The layers of a run's TF.js weights file (gan.weights.json). */
+const layers = (dirName: string) =>
+  (
+    JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
+      layers: {
+        name: string;
+        filter: number[];
+        bias?: number[];
+        gamma?: number[];
+        movingMean?: number[];
+        movingVariance?: number[];
+      }[];
+    }
+  ).layers;
 const sample = (out: string, ...extra: string[]) =>
   run("sample-gan", "--model", model, "--n", "7", "--seed", "9", "--batch", "2", "-o", out, ...extra);
 
@@ -204,12 +218,6 @@ describe("mocksmith train gan", () => {
   });
 
   it("--init MODEL fine-tunes an exported model: with its weights file from its own generator and discriminator, without it from its folded generator and a fresh discriminator warmed up; another architecture or prior is refused", async () => {
-    const layers = (dirName: string) =>
-      (
-        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
-          layers: { name: string; filter: number[] }[];
-        }
-      ).layers;
     const frozen = ["--steps", "1", "--lr-g", "1e-30", "--lr-d", "1e-30", "--seed", "6"];
     // A model with its weights file (the card lists it): every filter, D's too, is the model's.
     const own = path.join(dir, "from-model-weights");
@@ -277,12 +285,7 @@ describe("mocksmith train gan", () => {
     );
     // Another κ, with and without the weights file: the tanh layer's bias (no batch norm, the
     // same in both forms) moves by ½ ln(45/2), so ρ = κe^{2y} stays; the card says from which κ.
-    const lastBias = (dirName: string) =>
-      (
-        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
-          layers: { name: string; bias?: number[] }[];
-        }
-      ).layers.find((l) => l.name === "g2")?.bias?.[0] ?? NaN;
+    const lastBias = (dirName: string) => layers(dirName).find((l) => l.name === "g2")?.bias?.[0] ?? NaN;
     for (const [name, from] of [
       ["own", model],
       ["bare", bare],
@@ -369,12 +372,6 @@ describe("mocksmith train gan", () => {
   });
 
   it("--adversarial-weight 0 trains the generator on the statistics term alone: the discriminator is neither run nor updated; --freeze-batch-norm keeps its moving statistics", async () => {
-    const layers = (dirName: string) =>
-      (
-        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
-          layers: { name: string; filter: number[] }[];
-        }
-      ).layers;
     const out = path.join(dir, "stats-only");
     const r = await train(
       out,
@@ -407,12 +404,7 @@ describe("mocksmith train gan", () => {
     // statistics term diverges at once in inference mode — P_b = 0 at a shell, L_P infinite.)
     const f = await train(frozen, "--steps", "2", "--init", model, "--freeze-batch-norm");
     expect(f.status, f.stderr).toBe(0);
-    const bn = (dirName: string) =>
-      (
-        JSON.parse(fs.readFileSync(path.join(dirName, "gan.weights.json"), "utf8")) as {
-          layers: { name: string; gamma?: number[]; movingMean?: number[]; movingVariance?: number[] }[];
-        }
-      ).layers.find((l) => l.name === "g0");
+    const bn = (dirName: string) => layers(dirName).find((l) => l.name === "g0");
     expect(bn(frozen)?.movingMean).toEqual(bn(full)?.movingMean);
     expect(bn(frozen)?.movingVariance).toEqual(bn(full)?.movingVariance);
     expect(bn(frozen)?.gamma).not.toEqual(bn(full)?.gamma);
