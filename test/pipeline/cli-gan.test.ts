@@ -371,7 +371,7 @@ describe("mocksmith train gan", () => {
     );
   });
 
-  it("--adversarial-weight 0 trains the generator on the statistics term alone: the discriminator is neither run nor updated; --freeze-batch-norm keeps its moving statistics", async () => {
+  it("--adversarial-weight 0 trains the generator on the statistics term alone: the discriminator is neither run nor updated; --freeze-batch-norm keeps its moving statistics; --train-layers moves only the layers named", async () => {
     const out = path.join(dir, "stats-only");
     const r = await train(
       out,
@@ -411,6 +411,25 @@ describe("mocksmith train gan", () => {
     expect(bn(out)?.movingMean).not.toEqual(bn(full)?.movingMean);
     const fc = (await loadGanModel(path.join(frozen, "gan.onnx"))).card.training as Record<string, unknown>;
     expect(fc.freezeGeneratorBatchNorm).toBe(true);
+    // --train-layers g0: only the first generator layer moves.
+    const first = path.join(dir, "train-g0");
+    const g0 = await train(
+      first,
+      ...["--steps", "2", "--init", model, "--train-layers", "g0", "--seed", "7"],
+    );
+    expect(g0.status, g0.stderr).toBe(0);
+    const moved = (name: string) =>
+      JSON.stringify(layers(first).find((l) => l.name === name)?.filter) !==
+      JSON.stringify(layers(full).find((l) => l.name === name)?.filter);
+    expect(moved("g0")).toBe(true);
+    for (const name of ["g1", "g2"]) expect(moved(name), name).toBe(false);
+    expect(layers(first).find((l) => l.name === "g1")?.gamma).toEqual(
+      layers(full).find((l) => l.name === "g1")?.gamma,
+    );
+    const unknownLayer = await train(path.join(dir, "x15"), "--steps", "1", "--train-layers", "g0,g7");
+    expect(lastLine(unknownLayer.stderr)).toMatch(
+      /--train-layers: no generator layer g7; this generator's are g0, g1, g2/,
+    );
     const last = t.losses.at(-1) ?? {};
     expect(last.generatorLoss).toBe(0);
     expect(last.statisticsPower).toBeGreaterThan(0);

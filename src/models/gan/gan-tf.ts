@@ -219,8 +219,10 @@ export class GanTf {
   }
 
   /** Trainable variables of one network, in layer order. */
-  trainable(network: GanNetwork): Variable[] {
-    const layers = network === "generator" ? this.arch.generator : this.arch.discriminator;
+  trainable(network: GanNetwork, only?: ReadonlySet<string>): Variable[] {
+    const layers = (network === "generator" ? this.arch.generator : this.arch.discriminator).filter(
+      (l) => !only || only.has(l.name),
+    );
     return layers.flatMap((l) => {
       const v = this.layerVars(l.name);
       return [v.filter, v.bias, v.gamma, v.beta].filter((x): x is Variable => x !== undefined);

@@ -127,6 +127,11 @@ export interface GanTrainingConfig {
    * statistics term in training mode moved its inference-mode P(k) the wrong way at k > 1 h/Mpc.
    */
   freezeGeneratorBatchNorm?: boolean;
+  /**
+   * Generator layers (names g0, g1, …) the generator step updates (absent: all). The others
+   * keep their weights: their gradients are zeroed, so Adam moves them by exactly 0.
+   */
+  trainLayers?: string[];
   output: string;
 }
 
@@ -162,6 +167,7 @@ function fingerprint(
     ...(c.warmupAccuracyThreshold !== undefined ? { warmupAccuracyThreshold: c.warmupAccuracyThreshold } : {}),
     ...(adversarialWeight(c) !== 1 ? { adversarialWeight: adversarialWeight(c) } : {}),
     ...(c.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
+    ...(c.trainLayers ? { trainLayers: c.trainLayers } : {}),
   };
 }
 
@@ -532,6 +538,15 @@ function ganStep(
     });
     return adversarial.add(term(out)) as Scalar;
   }, gan.trainable("generator") as Variable[]);
+  if (c.trainLayers) {
+    const kept = new Set(gan.trainable("generator").map((v) => v.name));
+    for (const v of gan.trainable("generator", new Set(c.trainLayers))) kept.delete(v.name);
+    for (const name of kept) {
+      const grad = g.grads[name];
+      g.grads[name] = tf.zerosLike(grad);
+      grad.dispose();
+    }
+  }
   applyGrads(state.adam.generator, g.grads);
   if (!c.freezeGeneratorBatchNorm) gan.commitStatistics("generator");
   gan.discardStatistics("discriminator");
@@ -592,6 +607,13 @@ export function checkGanTrainingConfig(c: GanTrainingConfig): GanArchitecture {
   if (c.steps < 1) throw new InputError("--steps", "nothing to train: --steps must be ≥ 1");
   const wAdv = adversarialWeight(c);
   if (!(wAdv >= 0) || !Number.isFinite(wAdv)) throw new InputError("--adversarial-weight", `must be ≥ 0, got ${wAdv}`);
+  const names = arch.generator.map((l) => l.name);
+  const unknown = (c.trainLayers ?? []).filter((n) => !names.includes(n));
+  if (unknown.length > 0 || c.trainLayers?.length === 0)
+    throw new InputError(
+      "--train-layers",
+      `${unknown.length > 0 ? `no generator layer ${unknown.join(", ")}` : "name at least one layer"}; this generator's are ${names.join(", ")}`,
+    );
   if (wAdv === 0 && !c.statistics)
     throw new InputError("--adversarial-weight", "0 leaves the generator no loss: give --stats-weight > 0 as well");
   if (wAdv === 0 && c.discriminatorWarmup)
@@ -742,6 +764,7 @@ export async function trainGan(
           : {}),
         ...(adversarialWeight(config) !== 1 ? { adversarialWeight: adversarialWeight(config) } : {}),
         ...(config.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
+        ...(config.trainLayers ? { trainLayers: config.trainLayers } : {}),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

@@ -53,6 +53,7 @@ interface TrainGanFlags {
   warmupAccuracyThreshold?: number;
   adversarialWeight: number;
   freezeBatchNorm?: boolean;
+  trainLayers?: string[];
   threads?: number;
   output: string;
 }
@@ -246,6 +247,11 @@ export function registerTrainGan(train: Command): void {
       "--freeze-batch-norm",
       "train the generator with its batch norm in inference mode (moving statistics fixed, γ and β learn): the losses see what the exported model draws — for fine-tuning a trained generator",
     )
+    .option(
+      "--train-layers <names>",
+      "generator layers the generator step updates, e.g. g0,g1 (default: all; the others keep their weights)",
+      (v: string) => v.split(",").map((x) => x.trim()),
+    )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
       "-o, --output <dir>",
@@ -350,6 +356,7 @@ passes before the generator moves.`,
             : {}),
           ...(flags.adversarialWeight !== 1 ? { adversarialWeight: flags.adversarialWeight } : {}),
           ...(flags.freezeBatchNorm === true ? { freezeGeneratorBatchNorm: true } : {}),
+          ...(flags.trainLayers ? { trainLayers: flags.trainLayers } : {}),
           output: flags.output,
         },
         {
