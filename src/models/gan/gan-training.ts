@@ -122,9 +122,9 @@ export interface GanTrainingConfig {
   adversarialWeight?: number;
   /**
    * The generator's batch norm in inference mode while training (its moving statistics fixed;
-   * γ and β still learn), so that what the losses see is what the exported model draws. A
-   * batch of 16 normalised by its own moments is not: fine-tuning a trained generator on the
-   * statistics term in training mode moved its inference-mode P(k) the wrong way at k > 1 h/Mpc.
+   * γ and β still learn), so that what the losses see is what the exported model draws — a
+   * batch of 16 normalised by its own moments is not quite that. For fine-tuning a trained
+   * generator on the statistics term.
    */
   freezeGeneratorBatchNorm?: boolean;
   /**

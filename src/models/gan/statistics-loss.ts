@@ -671,6 +671,7 @@ export class StatisticsLoss {
     const shellWeights = this.shellWeights();
     const normP = this.settings.shellNorm ?? 2;
     if (normP === 2 && !shellWeights) {
+      // The mean square, in the arithmetic of earlier runs (shellNorm's rounds differently).
       for (let b = 0; b < nb; b++) {
         const mean = est.mean[b];
         const varB = est.variance[b];
