@@ -163,6 +163,18 @@ function fingerprint(
     schedule: c.schedule,
     statistics: c.statistics,
     ...(init ? { initialisedFrom: { sha256: init.sha256, step: init.step } } : {}),
+    ...fineTuningSettings(c),
+  };
+}
+
+const adversarialWeight = (c: GanTrainingConfig): number => c.adversarialWeight ?? 1;
+
+/**
+ * The optional settings beyond the paper's recipe, only where they differ from its defaults
+ * (so older checkpoints' fingerprints still match): for the resume fingerprint and the card.
+ */
+function fineTuningSettings(c: GanTrainingConfig): Record<string, unknown> {
+  return {
     ...(c.discriminatorWarmup ? { discriminatorWarmup: c.discriminatorWarmup } : {}),
     ...(c.warmupAccuracyThreshold !== undefined ? { warmupAccuracyThreshold: c.warmupAccuracyThreshold } : {}),
     ...(adversarialWeight(c) !== 1 ? { adversarialWeight: adversarialWeight(c) } : {}),
@@ -170,8 +182,6 @@ function fingerprint(
     ...(c.trainLayers ? { trainLayers: c.trainLayers } : {}),
   };
 }
-
-const adversarialWeight = (c: GanTrainingConfig): number => c.adversarialWeight ?? 1;
 
 /** The checkpoint a fine-tuning run starts from, with what identifies it. */
 interface InitialWeights {
@@ -314,6 +324,8 @@ class GanTrainingState {
   private readonly keys: Record<GanNetwork, string[]>;
   /** The statistics term, whose running averages (if any) a checkpoint keeps. */
   statistics: StatisticsLoss | null = null;
+  /** Names of the generator variables outside config.trainLayers (their gradients are zeroed). */
+  readonly frozenGenerator: ReadonlySet<string>;
 
   constructor(
     readonly tf: TensorFlow,
@@ -329,6 +341,13 @@ class GanTrainingState {
       return named.filter(([, v]) => vars.has(v)).map(([k]) => k);
     };
     this.keys = { generator: keysOf("generator"), discriminator: keysOf("discriminator") };
+    const trained = new Set(this.gan.trainable("generator", config.trainLayers && new Set(config.trainLayers)));
+    this.frozenGenerator = new Set(
+      this.gan
+        .trainable("generator")
+        .filter((v) => !trained.has(v))
+        .map((v) => v.name),
+    );
     const opts = { beta1: s.beta1, beta2: s.beta2 };
     this.adam = {
       generator: new CheckpointableAdam(tf, this.gan.trainable("generator"), {
@@ -381,7 +400,7 @@ class GanTrainingState {
         m: this.keys[n].map((k) => tensorOf(ckpt, `adam.${n}.m/${k}`)),
         v: this.keys[n].map((k) => tensorOf(ckpt, `adam.${n}.v/${k}`)),
       });
-    if (this.statistics?.runningState()) {
+    if (this.statistics?.keepsRunningAverages) {
       const words = tensorOf(ckpt, RUNNING_STATISTICS);
       // slice() copies bytes (same element type), so no word is read as a number and NaN-canonicalised.
       this.statistics.restoreRunning(new Float64Array(words.slice().buffer));
@@ -538,14 +557,10 @@ function ganStep(
     });
     return adversarial.add(term(out)) as Scalar;
   }, gan.trainable("generator") as Variable[]);
-  if (c.trainLayers) {
-    const kept = new Set(gan.trainable("generator").map((v) => v.name));
-    for (const v of gan.trainable("generator", new Set(c.trainLayers))) kept.delete(v.name);
-    for (const name of kept) {
-      const grad = g.grads[name];
-      g.grads[name] = tf.zerosLike(grad);
-      grad.dispose();
-    }
+  for (const name of state.frozenGenerator) {
+    const grad = g.grads[name];
+    g.grads[name] = tf.zerosLike(grad);
+    grad.dispose();
   }
   applyGrads(state.adam.generator, g.grads);
   if (!c.freezeGeneratorBatchNorm) gan.commitStatistics("generator");
@@ -758,13 +773,7 @@ export async function trainGan(
               },
             }
           : {}),
-        ...(config.discriminatorWarmup ? { discriminatorWarmup: config.discriminatorWarmup } : {}),
-        ...(config.warmupAccuracyThreshold !== undefined
-          ? { warmupAccuracyThreshold: config.warmupAccuracyThreshold }
-          : {}),
-        ...(adversarialWeight(config) !== 1 ? { adversarialWeight: adversarialWeight(config) } : {}),
-        ...(config.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
-        ...(config.trainLayers ? { trainLayers: config.trainLayers } : {}),
+        ...fineTuningSettings(config),
         ...(config.statistics && stats
           ? {
               statisticsLoss: {

@@ -587,6 +587,8 @@ export class StatisticsLoss {
   private readonly offsets = new Map<number, Float64Array>();
   /** Running averages of L_P's, L_V's and L_H's batch statistics (settings.memory > 0). */
   private readonly running: RunningStatistics | null;
+  /** Per-shell weights w_b of L_P and L_V: 1 for the inner shells, outerShellWeight beyond. */
+  private readonly shellWeights: Float64Array;
 
   constructor(
     readonly targets: StatisticsTargets,
@@ -596,14 +598,15 @@ export class StatisticsLoss {
     const memory = settings.memory ?? 0;
     if (!(memory === 0 || memory >= 1)) throw new RangeError(`statistics memory must be 0 or ≥ 1, got ${memory}`);
     this.running = memory > 0 ? new RunningStatistics(memory, this.fields.shells) : null;
+    const inner = settings.innerShells ?? this.fields.shells;
+    this.shellWeights = Float64Array.from({ length: this.fields.shells }, (_, b) =>
+      b < inner ? 1 : (settings.outerShellWeight ?? 1),
+    );
   }
 
-  /** Per-shell weights of L_P and L_V (null: all 1). */
-  private shellWeights(): Float64Array | null {
-    const { innerShells, outerShellWeight } = this.settings;
-    const nb = this.fields.shells;
-    if (innerShells === undefined || innerShells >= nb || outerShellWeight === 1) return null;
-    return Float64Array.from({ length: nb }, (_, b) => (b < innerShells ? 1 : (outerShellWeight ?? 1)));
+
+  get keepsRunningAverages(): boolean {
+    return this.running !== null;
   }
 
   /** The running averages' state (null without memory), for a checkpoint. */
@@ -649,8 +652,6 @@ export class StatisticsLoss {
       pdfs.push(h);
     }
     // Loss parts and their derivatives with respect to each field's P_b and h_m.
-    let power = 0;
-    let variance = 0;
     const dMean = new Float64Array(nb);
     const dVar = new Float64Array(nb);
     const stats = Array.from({ length: nb }, (_, b) => meanAndVariance(powers, b));
@@ -668,37 +669,24 @@ export class StatisticsLoss {
         )
       : { mean: Float64Array.from(stats, (x) => x.mean), variance: Float64Array.from(stats, (x) => x.variance), pdf: pdfBatch };
     const offset = this.running ? new Float64Array(nb) : this.varianceOffset(batch);
-    const shellWeights = this.shellWeights();
-    const normP = this.settings.shellNorm ?? 2;
-    if (normP === 2 && !shellWeights) {
-      // The mean square, in the arithmetic of earlier runs (shellNorm's rounds differently).
-      for (let b = 0; b < nb; b++) {
-        const mean = est.mean[b];
-        const varB = est.variance[b];
-        const lp = Math.log(mean / t.meanPower[b]) / LN_POWER_TOL;
-        power += lp * lp;
-        dMean[b] = (2 * lp) / LN_POWER_TOL / (mean * batch * nb);
-        const lv = (Math.log(varB / t.powerVariance[b]) - (offset ? offset[b] : bias)) / LN_VARIANCE_TOL;
-        variance += lv * lv;
-        dVar[b] = (2 * lv) / LN_VARIANCE_TOL / (varB * nb);
-      }
-      power /= nb;
-      variance /= nb;
-    } else {
-      const w = shellWeights ?? new Float64Array(nb).fill(1);
-      const lp = Float64Array.from(est.mean, (m, b) => Math.log(m / t.meanPower[b]) / LN_POWER_TOL);
-      const lv = Float64Array.from(
+    const np = shellNorm(
+      Float64Array.from(est.mean, (m, b) => Math.log(m / t.meanPower[b]) / LN_POWER_TOL),
+      this.shellWeights,
+      this.settings.shellNorm ?? 2,
+    );
+    const nv = shellNorm(
+      Float64Array.from(
         est.variance,
         (v, b) => (Math.log(v / t.powerVariance[b]) - (offset ? offset[b] : bias)) / LN_VARIANCE_TOL,
-      );
-      const np = shellNorm(lp, w, normP);
-      const nv = shellNorm(lv, w, normP);
-      power = np.value;
-      variance = nv.value;
-      for (let b = 0; b < nb; b++) {
-        dMean[b] = np.d[b] / LN_POWER_TOL / (est.mean[b] * batch);
-        dVar[b] = nv.d[b] / LN_VARIANCE_TOL / est.variance[b];
-      }
+      ),
+      this.shellWeights,
+      this.settings.shellNorm ?? 2,
+    );
+    const power = np.value;
+    const variance = nv.value;
+    for (let b = 0; b < nb; b++) {
+      dMean[b] = np.d[b] / LN_POWER_TOL / (est.mean[b] * batch);
+      dVar[b] = nv.d[b] / LN_VARIANCE_TOL / est.variance[b];
     }
     let pdf = 0;
     const dPdf = new Float64Array(PDF_BINS);
