@@ -443,6 +443,39 @@ describe("mocksmith train gan", () => {
     expect(lastLine(warm.stderr)).toMatch(/--discriminator-warmup: there is no discriminator to warm up/);
   });
 
+  it("--resize-kernels ties the strided kernels to W ⊛ box 2³, projecting an untied start, and refuses an untied checkpoint", async () => {
+    const out = path.join(dir, "resize");
+    const r = await train(out, "--steps", "2", "--init", model, "--resize-kernels");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /resize kernels: the strided layers' 4³ kernels projected onto W ⊛ box 2³, relative change g1 0\.\d{3}, g2 0\.\d{3}/,
+    );
+    const { card } = await loadGanModel(path.join(out, "gan.onnx"));
+    expect((card.training as Record<string, unknown>).resizeKernels).toBe(true);
+    expect(card.parity?.maxAbsDifference).toBeLessThanOrEqual(1e-5);
+    // Exported kernels are tied: per axis K_j = W_t + W_(t−1), so with the eight corners K(0|3, 0|3, 0|3)
+    // = W's corners, K(1,0,0) − K(0,0,0) = W(1,0,0), etc. The sum over each output parity class is
+    // the same for all eight classes (the no-checkerboard property) in every channel pair.
+    for (const l of layers(out).filter((x) => x.name === "g1" || x.name === "g2")) {
+      const pairs = l.filter.length / 64;
+      for (let p = 0; p < pairs; p++) {
+        const sums = new Array<number>(8).fill(0);
+        for (let s = 0; s < 64; s++) {
+          const [i, j, k] = [Math.floor(s / 16), Math.floor(s / 4) % 4, s % 4];
+          sums[(i % 2) * 4 + (j % 2) * 2 + (k % 2)] += l.filter[s * pairs + p];
+        }
+        for (const v of sums) expect(v).toBeCloseTo(sums[0], 5);
+      }
+    }
+    const untied = await train(
+      path.join(dir, "x16"),
+      ...["--steps", "1", "--resize-kernels", "--init", path.join(full, "checkpoints", "step-00000004.ckpt")],
+    );
+    expect(lastLine(untied.stderr)).toMatch(
+      /its generator's kernels are untied and this run has --resize-kernels/,
+    );
+  });
+
   it("refuses bad settings with one line", async () => {
     const r1 = await train(path.join(dir, "x1"), "--steps", "1", "--redshift", "0,1");
     expect(lastLine(r1.stderr)).toMatch(/--redshift: 2 redshifts need --conditional/);

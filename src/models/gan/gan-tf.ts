@@ -24,6 +24,12 @@ import {
   type GanLayer,
 } from "./architecture.js";
 import { checkGanWeights, ganLayers, type GanLayerWeights, type GanWeights } from "./gan-weights.js";
+import {
+  expandResizeKernel,
+  expandResizeKernelTf,
+  projectToResizeKernel,
+  RESIZE_KERNEL,
+} from "./resize-kernels.js";
 
 /** ONNX ConvTranspose (in, out, k³) → TF.js conv3dTranspose (k³, out, in). */
 export function onnxToTfTransposedFilter(w: Float32Array, inC: number, out: number, k: number): Float32Array {
@@ -47,6 +53,8 @@ export function tfToOnnxTransposedFilter(t: Float32Array, inC: number, out: numb
 interface LayerVariables {
   layer: GanLayer;
   transposed: boolean;
+  /** `filter` is a resize kernel W (3³) whose tied 4³ kernel the layer uses (./resize-kernels.ts). */
+  resize: boolean;
   filter: Variable;
   bias?: Variable;
   gamma?: Variable;
@@ -57,6 +65,14 @@ interface LayerVariables {
 
 export type GanNetwork = "generator" | "discriminator";
 
+export interface GanTfOptions {
+  /**
+   * The generator's stride-2 layers train a 3³ kernel W and use W ⊛ box 2³ (nearest-neighbour
+   * upsampling then a 3³ convolution, ./resize-kernels.ts); 4³ kernels given are projected.
+   */
+  resizeKernels?: boolean;
+}
+
 /** TF.js variable names are global; each model gets its own prefix. */
 let instances = 0;
 
@@ -64,11 +80,14 @@ export class GanTf {
   private readonly vars = new Map<string, LayerVariables>();
   /** Batch statistics of the last training-mode passes, by layer, awaiting commitStatistics. */
   private readonly pending = new Map<string, { mean: Float32Array; variance: Float32Array }[]>();
+  /** Per resize layer: the relative residual of projecting the given 4³ kernel onto tied ones. */
+  readonly projectionResiduals = new Map<string, number>();
 
   constructor(
     private readonly tf: TensorFlow,
     readonly arch: GanArchitecture,
     weights: GanWeights,
+    options: GanTfOptions = {},
   ) {
     checkGanWeights(arch, weights);
     const prefix = `gan${instances++}/`;
@@ -76,8 +95,17 @@ export class GanTf {
     for (const l of ganLayers(arch)) {
       const w = weights.get(l.name) as GanLayerWeights;
       const transposed = gen.has(l.name);
+      const resize = transposed && options.resizeKernels === true && l.stride === 2;
       const k = l.kernel;
-      const filter = transposed
+      let filter: Tensor5D;
+      if (resize) {
+        const tied = onnxToTfTransposedFilter(w.weight, l.inChannels, l.outChannels, k);
+        const p = projectToResizeKernel(tied, l.outChannels * l.inChannels);
+        this.projectionResiduals.set(l.name, p.residual);
+        const r = RESIZE_KERNEL;
+        filter = tf.tensor5d(p.kernel, [r, r, r, l.outChannels, l.inChannels]);
+      } else
+        filter = transposed
         ? tf.tensor5d(onnxToTfTransposedFilter(w.weight, l.inChannels, l.outChannels, k), [
             k,
             k,
@@ -97,6 +125,7 @@ export class GanTf {
       this.vars.set(l.name, {
         layer: l,
         transposed,
+        resize,
         filter: tf.variable(filter, true, `${prefix}${l.name}.filter`),
         bias: v(w.bias, "bias", true),
         gamma: v(w.gamma, "gamma", true),
@@ -120,9 +149,10 @@ export class GanTf {
     let y: Tensor5D;
     if (v.transposed) {
       const b = x.shape[0];
+      const filter = v.filter as Tensor as Tensor5D;
       y = tf.conv3dTranspose(
         x,
-        v.filter as Tensor as Tensor5D,
+        v.resize ? expandResizeKernelTf(tf, filter) : filter,
         [b, l.outSide, l.outSide, l.outSide, l.outChannels],
         l.stride,
         pad,
@@ -255,7 +285,8 @@ export class GanTf {
     const read = (x: Variable | undefined) => (x ? Float32Array.from(x.dataSync()) : undefined);
     for (const v of this.vars.values()) {
       const l = v.layer;
-      const t = Float32Array.from(v.filter.dataSync());
+      const free = Float32Array.from(v.filter.dataSync());
+      const t = v.resize ? expandResizeKernel(free, l.outChannels * l.inChannels) : free;
       const weight = v.transposed
         ? tfToOnnxTransposedFilter(t, l.inChannels, l.outChannels, l.kernel)
         : tfToOnnxFilter(t, l.outChannels, l.inChannels, l.kernel);

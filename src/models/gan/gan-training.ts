@@ -132,6 +132,12 @@ export interface GanTrainingConfig {
    * keep their weights: their gradients are zeroed, so Adam moves them by exactly 0.
    */
   trainLayers?: string[];
+  /**
+   * The generator's stride-2 layers as resize convolutions: each trains a 3³ kernel W and uses
+   * W ⊛ box 2³, i.e. nearest-neighbour upsampling then a 3³ convolution, which cannot paint a
+   * checkerboard (./resize-kernels.ts). A start from untied 4³ kernels is projected onto them.
+   */
+  resizeKernels?: boolean;
   output: string;
 }
 
@@ -180,6 +186,7 @@ function fineTuningSettings(c: GanTrainingConfig): Record<string, unknown> {
     ...(adversarialWeight(c) !== 1 ? { adversarialWeight: adversarialWeight(c) } : {}),
     ...(c.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
     ...(c.trainLayers ? { trainLayers: c.trainLayers } : {}),
+    ...(c.resizeKernels ? { resizeKernels: true } : {}),
   };
 }
 
@@ -228,6 +235,12 @@ async function initialWeights(c: GanTrainingConfig, arch: GanArchitecture): Prom
   const fp = checkpoint.header.fingerprint;
   const why = describeDifference({ latentPrior: c.latentPrior }, fp);
   if (why) throw refuse(why);
+  if ((fp.resizeKernels === true) !== (c.resizeKernels === true))
+    throw refuse(
+      fp.resizeKernels === true
+        ? "its generator has resize kernels (--resize-kernels) and this run's has not"
+        : "its generator's kernels are untied and this run has --resize-kernels: start from its exported model (--init its gan.onnx), whose kernels are projected",
+    );
   const kappaThen = fp.kappa;
   if (typeof kappaThen !== "number" || !(kappaThen > 0)) throw refuse(`its κ (${JSON.stringify(kappaThen)}) is not a positive number`);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
@@ -244,6 +257,7 @@ async function initialWeights(c: GanTrainingConfig, arch: GanArchitecture): Prom
     }
     const widen = widenRefusal(from, to);
     if (widen) throw refuse(`${same}: ${widen}`);
+    if (c.resizeKernels) throw refuse(`${same}: widening resize kernels is not supported`);
     start.checkpoint = { ...checkpoint, tensors: widenGanTensors(from, to, checkpoint.tensors, c.seed) };
     start.widenedFrom = [...from.filters];
   }
@@ -333,7 +347,7 @@ class GanTrainingState {
     readonly config: GanTrainingConfig,
     weights: GanWeights = initialGanWeights(arch, config.seed),
   ) {
-    this.gan = new GanTf(tf, arch, weights);
+    this.gan = new GanTf(tf, arch, weights, { resizeKernels: config.resizeKernels === true });
     const s = config.schedule;
     const named = [...this.gan.namedVariables()];
     const keysOf = (n: GanNetwork) => {
@@ -690,6 +704,13 @@ export async function trainGan(
             : `fine-tuning the generator of ${init.file} (unfolded; a fresh discriminator)`
           : `fine-tuning from ${init.file} (step ${init.step})`,
       );
+      const residuals = [...state.gan.projectionResiduals];
+      if (init.model && residuals.length > 0)
+        progress.info(
+          `resize kernels: the strided layers' 4³ kernels projected onto W ⊛ box 2³, relative change ${residuals
+            .map(([name, r]) => `${name} ${r.toFixed(3)}`)
+            .join(", ")}`,
+        );
     }
     if (!ckpt && config.discriminatorWarmup) warmUpDiscriminator(state, set, config.discriminatorWarmup, progress);
     const resumedFromStep = ckpt ? step : null;

@@ -54,6 +54,7 @@ interface TrainGanFlags {
   adversarialWeight: number;
   freezeBatchNorm?: boolean;
   trainLayers?: string[];
+  resizeKernels?: boolean;
   threads?: number;
   output: string;
 }
@@ -252,6 +253,10 @@ export function registerTrainGan(train: Command): void {
       "generator layers the generator step updates, e.g. g0,g1 (default: all; the others keep their weights)",
       (v: string) => v.split(",").map((x) => x.trim()),
     )
+    .option(
+      "--resize-kernels",
+      "the generator's stride-2 layers as resize convolutions: a trained 3³ kernel W used as W ⊛ box 2³ (nearest-neighbour upsampling then a 3³ convolution), which paints no checkerboard; exported as the same transposed convolutions. --init MODEL projects its 4³ kernels onto them",
+    )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
       "-o, --output <dir>",
@@ -357,6 +362,7 @@ passes before the generator moves.`,
           ...(flags.adversarialWeight !== 1 ? { adversarialWeight: flags.adversarialWeight } : {}),
           ...(flags.freezeBatchNorm === true ? { freezeGeneratorBatchNorm: true } : {}),
           ...(flags.trainLayers ? { trainLayers: flags.trainLayers } : {}),
+          ...(flags.resizeKernels === true ? { resizeKernels: true } : {}),
           output: flags.output,
         },
         {
