@@ -24,6 +24,7 @@ import { percentileOfSorted } from "../cosmo/conditional-counts.js";
 import type { GridShape } from "../cosmo/fft/real-fft3d.js";
 import { crossPowerSpectrum, powerSpectrum } from "../cosmo/power-spectrum.js";
 import { densityPdf } from "../cosmo/voxel-pdf.js";
+import { describeMeanField, ensembleMeanField, type MeanFieldSummary } from "./ensemble-mean-field.js";
 
 export interface GanValidationSettings {
   /** Check (a): |P̄_GAN / P̄_N-body − 1| ≤ powerTolerance at every shell with k ≤ kMaxPower (h/Mpc). */
@@ -169,6 +170,11 @@ export interface GanValidation {
   bispectrum: { shellWidth: number; equilateral: TriangleSummary[]; isosceles: TriangleSummary[] } | null;
   /** gaussianScatter: 1/√(2 modes), the spread of r between independent Gaussian fields. */
   cross: { k: number[]; gaussianScatter: number[]; ganGan: CrossSummary; nbodyGan: CrossSummary };
+  /**
+   * Grid locking (./ensemble-mean-field.ts): each ensemble's mean field against its sampling
+   * noise. A diagnostic beside the checks; absent in files written before it.
+   */
+  meanField?: { gan: MeanFieldSummary; nbody: MeanFieldSummary };
   checks: { meanPower: Check; pdf: Check; powerVariance: Check; independence: Check };
   passed: boolean;
 }
@@ -353,6 +359,12 @@ export function describeHeldOutNoise(v: GanValidation): string {
     ? `; GAN sampling noise (jackknife over ${gan.simulations} groups of its ${v.samples} samples): P̄ ${range(gan.lnMean)}, Var P ${range(gan.lnVariance)}`
     : "";
   return `held-out noise (delete-one-simulation jackknife over ${noise.simulations} simulations, k ≤ ${Math.min(s.kMaxPower, s.kMaxVariance)} h/Mpc): P̄ ${range(noise.lnMean)}, Var P ${range(noise.lnVariance)}${ganPart}`;
+}
+
+/** One line on grid locking: both ensembles' mean fields (absent in files written before it: null). */
+export function describeMeanFields(v: GanValidation): string | null {
+  if (!v.meanField) return null;
+  return `ensemble-mean field (grid locking; ≈ 1× its noise when homogeneous): GAN ${describeMeanField(v.meanField.gan)}; N-body ${describeMeanField(v.meanField.nbody)}`;
 }
 
 /** One check over bins: `margin(i)` ≥ 0 passes (NaN fails); value and bound are what is reported. */
@@ -691,6 +703,10 @@ export function validateGan(
       gaussianScatter,
       ganGan,
       nbodyGan: crossSummary(mixedPairs, gan.side, gan.boxSize, threads),
+    },
+    meanField: {
+      gan: ensembleMeanField(gan.fields, gan.side),
+      nbody: ensembleMeanField(nbody.fields, nbody.side),
     },
     checks,
     passed: Object.values(checks).every((c) => c.passed === true),

@@ -27,6 +27,7 @@ import {
   validateGan,
   type GanValidation,
   describeHeldOutNoise,
+  describeMeanFields,
   checkedHeldOutNoise,
 } from "../../../stages/gan-validation.js";
 import { writeGanValidationFiles } from "../../../stages/report/gan-validation-report.js";
@@ -261,6 +262,8 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     ? recordInCard(modelPath, ganCardValidationEntries(validation, flags.seed))
     : null;
   ctx.progress.info(describeHeldOutNoise(validation));
+  const meanFields = describeMeanFields(validation);
+  if (meanFields) ctx.progress.info(meanFields);
   const verdict = (p: boolean | null) => (p === null ? "n/a" : p ? "pass" : "FAIL");
   const c = validation.checks;
   const secs = (performance.now() - t0) / 1000;
