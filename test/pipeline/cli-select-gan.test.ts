@@ -168,6 +168,52 @@ describe("mocksmith select-gan", () => {
     );
   }, 120_000);
 
+  it("selects from a --resize-kernels run: its checkpoints hold 3³ kernels, the export the tied 4³ ones", async () => {
+    const resized = path.join(dir, "resized-run");
+    const t = await runCliAsync(
+      "train",
+      "gan",
+      ...["--data", data, "--filters", "8,4,1", "--latent-dim", "6", "--kappa", "2", "--batch", "2"],
+      ...["--steps", "2", "--checkpoint-every", "2", "--threads", "1", "--resize-kernels", "-o", resized],
+    );
+    expect(t.status, t.stderr).toBe(0);
+    const out = path.join(dir, "resized-chosen");
+    const r = await runCliAsync(
+      "select-gan",
+      ...[
+        "--run",
+        resized,
+        "--data",
+        data,
+        "--n",
+        "8",
+        "--top",
+        "1",
+        "--scales",
+        "2",
+        "--threads",
+        "1",
+        "-o",
+        out,
+      ],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const card = JSON.parse(fs.readFileSync(path.join(out, "gan.card.json"), "utf8")) as GanCard;
+    expect((card.training as Record<string, unknown>).resizeKernels).toBe(true);
+    // The exported g1 kernel gives all eight output parities the same total weight.
+    const weights = JSON.parse(fs.readFileSync(path.join(out, "gan.weights.json"), "utf8")) as {
+      layers: { name: string; filter: number[] }[];
+    };
+    const g1 = weights.layers.find((l) => l.name === "g1")!.filter;
+    const pairs = g1.length / 64;
+    for (let p = 0; p < pairs; p++) {
+      const sums = new Array<number>(8).fill(0);
+      for (let s = 0; s < 64; s++)
+        sums[(Math.floor(s / 16) % 2) * 4 + (Math.floor(s / 4) % 2) * 2 + (s % 2)] += g1[s * pairs + p];
+      for (const v of sums) expect(v).toBeCloseTo(sums[0], 5);
+    }
+  });
+
   it("refuses bad input with one line and writes nothing", async () => {
     const empty = path.join(dir, "empty-run");
     fs.mkdirSync(empty);

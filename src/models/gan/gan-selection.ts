@@ -88,6 +88,8 @@ export interface GanRunSettings {
   statistics: Record<string, unknown> | null;
   /** The checkpoint a fine-tuning run started from (train gan --init): its sha256 and step. */
   initialisedFrom: Record<string, unknown> | null;
+  /** The generator's strided kernels are resize kernels (train gan --resize-kernels, ./resize-kernels.ts). */
+  resizeKernels: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -128,12 +130,15 @@ export function ganRunSettings(ckpt: Checkpoint): GanRunSettings {
     data: Array.isArray(f.data) ? (f.data as string[]) : [],
     statistics: isObject(f.statistics) ? f.statistics : null,
     initialisedFrom: isObject(f.initialisedFrom) ? f.initialisedFrom : null,
+    resizeKernels: f.resizeKernels === true,
   };
 }
 
 /** The generator and discriminator of a checkpoint (weights and moving statistics). */
-export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, arch: GanArchitecture): GanTf {
-  const gan = new GanTf(tf, arch, initialGanWeights(arch, 0));
+export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, run: GanRunSettings): GanTf {
+  const gan = new GanTf(tf, run.architecture, initialGanWeights(run.architecture, 0), {
+    resizeKernels: run.resizeKernels,
+  });
   try {
     tf.tidy(() => {
       for (const [k, v] of gan.namedVariables()) {

@@ -109,7 +109,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     const ckpt = readCheckpoint(ckptFile);
     if (JSON.stringify(ckpt.header.fingerprint) !== fp)
       throw new InputError(ckptFile, `settings differ from ${path.basename(files[0])}'s: not one run`);
-    const gan = ganFromCheckpoint(tf, ckpt, arch);
+    const gan = ganFromCheckpoint(tf, ckpt, run);
     try {
       const entry = { weights: gan.weights(), history: ckpt.header.history };
       loaded.set(ckptFile, entry);
@@ -214,6 +214,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
             optimiser: { name: "adam", ...run.schedule },
             ...(run.statistics ? { statisticsLoss: run.statistics } : {}),
             ...(run.initialisedFrom ? { initialisedFrom: run.initialisedFrom } : {}),
+            ...(run.resizeKernels ? { resizeKernels: true } : {}),
             engine: engine.name,
             losses: history,
             selection,
