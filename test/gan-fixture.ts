@@ -58,3 +58,17 @@ export function writeDensitySimulation(
   );
   return file;
 }
+
+/**
+ * Per channel pair of a 4³ transposed-convolution kernel in TF.js layout (4, 4, 4, out, in), the
+ * total weight each of the 8 output parities receives: all equal for a tied (resize) kernel.
+ */
+export function parityClassSums(filter: ArrayLike<number>): number[][] {
+  const pairs = filter.length / 64;
+  return Array.from({ length: pairs }, (_, p) => {
+    const sums = new Array<number>(8).fill(0);
+    for (let s = 0; s < 64; s++)
+      sums[(Math.floor(s / 16) % 2) * 4 + (Math.floor(s / 4) % 2) * 2 + (s % 2)] += filter[s * pairs + p];
+    return sums;
+  });
+}

@@ -24,6 +24,7 @@ import type { GanCard } from "../../src/models/gan/gan-card.js";
 import { generatorLayersFromOnnx, nativeKernelsAvailable } from "../../src/models/gan/gan-native.js";
 import { ganArchitecture } from "../../src/models/gan/architecture.js";
 import { onnxToTfTransposedFilter } from "../../src/models/gan/gan-tf.js";
+import { parityClassSums } from "../gan-fixture.js";
 
 const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-gan-"));
@@ -456,17 +457,8 @@ describe("mocksmith train gan", () => {
     // Exported kernels are tied: per axis K_j = W_t + W_(t−1), so with the eight corners K(0|3, 0|3, 0|3)
     // = W's corners, K(1,0,0) − K(0,0,0) = W(1,0,0), etc. The sum over each output parity class is
     // the same for all eight classes (the no-checkerboard property) in every channel pair.
-    for (const l of layers(out).filter((x) => x.name === "g1" || x.name === "g2")) {
-      const pairs = l.filter.length / 64;
-      for (let p = 0; p < pairs; p++) {
-        const sums = new Array<number>(8).fill(0);
-        for (let s = 0; s < 64; s++) {
-          const [i, j, k] = [Math.floor(s / 16), Math.floor(s / 4) % 4, s % 4];
-          sums[(i % 2) * 4 + (j % 2) * 2 + (k % 2)] += l.filter[s * pairs + p];
-        }
-        for (const v of sums) expect(v).toBeCloseTo(sums[0], 5);
-      }
-    }
+    for (const l of layers(out).filter((x) => x.name === "g1" || x.name === "g2"))
+      for (const sums of parityClassSums(l.filter)) for (const v of sums) expect(v).toBeCloseTo(sums[0], 5);
     const untied = await train(
       path.join(dir, "x16"),
       ...["--steps", "1", "--resize-kernels", "--init", path.join(full, "checkpoints", "step-00000004.ckpt")],

@@ -14,7 +14,7 @@ import type { GanCard } from "../../src/models/gan/gan-card.js";
 import { writeCheckpoint } from "../../src/models/painter/training-checkpoint.js";
 import { readNpyFloat32 } from "../../src/io/npy.js";
 import { runCliAsync } from "../cli-process.js";
-import { writeDensitySimulation } from "../gan-fixture.js";
+import { parityClassSums, writeDensitySimulation } from "../gan-fixture.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-select-gan-"));
 const data = path.join(dir, "data");
@@ -205,13 +205,7 @@ describe("mocksmith select-gan", () => {
       layers: { name: string; filter: number[] }[];
     };
     const g1 = weights.layers.find((l) => l.name === "g1")!.filter;
-    const pairs = g1.length / 64;
-    for (let p = 0; p < pairs; p++) {
-      const sums = new Array<number>(8).fill(0);
-      for (let s = 0; s < 64; s++)
-        sums[(Math.floor(s / 16) % 2) * 4 + (Math.floor(s / 4) % 2) * 2 + (s % 2)] += g1[s * pairs + p];
-      for (const v of sums) expect(v).toBeCloseTo(sums[0], 5);
-    }
+    for (const sums of parityClassSums(g1)) for (const v of sums) expect(v).toBeCloseTo(sums[0], 5);
   });
 
   it("refuses bad input with one line and writes nothing", async () => {
