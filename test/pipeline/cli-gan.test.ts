@@ -475,6 +475,18 @@ describe("mocksmith train gan", () => {
     expect(lastLine(r2.stderr)).toMatch(/grid side 16 is smaller than the generator's output side 32/);
     const r3 = await train(path.join(dir, "x3"), "--steps", "1", "--redshift", "1");
     expect(lastLine(r3.stderr)).toMatch(/nbody_delta_z1\.000\.npy: missing/);
+    const r4 = await train(
+      path.join(dir, "x4h"),
+      "--steps",
+      "1",
+      "--stats-weight",
+      "1",
+      "--stats-homogeneity-of",
+      "density",
+    );
+    expect(lastLine(r4.stderr)).toMatch(
+      /--stats-homogeneity-of: density sets what the homogeneity part measures: give --stats-weight and --stats-homogeneity-weight > 0/,
+    );
   });
 });
 

@@ -55,6 +55,13 @@ export interface StatisticsLossSettings {
   varianceWeight: number;
   /** Weight w_M of the homogeneity part L_M (absent: 0, the term of earlier runs). */
   homogeneityWeight?: number;
+  /**
+   * The fields L_M measures: "scaled", c (absent: the term of earlier runs), or "density", ρ. On c
+   * a dense peak counts no more than a moderately dense voxel (c saturates), so peaks locked to
+   * voxels the grid prefers barely move R (stage 13: R 1.35 on c, its ensemble-mean field of ρ
+   * 6.4× the sampling noise); on ρ they dominate it.
+   */
+  homogeneityOf?: (typeof HOMOGENEITY_FIELDS)[number];
   /** Weight w_K of the shell-by-shell coherence part L_K (absent: 0). */
   coherenceWeight?: number;
   /** Weight w_H of the PDF part L_H (absent: 1, the weight of earlier runs). */
@@ -123,6 +130,7 @@ export function shellNorm(l: Float64Array, w: Float64Array, p: number): { value:
 }
 
 export const VARIANCE_OFFSETS = ["gaussian", "empirical"] as const;
+export const HOMOGENEITY_FIELDS = ["scaled", "density"] as const;
 
 export const DEFAULT_VARIANCE_WEIGHT = 0.25;
 
@@ -396,6 +404,16 @@ function meanAndVarianceOf(values: ArrayLike<number>): { mean: number; variance:
 /** Mean and sample variance of column k of `rows`. */
 function meanAndVariance(rows: Float64Array[], k: number): { mean: number; variance: number } {
   return meanAndVarianceOf(rows.map((r) => r[k]));
+}
+
+function concatenate(fields: Float32Array[]): Float32Array {
+  const out = new Float32Array(fields.reduce((n, f) => n + f.length, 0));
+  let o = 0;
+  for (const f of fields) {
+    out.set(f, o);
+    o += f.length;
+  }
+  return out;
 }
 
 function meanOf(rho: Float32Array): number {
@@ -704,7 +722,8 @@ export class StatisticsLoss {
     const pdfWeight = this.settings.pdfWeight ?? 1;
     const massWeight = this.settings.massWeight ?? 0;
     const environmentWeight = this.settings.environmentWeight ?? 0;
-    const coherence = batchCoherence(c, batch, v);
+    const onDensity = this.settings.homogeneityOf === "density";
+    const coherence = onDensity ? batchCoherence(concatenate(rho), batch, v) : batchCoherence(c, batch, v);
     const env = this.environment(powers, rho, bias);
     // The batch-mean field ρ̄(x), shared by L_K and L_ρ.
     const meanField = new Float32Array(v);
@@ -755,8 +774,12 @@ export class StatisticsLoss {
       const out = gradient.subarray(i * v, (i + 1) * v);
       const d = dRho[i];
       for (let j = 0; j < v; j++) out[j] = (gRho[j] + gMean[j] + gMass + gEnv) * d[j];
+      if (onDensity && homogeneityWeight > 0) {
+        const k = weight * homogeneityWeight;
+        for (let j = 0; j < v; j++) out[j] += k * coherence.gradient[i * v + j] * d[j];
+      }
     }
-    if (homogeneityWeight > 0) {
+    if (homogeneityWeight > 0 && !onDensity) {
       const k = weight * homogeneityWeight;
       for (let j = 0; j < c.length; j++) gradient[j] += k * coherence.gradient[j];
     }

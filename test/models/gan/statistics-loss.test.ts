@@ -153,6 +153,43 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(r).toBeGreaterThan(3);
   });
 
+  it("homogeneity of ρ (--stats-homogeneity-of density) sees dense peaks locked to a sub-lattice that c hardly shows", () => {
+    // B = 16 fields of 16³: lognormal background (σ_ln 0.5) and 20 peaks of ρ = 300 each, at any
+    // voxel or only where x, y, z ≡ 0 mod 4 (64 sites). Locked, the mean field holds ≈ 94 at those
+    // sites: on ρ, R ≈ 16 (138 + 440/16)/440 ≈ 6 (ln R / ln 1.25 ≈ 8); on c (κ = 2), where a peak
+    // is c ≈ 1 against a background spread of ≈ 0.3, R ≈ 1.4. Unlocked, both R ≈ 1 (|ln R| well
+    // under ln 1.25, so L_M < 1).
+    const B = 16;
+    const side = 16;
+    const v = side ** 3;
+    const fields = (locked: boolean, seed: number): Float32Array => {
+      const g = whiteNoise(B * v + B * 20 * 3, seed);
+      const rho = Float32Array.from({ length: B * v }, (_, j) => Math.exp(0.5 * g[j] - 0.125));
+      let u = B * v;
+      const site = () => Math.min(side - 1, Math.floor(((g[u++] % 1) + 1) % 1 * side));
+      for (let i = 0; i < B; i++)
+        for (let p = 0; p < 20; p++) {
+          let [x, y, z] = [site(), site(), site()];
+          if (locked) [x, y, z] = [x - (x % 4), y - (y % 4), z - (z % 4)];
+          rho[i * v + (x * side + y) * side + z] = 300;
+        }
+      return rho.map((r) => scaleDensity(r, kappa));
+    };
+    const targets = statisticsTargets(side, kappa, 1000, [fields(false, 11)]);
+    const lossOf = (homogeneityOf: "scaled" | "density") =>
+      new StatisticsLoss(targets, { weight: 1, varianceWeight: 0, homogeneityWeight: 1, homogeneityOf });
+    const onRho = lossOf("density");
+    const onC = lossOf("scaled");
+    const locked = fields(true, 12);
+    const free = fields(false, 13);
+    expect(onRho.evaluate(locked).homogeneity).toBeGreaterThan(30);
+    expect(onC.evaluate(locked).homogeneity).toBeLessThan(8);
+    expect(onRho.evaluate(free).homogeneity).toBeLessThan(1);
+    expect(onC.evaluate(free).homogeneity).toBeLessThan(1);
+    onRho.dispose();
+    onC.dispose();
+  });
+
   it("coherence L_K: ln R_b within its chi-square scatter for independent fields, R_b ≈ B at a shared wave's shell", () => {
     const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.5, kappa, 4)]);
     const loss = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0, coherenceWeight: 1 });
@@ -269,6 +306,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
   it.each([
     ["every shell alike, mean square", {}],
     ["inner shells, outer weight 0.25, p = 6", { innerShells: 2, outerShellWeight: 0.25, shellNorm: 6 }],
+    ["homogeneity of ρ", { homogeneityOf: "density" as const }],
   ])("has the gradient of central finite differences (%s)", (_name, shells) => {
     const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.9, kappa, 2)]);
     const loss = new StatisticsLoss(targets, {

@@ -9,7 +9,11 @@ import { GAN_PRESETS, PRESET_OPTIONS, type GanPreset } from "../../../models/gan
 import { DEFAULT_KAPPA } from "../../../models/gan/data-scaling.js";
 import { PAPER_GAN_SCHEDULE, trainGan } from "../../../models/gan/gan-training.js";
 import { LATENT_KINDS, type LatentKind } from "../../../models/gan/latent.js";
-import { DEFAULT_VARIANCE_WEIGHT, VARIANCE_OFFSETS } from "../../../models/gan/statistics-loss.js";
+import {
+  DEFAULT_VARIANCE_WEIGHT,
+  HOMOGENEITY_FIELDS,
+  VARIANCE_OFFSETS,
+} from "../../../models/gan/statistics-loss.js";
 import { summaryLine } from "../../../models/painter/training.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
@@ -45,6 +49,7 @@ interface TrainGanFlags {
   statsMassWeight: number;
   statsEnvironmentWeight: number;
   statsCoherenceFixedPower?: boolean;
+  statsHomogeneityOf: (typeof HOMOGENEITY_FIELDS)[number];
   checkpointEvery: number;
   keepCheckpoints: number;
   resume?: boolean;
@@ -154,6 +159,15 @@ export function registerTrainGan(train: Command): void {
       "relative weight w_M of the homogeneity part: the batch-mean field's variance against 1/B of the fields' (a pattern shared by every sample, e.g. a checkerboard)",
       parseNumber({ min: 0 }),
       0,
+    )
+    .addOption(
+      new Option(
+        "--stats-homogeneity-of <fields>",
+        "what the homogeneity part measures: scaled (c, where dense peaks saturate) or density (ρ, where peaks locked to preferred voxels dominate; `validate gan` reports their ensemble-mean field)",
+      )
+        .choices(HOMOGENEITY_FIELDS as unknown as string[])
+        .default("scaled")
+        .argParser(parseChoice(HOMOGENEITY_FIELDS)),
     )
     .option(
       "--stats-coherence-weight <w>",
@@ -300,6 +314,14 @@ passes before the generator moves.`,
     .action(async (flags: TrainGanFlags, command: Command) => {
       const ctx = makeContext(command.optsWithGlobals() as GlobalOptions);
       if (flags.data.length === 0) throw new InputError("--data", "name at least one data directory");
+      if (
+        flags.statsHomogeneityOf === "density" &&
+        !(flags.statsWeight > 0 && flags.statsHomogeneityWeight > 0)
+      )
+        throw new InputError(
+          "--stats-homogeneity-of",
+          "density sets what the homogeneity part measures: give --stats-weight and --stats-homogeneity-weight > 0 as well",
+        );
       const preset = PRESET_OPTIONS[flags.preset];
       const architecture = {
         filters: flags.filters ?? preset.filters,
@@ -337,6 +359,7 @@ passes before the generator moves.`,
                   ...(flags.statsHomogeneityWeight > 0
                     ? { homogeneityWeight: flags.statsHomogeneityWeight }
                     : {}),
+                  ...(flags.statsHomogeneityOf === "density" ? { homogeneityOf: "density" as const } : {}),
                   ...(flags.statsCoherenceWeight > 0 ? { coherenceWeight: flags.statsCoherenceWeight } : {}),
                   ...(flags.statsPdfWeight !== 1 ? { pdfWeight: flags.statsPdfWeight } : {}),
                   ...(flags.statsVarianceOffset !== "gaussian"
