@@ -57,9 +57,9 @@ export interface StatisticsLossSettings {
   homogeneityWeight?: number;
   /**
    * The fields L_M measures: "scaled", c (absent: the term of earlier runs), or "density", ρ. On c
-   * a dense peak counts no more than a moderately dense voxel (c saturates), so peaks locked to
-   * voxels the grid prefers barely move R (stage 13: R 1.35 on c, its ensemble-mean field of ρ
-   * 6.4× the sampling noise); on ρ they dominate it.
+   * a dense peak counts little more than a moderately dense voxel (c saturates), so peaks locked
+   * to voxels the grid prefers barely move R (stage 13: R 1.19 on c, 1.42 on ρ over batches of
+   * 16, its ensemble-mean field of ρ 6.4× the sampling noise).
    */
   homogeneityOf?: (typeof HOMOGENEITY_FIELDS)[number];
   /** Weight w_K of the shell-by-shell coherence part L_K (absent: 0). */
