@@ -172,9 +172,9 @@ export interface GanValidation {
   cross: { k: number[]; gaussianScatter: number[]; ganGan: CrossSummary; nbodyGan: CrossSummary };
   /**
    * Grid locking (./ensemble-mean-field.ts): each ensemble's mean field against its sampling
-   * noise. A diagnostic beside the checks; absent in files written before it.
+   * noise. A diagnostic beside the checks.
    */
-  meanField?: { gan: MeanFieldSummary; nbody: MeanFieldSummary };
+  meanField: { gan: MeanFieldSummary; nbody: MeanFieldSummary };
   checks: { meanPower: Check; pdf: Check; powerVariance: Check; independence: Check };
   passed: boolean;
 }
@@ -361,9 +361,8 @@ export function describeHeldOutNoise(v: GanValidation): string {
   return `held-out noise (delete-one-simulation jackknife over ${noise.simulations} simulations, k ≤ ${Math.min(s.kMaxPower, s.kMaxVariance)} h/Mpc): P̄ ${range(noise.lnMean)}, Var P ${range(noise.lnVariance)}${ganPart}`;
 }
 
-/** One line on grid locking: both ensembles' mean fields (absent in files written before it: null). */
-export function describeMeanFields(v: GanValidation): string | null {
-  if (!v.meanField) return null;
+/** One line on grid locking: both ensembles' mean fields. */
+export function describeMeanFields(v: GanValidation): string {
   return `ensemble-mean field (grid locking; ≈ 1× its noise when homogeneous): GAN ${describeMeanField(v.meanField.gan)}; N-body ${describeMeanField(v.meanField.nbody)}`;
 }
 

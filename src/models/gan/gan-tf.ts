@@ -97,29 +97,19 @@ export class GanTf {
       const transposed = gen.has(l.name);
       const resize = transposed && options.resizeKernels === true && l.stride === 2;
       const k = l.kernel;
-      let filter: Tensor5D;
+      let data = transposed
+        ? onnxToTfTransposedFilter(w.weight, l.inChannels, l.outChannels, k)
+        : onnxToTfFilter(w.weight, l.outChannels, l.inChannels, k);
+      let side = k;
       if (resize) {
-        const tied = onnxToTfTransposedFilter(w.weight, l.inChannels, l.outChannels, k);
-        const p = projectToResizeKernel(tied, l.outChannels * l.inChannels);
+        const p = projectToResizeKernel(data, l.outChannels * l.inChannels);
         this.projectionResiduals.set(l.name, p.residual);
-        const r = RESIZE_KERNEL;
-        filter = tf.tensor5d(p.kernel, [r, r, r, l.outChannels, l.inChannels]);
-      } else
-        filter = transposed
-        ? tf.tensor5d(onnxToTfTransposedFilter(w.weight, l.inChannels, l.outChannels, k), [
-            k,
-            k,
-            k,
-            l.outChannels,
-            l.inChannels,
-          ])
-        : tf.tensor5d(onnxToTfFilter(w.weight, l.outChannels, l.inChannels, k), [
-            k,
-            k,
-            k,
-            l.inChannels,
-            l.outChannels,
-          ]);
+        data = p.kernel;
+        side = RESIZE_KERNEL;
+      }
+      const filter = transposed
+        ? tf.tensor5d(data, [side, side, side, l.outChannels, l.inChannels])
+        : tf.tensor5d(data, [k, k, k, l.inChannels, l.outChannels]);
       const v = (data: Float32Array | undefined, name: string, trainable: boolean): Variable | undefined =>
         data ? tf.variable(tf.tensor1d(data), trainable, `${prefix}${l.name}.${name}`) : undefined;
       this.vars.set(l.name, {

@@ -39,32 +39,29 @@ export function expandResizeKernelTf(tf: TensorFlow, w: Tensor5D): Tensor5D {
   });
 }
 
-/** Applies a per-axis (rows × cols) matrix along the three leading spatial axes of a kernel. */
+/**
+ * Applies a (rows × side) matrix along each of the three leading spatial axes of a kernel of
+ * side³ · inner values: one axis at a time, out[before, r, after] = Σ_t m[r][t] x[before, t, after].
+ */
 function alongAxes(x: Float32Array, inner: number, m: readonly (readonly number[])[], side: number): Float32Array {
   const rows = m.length;
   let cur = Float64Array.from(x);
-  let dims = [side, side, side];
+  const dims = [side, side, side];
   for (let axis = 0; axis < 3; axis++) {
-    const next = dims.map((d, i) => (i === axis ? rows : d));
-    const out = new Float64Array(next[0] * next[1] * next[2] * inner);
-    const stride = [dims[1] * dims[2], dims[2], 1];
-    const nStride = [next[1] * next[2], next[2], 1];
-    for (let i = 0; i < next[0]; i++)
-      for (let j = 0; j < next[1]; j++)
-        for (let l = 0; l < next[2]; l++) {
-          const idx = [i, j, l];
-          const o = (i * nStride[0] + j * nStride[1] + l * nStride[2]) * inner;
-          const r = idx[axis];
-          for (let t = 0; t < dims[axis]; t++) {
-            const coef = m[r][t];
-            if (coef === 0) continue;
-            const src = idx.map((v, a) => (a === axis ? t : v));
-            const s = (src[0] * stride[0] + src[1] * stride[1] + src[2] * stride[2]) * inner;
-            for (let q = 0; q < inner; q++) out[o + q] += coef * cur[s + q];
-          }
+    const before = dims.slice(0, axis).reduce((a, d) => a * d, 1);
+    const after = dims.slice(axis + 1).reduce((a, d) => a * d, inner);
+    const out = new Float64Array(before * rows * after);
+    for (let b = 0; b < before; b++)
+      for (let r = 0; r < rows; r++)
+        for (let t = 0; t < side; t++) {
+          const coef = m[r][t];
+          if (coef === 0) continue;
+          const o = (b * rows + r) * after;
+          const s = (b * side + t) * after;
+          for (let q = 0; q < after; q++) out[o + q] += coef * cur[s + q];
         }
     cur = out;
-    dims = next;
+    dims[axis] = rows;
   }
   return Float32Array.from(cur);
 }

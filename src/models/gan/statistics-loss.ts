@@ -723,6 +723,7 @@ export class StatisticsLoss {
     const massWeight = this.settings.massWeight ?? 0;
     const environmentWeight = this.settings.environmentWeight ?? 0;
     const onDensity = this.settings.homogeneityOf === "density";
+    const kM = weight * homogeneityWeight;
     const coherence = onDensity ? batchCoherence(concatenate(rho), batch, v) : batchCoherence(c, batch, v);
     const env = this.environment(powers, rho, bias);
     // The batch-mean field ρ̄(x), shared by L_K and L_ρ.
@@ -773,15 +774,12 @@ export class StatisticsLoss {
       softHistogramGradient(rho[i], gh, gRho);
       const out = gradient.subarray(i * v, (i + 1) * v);
       const d = dRho[i];
-      for (let j = 0; j < v; j++) out[j] = (gRho[j] + gMean[j] + gMass + gEnv) * d[j];
-      if (onDensity && homogeneityWeight > 0) {
-        const k = weight * homogeneityWeight;
-        for (let j = 0; j < v; j++) out[j] += k * coherence.gradient[i * v + j] * d[j];
+      // L_M's gradient is with respect to the fields it measured: ρ (then through dρ/dc) or c.
+      const gM = coherence.gradient.subarray(i * v, (i + 1) * v);
+      for (let j = 0; j < v; j++) {
+        const m = kM * gM[j];
+        out[j] = onDensity ? (gRho[j] + gMean[j] + gMass + gEnv + m) * d[j] : (gRho[j] + gMean[j] + gMass + gEnv) * d[j] + m;
       }
-    }
-    if (homogeneityWeight > 0 && !onDensity) {
-      const k = weight * homogeneityWeight;
-      for (let j = 0; j < c.length; j++) gradient[j] += k * coherence.gradient[j];
     }
     return {
       loss:

@@ -260,7 +260,7 @@ export function renderGanValidationHtml(v: GanValidation, prov: GanValidationPro
     checkRow("(d) independent samples", v.checks.independence),
     `</table>`,
     `<p>${escapeXml(describeHeldOutNoise(v))}. The ratio plots' error bars are this noise of the held-out denominator; a bound not well above it cannot tell a faithful emulator from a poor one.</p>`,
-    ...(describeMeanFields(v) ? [`<p>${escapeXml(describeMeanFields(v) ?? "")}.</p>`] : []),
+    `<p>${escapeXml(describeMeanFields(v))}.</p>`,
     `<h2>Conventions</h2><table>`,
   ];
   for (const [k, val] of Object.entries(prov.conventions))

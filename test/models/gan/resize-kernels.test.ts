@@ -8,7 +8,7 @@ import { beforeAll, expect, test } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
 import { ganArchitecture } from "../../../src/models/gan/architecture.js";
-import { GanTf } from "../../../src/models/gan/gan-tf.js";
+import { GanTf, onnxToTfTransposedFilter } from "../../../src/models/gan/gan-tf.js";
 import { buildGeneratorOnnx, GAN_LATENT_INPUT, GAN_OUTPUT } from "../../../src/models/gan/gan-onnx.js";
 import { initialGanWeights } from "../../../src/models/gan/gan-weights.js";
 import { latentBatch } from "../../../src/models/gan/latent.js";
@@ -110,8 +110,7 @@ test("a resize-kernel generator exports tied kernels and matches its ONNX graph"
     // ONNX (in, out, 4³) → (4³, out, in) to project; a tied kernel projects onto itself.
     const w = (weights.get(name) as { weight: Float32Array }).weight;
     const inner = (l?.inChannels ?? 0) * (l?.outChannels ?? 0);
-    const tfLayout = new Float32Array(w.length);
-    for (let p = 0; p < inner; p++) for (let s = 0; s < 64; s++) tfLayout[s * inner + p] = w[p * 64 + s];
+    const tfLayout = onnxToTfTransposedFilter(w, l?.inChannels ?? 0, l?.outChannels ?? 0, 4);
     expect(projectToResizeKernel(tfLayout, inner).residual).toBeLessThan(1e-5);
   }
   const b = 2;

@@ -262,8 +262,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     ? recordInCard(modelPath, ganCardValidationEntries(validation, flags.seed))
     : null;
   ctx.progress.info(describeHeldOutNoise(validation));
-  const meanFields = describeMeanFields(validation);
-  if (meanFields) ctx.progress.info(meanFields);
+  ctx.progress.info(describeMeanFields(validation));
   const verdict = (p: boolean | null) => (p === null ? "n/a" : p ? "pass" : "FAIL");
   const c = validation.checks;
   const secs = (performance.now() - t0) / 1000;
