@@ -11,6 +11,9 @@
  * sharding, and outputs are bitwise identical across them. Batches are written by positional
  * writes into a preallocated .npy under a temporary name, renamed when complete.
  *
+ * Sample i is then put under the cube symmetry keyed by (seed, i) (`orientation` "random",
+ * models/gan/sample-orientation.ts), or left as the generator drew it ("generator").
+ *
  * Latents may instead come from a file (`latents`, io/latent-file.ts): row i is sample i's latent,
  * so a shard takes the rows of its batches and merged shards still equal one run byte for byte.
  *
@@ -39,6 +42,11 @@ import { sidecarPathFor } from "../io/grid-metadata.js";
 import { InferencePool, type DeviceSpec } from "./worker-pool.js";
 import { NativeGanPool, type GanEngine } from "./gan-native-pool.js";
 import { cardArchitecture } from "../models/gan/gan-card.js";
+import {
+  ORIENTATION_ALGORITHM,
+  orientSamples,
+  type SampleOrientation,
+} from "../models/gan/sample-orientation.js";
 
 export type SampleQuantity = "density" | "delta";
 export const SAMPLE_QUANTITIES: readonly SampleQuantity[] = ["density", "delta"];
@@ -65,6 +73,8 @@ export interface GanSamplingOptions {
   latents?: { data: Float32Array; sha256: string; file: string };
   /** Tile the n³ samples (count = n³, unsharded) into one (nS)³ volume. */
   stitch?: number;
+  /** "random": sample i under the cube symmetry keyed by (seed, i); "generator": as drawn. */
+  orientation: SampleOrientation;
   /** Called once with the number of batches this run computes, then after each batch. */
   onStart?: (batches: number) => void;
   onBatch?: (done: number, total: number) => void;
@@ -94,6 +104,8 @@ export interface GanSamplesSidecar {
     file?: { name: string; sha256: string };
   };
   model: { name: string; sha256: string; trained: boolean; preset: string };
+  /** "random": sample i is the generator's output under the cube symmetry keyed by (seed, i). */
+  orientation: { mode: SampleOrientation; algorithm?: string };
   /** "ort": ONNX Runtime; "native": our x86-64 kernels (values agree to float32 rounding). */
   engine: GanEngine;
   batch: number;
@@ -232,6 +244,7 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
               a.conditional ? o.redshift : undefined,
             );
         const values = await generate(z, rows, offset);
+        orientSamples(values, s, o.seed, i0, rows, o.orientation);
         const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
         const position = header.length + (i0 - first) * s3 * 4;
         let w = 0;
@@ -274,6 +287,10 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
           : { source: "drawn" as const }),
       },
       model: { name: card.name, sha256: card.sha256, trained: card.trained, preset: a.preset },
+      orientation:
+        o.orientation === "random"
+          ? { mode: "random", algorithm: ORIENTATION_ALGORITHM }
+          : { mode: "generator" },
       engine,
       batch: o.batch,
       software: { name: SOFTWARE_NAME, version: SOFTWARE_VERSION },

@@ -24,6 +24,8 @@ import type { GanCard } from "../../src/models/gan/gan-card.js";
 import { generatorLayersFromOnnx, nativeKernelsAvailable } from "../../src/models/gan/gan-native.js";
 import { ganArchitecture } from "../../src/models/gan/architecture.js";
 import { onnxToTfTransposedFilter } from "../../src/models/gan/gan-tf.js";
+import { applySymmetry, CUBE_SYMMETRIES } from "../../src/models/painter/cube-symmetry.js";
+import { sampleSymmetryIndex } from "../../src/models/gan/sample-orientation.js";
 import { parityClassSums } from "../gan-fixture.js";
 
 const cli = path.resolve("dist/src/pipeline/cli/main.js");
@@ -540,17 +542,30 @@ describe("mocksmith sample-gan", () => {
       kappa: 45,
       voxelSize: 4,
       boxSize: 64,
+      orientation: { mode: "random" },
     });
-    // Sample 5 by hand: its own latent, alone in a batch of one.
+    // Sample 5 by hand: its own latent, alone in a batch of one, under its own cube symmetry.
     const card = JSON.parse(fs.readFileSync(model.replace(/\.onnx$/, ".card.json"), "utf8")) as GanCard;
     const z = latentBatch(9, 0, 5, 1, 8, card.latentPrior);
     const session = await ort.InferenceSession.create(model);
     const c = (await session.run({ latent: new ort.Tensor("float32", z, [1, 8, 1, 1, 1]) })).scaled_density
       .data as Float32Array;
     await session.release();
+    const drawn = Float32Array.from(c, (v) => unscaleDensity(v, 45));
     const mine = rho.subarray(5 * 4096, 6 * 4096);
+    const byHand = applySymmetry(drawn, 16, CUBE_SYMMETRIES[sampleSymmetryIndex(9, 5)]);
     for (let i = 0; i < 4096; i += 97)
-      expect(Math.abs(mine[i] - unscaleDensity(c[i], 45))).toBeLessThanOrEqual(1e-5 * Math.max(1, mine[i]));
+      expect(Math.abs(mine[i] - byHand[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, mine[i]));
+    // --orientation generator: the generator's own output, unpermuted.
+    const plain = path.join(dir, "s-plain");
+    const p = await sample(plain, "--workers", "1", "--orientation", "generator");
+    expect(p.status, p.stderr).toBe(0);
+    const own = readNpyFloat32(path.join(plain, "samples.npy")).data.subarray(5 * 4096, 6 * 4096);
+    for (let i = 0; i < 4096; i += 97)
+      expect(Math.abs(own[i] - drawn[i])).toBeLessThanOrEqual(1e-5 * Math.max(1, own[i]));
+    expect(JSON.parse(fs.readFileSync(path.join(plain, "samples.json"), "utf8"))).toMatchObject({
+      orientation: { mode: "generator" },
+    });
 
     const shards = [0, 1, 2].map((i) => path.join(dir, `shard${i}`));
     const results = await Promise.all(shards.map((d, i) => sample(d, "--workers", "1", "--shard", `${i}/3`)));
@@ -658,12 +673,15 @@ describe("sample-gan --latent / --save-latent", () => {
     expect(Array.from(saved.data)).toEqual(Array.from(latentBatch(9, 0, 0, 7, 8, card.latentPrior)));
 
     const fromFile = path.join(dir, "L-file");
+    // The same --seed: it keys the orientations as well.
     const f = await run(
       "sample-gan",
       "--model",
       model,
       "--latent",
       latent,
+      "--seed",
+      "9",
       "--batch",
       "2",
       "--workers",

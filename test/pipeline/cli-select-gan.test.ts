@@ -74,7 +74,10 @@ describe("mocksmith select-gan", () => {
       latentScale: number;
       candidates: Candidate[];
       scales: number[];
+      orientation: string;
     };
+    // Scored on samples oriented as sample-gan draws them.
+    expect(sel.orientation).toBe("random");
     // 3 checkpoints at width 1, then the 2 best at widths 0.5 and 2.
     expect(sel.scales).toEqual([0.5, 1, 2]);
     expect(sel.candidates).toHaveLength(7);

@@ -63,7 +63,7 @@ interface GanValidationJson {
   boxSize: number;
   passed: boolean;
   data: { simulations: { cubes: number }[]; subVolumes: number };
-  sampling: { seed: number; kept: string | null };
+  sampling: { seed: number; kept: string | null; orientation: string };
   model: { sha256: string };
   pdf: { centre: number[]; nbody: { p16: number[]; p84: number[] }; gan: { mean: number[] } };
   power: {
@@ -215,8 +215,9 @@ describe("mocksmith validate gan", () => {
 
   it("samples as sample-gan's with the same seed; deterministic per seed", async () => {
     const out = first;
-    // The samples are sample-gan's for the same seed, bit for bit.
+    // The samples are sample-gan's for the same seed, bit for bit (both randomly oriented).
     expect(doc.sampling.kept).toBe("samples/samples.npy");
+    expect(doc.sampling.orientation).toBe("random");
     const s = path.join(dir, "s1");
     const again = path.join(dir, "v2");
     const other = path.join(dir, "v3");

@@ -34,6 +34,7 @@ import type { GanWeights } from "./gan-weights.js";
 import { initialGanWeights } from "./gan-weights.js";
 import { checkLatentPrior, latentBatch, LATENT_STREAM_SAMPLING, type LatentPrior } from "./latent.js";
 import { foldedGeneratorLayers, NativeGanGenerator, type GanEngine } from "./gan-native.js";
+import { orientSamples, type SampleOrientation } from "./sample-orientation.js";
 
 export interface SelectionScore {
   /** a, b, c, d above and their maximum. */
@@ -161,7 +162,7 @@ export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, run: GanRunS
  * buildGeneratorOnnx writes, in ONNX Runtime; native: the same folded layers on ./gan-native.ts's
  * kernels), as sample-gan's workers run it — ~10×
  * faster than TF.js here, and the very inference path the exported model will take — from the
- * latents `sample-gan --seed seed` draws with the prior `prior`.
+ * latents `sample-gan --seed seed` draws with the prior `prior`, oriented as it orients them.
  */
 export async function generateDensities(
   arch: GanArchitecture,
@@ -175,6 +176,7 @@ export async function generateDensities(
     redshift?: number;
     batch?: number;
     engine?: GanEngine;
+    orientation: SampleOrientation;
   },
 ): Promise<Float32Array[]> {
   const a = arch;
@@ -199,6 +201,7 @@ export async function generateDensities(
       for (let i0 = 0; i0 < options.count; i0 += b) {
         const rows = Math.min(b, options.count - i0);
         const rho = gen.generate(latents(i0, rows), rows, density);
+        orientSamples(rho, a.side, options.seed, i0, rows, options.orientation);
         for (let r = 0; r < rows; r++) out.push(rho.slice(r * s3, (r + 1) * s3));
       }
     } finally {
@@ -218,10 +221,9 @@ export async function generateDensities(
       const z = latents(i0, rows);
       const result = await session.run({ [GAN_LATENT_INPUT]: new ort.Tensor("float32", z, [rows, width, 1, 1, 1]) });
       const c = result[GAN_OUTPUT].data as Float32Array;
-      for (let r = 0; r < rows; r++)
-        out.push(
-          unscaleDensityArray(Float32Array.from(c.subarray(r * s3, (r + 1) * s3)), options.kappa, 0, options.densityCap),
-        );
+      const rho = unscaleDensityArray(Float32Array.from(c), options.kappa, 0, options.densityCap);
+      orientSamples(rho, a.side, options.seed, i0, rows, options.orientation);
+      for (let r = 0; r < rows; r++) out.push(rho.slice(r * s3, (r + 1) * s3));
     }
   } finally {
     await session.release();

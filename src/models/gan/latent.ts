@@ -27,6 +27,8 @@ export const LATENT_STREAM_SAMPLING = 0;
 export const LATENT_STREAM_TRAINING = 1;
 /** Probe latents that measure a shipped generator's moments when it is unfolded for fine-tuning. */
 export const LATENT_STREAM_UNFOLD = 2;
+/** Which of the 48 cube symmetries a sample is drawn under (./sample-orientation.ts). */
+export const LATENT_STREAM_ORIENTATION = 3;
 
 export interface LatentPrior {
   kind: LatentKind;

@@ -27,6 +27,8 @@ import { fileRecord, parseShard, writeShardManifest, type Shard } from "../../sh
 import { parseDevice } from "../../worker-pool.js";
 import { chooseGanEngine, type GanEngineChoice } from "../../gan-native-pool.js";
 import { ganEngineOption } from "../gan-engine-option.js";
+import { ganOrientationOption } from "../gan-orientation-option.js";
+import type { SampleOrientation } from "../../../models/gan/sample-orientation.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseChoice, parseInteger, parseNumber } from "../option-parsers.js";
 
@@ -46,6 +48,7 @@ interface SampleGanFlags {
   workers: number;
   device: string;
   engine: GanEngineChoice;
+  orientation: SampleOrientation;
   shard?: Shard;
   output: string;
 }
@@ -81,7 +84,12 @@ export function registerSampleGan(program: Command): void {
       "redshift (a conditional GAN needs one inside its trained range)",
       parseNumber({ min: 0 }),
     )
-    .option("--seed <s>", "seed: sample i uses the latent keyed by (seed, i)", parseInteger(0, 0xffffffff), 1)
+    .option(
+      "--seed <s>",
+      "seed: sample i uses the latent (unless --latent) and the orientation keyed by (seed, i)",
+      parseInteger(0, 0xffffffff),
+      1,
+    )
     .addOption(
       new Option("--quantity <q>", "density: ρ/ρ̄; delta: ρ/ρ̄ − 1")
         .choices(SAMPLE_QUANTITIES as string[])
@@ -102,6 +110,7 @@ export function registerSampleGan(program: Command): void {
     )
     .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
     .addOption(ganEngineOption())
+    .addOption(ganOrientationOption("default: random").default("random"))
     .option(
       "--shard <i/n>",
       "sample only shard i of n (contiguous ranges of batches), with shard-manifest.json for `mocksmith merge`",
@@ -120,14 +129,21 @@ Output: DIR/samples.npy, float32, shape (N, S, S, S) (S = 64 for the presets), C
 voxel and box size, redshift, seed, latent prior and algorithm, model sha256). Sample i uses the
 latent keyed by (seed, i): outputs do not depend on --workers or --shard.
 
+--orientation random (the default) puts sample i under one of the 48 cube symmetries, keyed by
+(seed, i) too. The training cubes are augmented with all 48, so this only brings the ensemble
+closer to them: each sample's P(k), PDF and bispectrum are unchanged, but structure the
+generator locks to its voxel grid (validate gan's mean field) no longer lines up from sample to
+sample. For latent-space work (interpolations, perturbed latents) pass --orientation generator,
+so that nearby latents give nearby fields.
+
 --engine: native (the default on x86-64 CPUs with AVX2 + FMA, cpu device) runs the generator on
 mocksmith's own convolution kernels, ~1.5–2× faster per core than ort (ONNX Runtime, any
 device); the two agree to float32 rounding (~1e-7 in c), so samples are bit-reproducible per
 seed for a given engine, which samples.json records.
 
 --latent FILE replaces the drawn latents by row i of FILE (a cGAN's --z is appended as usual);
---save-latent FILE writes the drawn ones, so '--latent FILE' reproduces the run byte for byte and a
-perturbed copy of FILE perturbs it. With --shard each shard uses the rows of its batches.
+--save-latent FILE writes the drawn ones, so '--latent FILE' with the same --seed (which keys the
+orientations) reproduces the run byte for byte, and a perturbed copy of FILE perturbs it. With --shard each shard uses the rows of its batches.
 
 --stitch n (needs N = n³, not with --shard): DIR/stitched.npy, float32 (nS)³, sample
 i = (tx·n + ty)·n + tz at voxel offset (tx, ty, tz)·S, and DIR/stitched.json (grid sidecar).
@@ -209,6 +225,7 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
           flags.saveLatent,
           "already exists; sample-gan never overwrites (remove it or choose another name)",
         );
+      const orientation = flags.orientation;
       const t0 = performance.now();
       const result = await sampleGan({
         model,
@@ -227,6 +244,7 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
             ? { data: latents.data, sha256: latents.sha256, file: flags.latent }
             : undefined,
         stitch: flags.stitch,
+        orientation,
         onStart: (batches) => ctx.progress.start("sample-gan", batches),
         onBatch: (done) => ctx.progress.advance("sample-gan", done),
       });
@@ -252,6 +270,7 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
             quantity: flags.quantity,
             batch: flags.batch,
             engine,
+            orientation,
           },
           shard: flags.shard,
           units: result.batches,
@@ -264,6 +283,7 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
       const st = result.stitched;
       const extra = [
         latents ? ` from the latents of ${flags.latent}` : "",
+        orientation === "random" ? ", randomly oriented" : "",
         st
           ? `, stitched ${st.side}³ to ${st.file} (seams: MSD ratio across/within ${st.seams.ratio.toFixed(2)}, uncorrelated tiles ${st.seams.uncorrelatedRatio.toFixed(2)}, continuity ${st.seams.continuity.toFixed(2)})`
           : "",
@@ -279,6 +299,7 @@ continuity (across value over its face-matched uncorrelated value: ≈ 1 for unc
           first: result.first,
           count: result.count,
           engine,
+          orientation,
           seconds: secs,
           samplesPerSecond: result.count / secs,
         },

@@ -35,6 +35,8 @@ import { makeContext, type GlobalOptions } from "../command-context.js";
 import { engineFor, type GanEngineChoice } from "../../gan-native-pool.js";
 import { nativeEngineUnavailable } from "../../../models/gan/gan-native.js";
 import { ganEngineOption } from "../gan-engine-option.js";
+import { ganOrientationOption } from "../gan-orientation-option.js";
+import type { SampleOrientation } from "../../../models/gan/sample-orientation.js";
 import { parseInteger, parseNumber, parseNumberList } from "../option-parsers.js";
 
 interface SelectGanFlags {
@@ -51,6 +53,7 @@ interface SelectGanFlags {
   threads?: number;
   tfjsWeights: boolean;
   engine: GanEngineChoice;
+  orientation: SampleOrientation;
 }
 
 export const SELECTION_JSON = "selection.json";
@@ -130,6 +133,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
       densityCap,
       redshift,
       engine: sampler,
+      orientation: flags.orientation,
     });
     const bad = fields.findIndex((f) => f.some((v) => !Number.isFinite(v)));
     if (bad >= 0) throw new InputError(ckptFile, `generates a non-finite density in sample ${bad}`);
@@ -177,6 +181,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
       "max(a, b, c, d): a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = max over checked PDF bins |PDF_GAN − band mid|/band half-width (16–84 %), c = max_k≤1 |Var_GAN/Var_N − 1|/0.25, d = max_k≤1 |r̄_GAN×GAN|/(4 standard errors)",
     samples: n,
     seed: flags.seed,
+    orientation: flags.orientation,
     scales,
     top: flags.top,
     densityCap: densityCap ?? null,
@@ -310,6 +315,7 @@ export function registerSelectGan(program: Command): void {
     )
     .option("--threads <t>", "threads for the generator and the statistics", parseInteger(1, 256))
     .addOption(ganEngineOption())
+    .addOption(ganOrientationOption("default: random, as sample-gan draws").default("random"))
     .option(
       "--no-tfjs-weights",
       "omit gan.weights.json (generator and discriminator for fine-tuning; ~16 MB of JSON for 64-32-16-1); sampling needs only gan.onnx",
@@ -318,7 +324,8 @@ export function registerSelectGan(program: Command): void {
       "after",
       `
 Each candidate draws --n samples from the latents \`sample-gan --seed S\` would use (the same for
-every candidate, so differences are the model's, not the draw's) and compares them with the
+every candidate, so differences are the model's, not the draw's), oriented as sample-gan would
+(--orientation), and compares them with the
 selection sub-volumes through validate gan's four acceptance statistics, each divided by its
 tolerance: a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = the worst distance of the GAN mean voxel PDF from
 the middle of the N-body 16–84 % band in half-widths (bins with ρ/ρ̄ ≥ 0.1), c = max_k≤1

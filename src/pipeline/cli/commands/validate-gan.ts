@@ -37,6 +37,8 @@ import { checkSamplingRedshift, sampleGan, SAMPLES_FILE } from "../../gan-sampli
 import { parseDevice } from "../../worker-pool.js";
 import { chooseGanEngine, type GanEngineChoice } from "../../gan-native-pool.js";
 import { ganEngineOption } from "../gan-engine-option.js";
+import { ganOrientationOption } from "../gan-orientation-option.js";
+import { ORIENTATION_ALGORITHM, type SampleOrientation } from "../../../models/gan/sample-orientation.js";
 import { makeContext, type GlobalOptions } from "../command-context.js";
 import { parseInteger, parseNumber } from "../option-parsers.js";
 
@@ -51,6 +53,7 @@ interface ValidateGanFlags {
   workers: number;
   device: string;
   engine: GanEngineChoice;
+  orientation: SampleOrientation;
   threads?: number;
   bispectrum: boolean;
   keepSamples?: boolean;
@@ -164,6 +167,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
       device,
       engine,
       output: samplesDir,
+      orientation: flags.orientation,
       onStart: (batches) => ctx.progress.start("sample GAN", batches),
       onBatch: (done) => ctx.progress.advance("sample GAN", done),
     });
@@ -226,6 +230,8 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
             seed: flags.seed,
             redshift,
             latentAlgorithm: LATENT_ALGORITHM,
+            orientation: flags.orientation,
+            ...(flags.orientation === "random" ? { orientationAlgorithm: ORIENTATION_ALGORITHM } : {}),
             engine,
             kept: flags.keepSamples ? `${GAN_SAMPLES_DIR}/${SAMPLES_FILE}` : null,
           },
@@ -319,6 +325,7 @@ export function registerValidateGan(validate: Command): void {
     .option("--workers <W>", "inference worker threads", parseInteger(1, 1024), os.availableParallelism())
     .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
     .addOption(ganEngineOption())
+    .addOption(ganOrientationOption("default: random, as sample-gan draws").default("random"))
     .option("--threads <t>", "FFT threads for the statistics", parseInteger(1, 256))
     .option("--no-bispectrum", "skip the bispectra (the costliest statistic)")
     .option(
