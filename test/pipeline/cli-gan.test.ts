@@ -157,6 +157,25 @@ describe("mocksmith train gan", () => {
     expect(lastLine(other.stderr)).toMatch(
       /cannot resume: settings differ from the checkpoint.s: .*statistics/,
     );
+    // --stats-orientation random: recorded in the settings (and so in the resume fingerprint).
+    const oriented = path.join(dir, "stats-oriented");
+    const o = await train(
+      oriented,
+      "--steps",
+      "2",
+      "--stats-weight",
+      "0.5",
+      "--stats-homogeneity-weight",
+      "1",
+      "--stats-orientation",
+      "random",
+    );
+    expect(o.status, o.stderr).toBe(0);
+    const oc = (await loadGanModel(path.join(oriented, "gan.onnx"))).card;
+    expect((oc.training as { statisticsLoss: Record<string, unknown> }).statisticsLoss).toMatchObject({
+      homogeneityWeight: 1,
+      orientation: "random",
+    });
     const cg = await train(path.join(dir, "x4"), "--steps", "1", "--conditional", "--stats-weight", "1");
     expect(lastLine(cg.stderr)).toMatch(/--stats-weight: not available for a conditional GAN/);
   });
@@ -488,6 +507,10 @@ describe("mocksmith train gan", () => {
     );
     expect(lastLine(r4.stderr)).toMatch(
       /--stats-homogeneity-of: density sets what the homogeneity part measures: give --stats-weight and --stats-homogeneity-weight > 0/,
+    );
+    const r5 = await train(path.join(dir, "x5o"), "--steps", "1", "--stats-orientation", "random");
+    expect(lastLine(r5.stderr)).toMatch(
+      /--stats-orientation: random orients the fields the statistics term measures: give --stats-weight > 0/,
     );
   });
 });

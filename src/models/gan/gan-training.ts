@@ -46,7 +46,14 @@ import { GanTf, type GanNetwork } from "./gan-tf.js";
 import { loadGanDataSet, realBatch, type GanDataSet } from "./gan-training-data.js";
 import { modelStart, modelStartWeights, namesGanModel, type ModelStart } from "./gan-init-model.js";
 import { initialGanWeights, type GanWeights } from "./gan-weights.js";
-import { checkLatentPrior, latentComponent, LATENT_STREAM_TRAINING, type LatentPrior } from "./latent.js";
+import {
+  checkLatentPrior,
+  latentComponent,
+  LATENT_STREAM_TRAINING,
+  LATENT_STREAM_TRAINING_ORIENTATION,
+  type LatentPrior,
+} from "./latent.js";
+import { evaluateUnderSymmetries, sampleSymmetryIndex } from "./sample-orientation.js";
 import {
   StatisticsLoss,
   statisticsTargets,
@@ -313,6 +320,12 @@ function statisticsLoss(c: GanTrainingConfig, set: GanDataSet, side: number): St
   return new StatisticsLoss(statisticsTargets(side, c.kappa, cap, batches()), settings);
 }
 
+/** The cube symmetries of the generator batch of `step` (keyed by seed and step·B + row: --resume repeats them). */
+function orientationsOfStep(c: GanTrainingConfig, step: number): number[] {
+  return Array.from({ length: c.batch }, (_, r) =>
+    sampleSymmetryIndex(c.seed, step * c.batch + r, LATENT_STREAM_TRAINING_ORIENTATION),
+  );
+}
 
 /** Latent rows (B × width) of stream block `block`, z appended per row for a cGAN. */
 function latentRows(
@@ -565,7 +578,13 @@ function ganStep(
     // The statistics term enters as a custom-gradient op: value and d/dc come from statistics-loss.ts.
     const term = tf.customGrad((...args: (Tensor | GradSaveFunc)[]) => {
       const c = args[0] as Tensor;
-      statistics = stats.evaluate(c.dataSync() as Float32Array);
+      const fields = c.dataSync() as Float32Array;
+      statistics =
+        state.config.statistics?.orientation === "random"
+          ? evaluateUnderSymmetries(fields, arch.side, orientationsOfStep(state.config, step), (f) =>
+              stats.evaluate(f),
+            )
+          : stats.evaluate(fields);
       const grad = statistics.gradient;
       return { value: tf.scalar(statistics.loss), gradFunc: (dy: Tensor) => dy.mul(tf.tensor(grad, c.shape)) };
     });

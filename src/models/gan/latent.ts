@@ -29,6 +29,8 @@ export const LATENT_STREAM_TRAINING = 1;
 export const LATENT_STREAM_UNFOLD = 2;
 /** Which of the 48 cube symmetries a sample is drawn under (./sample-orientation.ts). */
 export const LATENT_STREAM_ORIENTATION = 3;
+/** Orientations of the generated batch the statistics term measures (train gan --stats-orientation). */
+export const LATENT_STREAM_TRAINING_ORIENTATION = 4;
 
 export interface LatentPrior {
   kind: LatentKind;

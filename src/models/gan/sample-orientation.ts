@@ -17,7 +17,7 @@
  * so it does not depend on batches, workers or shards, and the latents are unchanged.
  */
 import { VoxelStream } from "../../cosmo/halo-sampling.js";
-import { applySymmetry, CUBE_SYMMETRIES } from "../painter/cube-symmetry.js";
+import { applySymmetry, CUBE_SYMMETRIES, inverseSymmetry } from "../painter/cube-symmetry.js";
 import { LATENT_STREAM_ORIENTATION } from "./latent.js";
 
 /** "random": sample i under symmetry sampleSymmetryIndex(seed, i); "generator": as drawn. */
@@ -28,10 +28,10 @@ export const ORIENTATION_ALGORITHM =
 
 const stream = new VoxelStream();
 
-/** Index into CUBE_SYMMETRIES of sample i's orientation. */
-export function sampleSymmetryIndex(seed: number, i: number): number {
+/** Index into CUBE_SYMMETRIES of sample i's orientation (training draws on a stream of its own). */
+export function sampleSymmetryIndex(seed: number, i: number, streamId = LATENT_STREAM_ORIENTATION): number {
   const n = CUBE_SYMMETRIES.length;
-  return Math.min(n - 1, Math.floor(stream.reset(seed, LATENT_STREAM_ORIENTATION, i).uniform() * n));
+  return Math.min(n - 1, Math.floor(stream.reset(seed, streamId, i).uniform() * n));
 }
 
 /**
@@ -54,4 +54,34 @@ export function orientSamples(
     const cube = values.subarray(r * s3, (r + 1) * s3);
     cube.set(applySymmetry(cube, side, CUBE_SYMMETRIES[sampleSymmetryIndex(seed, first + r)]));
   }
+}
+
+/**
+ * A loss of a batch of fields measured on the fields under the symmetries `indices` (one per
+ * field): L(Pc) with P the permutation of voxels, whose gradient with respect to c is Pᵀ∇L(Pc),
+ * each field's gradient put back under the inverse symmetry. Training's statistics term uses it
+ * (train gan --stats-orientation random) so that it sees the batch as sample-gan draws it.
+ */
+export function evaluateUnderSymmetries<T extends { gradient: Float32Array }>(
+  c: Float32Array,
+  side: number,
+  indices: readonly number[],
+  evaluate: (oriented: Float32Array) => T,
+): T {
+  const s3 = side ** 3;
+  if (c.length !== indices.length * s3)
+    throw new RangeError(`${c.length} values are not ${indices.length} fields of ${side}³`);
+  const oriented = new Float32Array(c.length);
+  indices.forEach((g, r) =>
+    oriented.set(applySymmetry(c.subarray(r * s3, (r + 1) * s3), side, CUBE_SYMMETRIES[g]), r * s3),
+  );
+  const result = evaluate(oriented);
+  const gradient = new Float32Array(c.length);
+  indices.forEach((g, r) =>
+    gradient.set(
+      applySymmetry(result.gradient.subarray(r * s3, (r + 1) * s3), side, inverseSymmetry(CUBE_SYMMETRIES[g])),
+      r * s3,
+    ),
+  );
+  return { ...result, gradient };
 }

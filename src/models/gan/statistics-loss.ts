@@ -62,6 +62,13 @@ export interface StatisticsLossSettings {
    * 16, its ensemble-mean field of ρ 6.4× the sampling noise).
    */
   homogeneityOf?: (typeof HOMOGENEITY_FIELDS)[number];
+  /**
+   * "random": the trainer measures the batch with each field under a cube symmetry drawn per
+   * step (models/gan/sample-orientation.ts), as sample-gan --orientation random draws samples, so
+   * L_M and L_K see only the shared structure that orientation leaves shared (its symmetric part);
+   * the other parts do not change. Absent: the fields as generated (earlier runs).
+   */
+  orientation?: "random";
   /** Weight w_K of the shell-by-shell coherence part L_K (absent: 0). */
   coherenceWeight?: number;
   /** Weight w_H of the PDF part L_H (absent: 1, the weight of earlier runs). */

@@ -9,6 +9,7 @@ import {
   StatisticsLoss,
   statisticsTargets,
 } from "../../../src/models/gan/statistics-loss.js";
+import { evaluateUnderSymmetries } from "../../../src/models/gan/sample-orientation.js";
 
 /** `length` standard normal values (mulberry32 uniforms, Box–Muller). */
 function whiteNoise(length: number, seed: number): Float32Array {
@@ -341,6 +342,43 @@ describe("statistics loss (train gan --stats-weight)", () => {
       minus[j] -= h;
       const fd = (loss.evaluate(plus).loss - loss.evaluate(minus).loss) / (2 * h);
       expect(Math.abs(fd - e.gradient[j])).toBeLessThan(1e-3 * scale);
+    }
+    loss.dispose();
+  });
+});
+
+describe("statistics term under random orientations (--stats-orientation random)", () => {
+  const n = 8;
+  const kappa = 2;
+  it("leaves L_P, L_V and L_H alone, lowers L_M of a pattern shared along one axis, and has the gradient Pᵀ∇L(Pc)", () => {
+    const B = 16;
+    const v = n ** 3;
+    const targets = statisticsTargets(n, kappa, 50, [lognormalFields(16, n, 0.9, kappa, 2)]);
+    const loss = new StatisticsLoss(targets, { weight: 1, varianceWeight: 0.5, homogeneityWeight: 1, coherenceWeight: 0.5 });
+    const c = lognormalFields(B, n, 0.6, kappa, 5);
+    // The same wave along x (period 4 voxels) in every field: a grid-locked pattern.
+    for (let i = 0; i < B; i++)
+      for (let j = 0; j < v; j++) c[i * v + j] += 0.4 * Math.cos((2 * Math.PI * Math.floor(j / (n * n))) / 4);
+    // 16 different symmetries: 8 of them put the wave along x (with or without a reflection).
+    const indices = Array.from({ length: B }, (_, r) => (r * 7) % 48);
+    const plain = loss.evaluate(c);
+    const oriented = evaluateUnderSymmetries(c, n, indices, (f) => loss.evaluate(f));
+    // Shell powers and the PDF of each field do not depend on its orientation (float rounding).
+    for (const part of ["power", "variance", "pdf"] as const)
+      expect(Math.abs(oriented[part] / plain[part] - 1), part).toBeLessThan(1e-6);
+    // The shared wave averages to cos(π/4)·(1/3) of its amplitude along each axis: R drops from
+    // ≈ B·a²/2/(a²/2 + σ²) to a few, so L_M = (ln R/ln 1.25)² falls several-fold.
+    expect(oriented.homogeneity).toBeLessThan(plain.homogeneity / 3);
+    let scale = 0;
+    for (const g of oriented.gradient) scale = Math.max(scale, Math.abs(g));
+    const h = 1e-3;
+    const at = (f: Float32Array) => evaluateUnderSymmetries(f, n, indices, (x) => loss.evaluate(x)).loss;
+    for (const j of [3, 200, 777, 1500, 4000, 8000]) {
+      const plus = Float32Array.from(c);
+      const minus = Float32Array.from(c);
+      plus[j] += h;
+      minus[j] -= h;
+      expect(Math.abs((at(plus) - at(minus)) / (2 * h) - oriented.gradient[j])).toBeLessThan(1e-3 * scale);
     }
     loss.dispose();
   });

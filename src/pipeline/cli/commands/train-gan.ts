@@ -9,6 +9,7 @@ import { GAN_PRESETS, PRESET_OPTIONS, type GanPreset } from "../../../models/gan
 import { DEFAULT_KAPPA } from "../../../models/gan/data-scaling.js";
 import { PAPER_GAN_SCHEDULE, trainGan } from "../../../models/gan/gan-training.js";
 import { LATENT_KINDS, type LatentKind } from "../../../models/gan/latent.js";
+import { SAMPLE_ORIENTATIONS, type SampleOrientation } from "../../../models/gan/sample-orientation.js";
 import {
   DEFAULT_VARIANCE_WEIGHT,
   HOMOGENEITY_FIELDS,
@@ -49,6 +50,7 @@ interface TrainGanFlags {
   statsMassWeight: number;
   statsEnvironmentWeight: number;
   statsCoherenceFixedPower?: boolean;
+  statsOrientation: SampleOrientation;
   statsHomogeneityOf: (typeof HOMOGENEITY_FIELDS)[number];
   checkpointEvery: number;
   keepCheckpoints: number;
@@ -229,6 +231,15 @@ export function registerTrainGan(train: Command): void {
       "--stats-coherence-fixed-power",
       "take L_K's denominator (the fields' mean power) as a constant in the gradient, so that L_K shrinks shared structure instead of raising every field's power at its shells",
     )
+    .addOption(
+      new Option(
+        "--stats-orientation <o>",
+        "random: the statistics term measures each generated field under a cube symmetry drawn per step, as sample-gan --orientation random draws samples, so L_M and L_K count only the shared structure orientation leaves shared; generator: as generated",
+      )
+        .choices(SAMPLE_ORIENTATIONS as unknown as string[])
+        .default("generator")
+        .argParser(parseChoice(SAMPLE_ORIENTATIONS)),
+    )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
       "--keep-checkpoints <n>",
@@ -296,7 +307,10 @@ the batch's mean density against the data's 1; w_E (--stats-environment-weight) 
 ⟨[ln(Var q_b / Var_N q_b) / ln 1.25]²⟩_b with q_b = ln P_b − a_b ln m, m a cube's mean
 density and a_b the training cubes' slope (a cube's power follows its mean density; the rest
 of its scatter is small), plus the same for Var ln m; --stats-coherence-fixed-power keeps L_K
-from raising every field's power to lower its ratio (the denominator is held constant).
+from raising every field's power to lower its ratio (the denominator is held constant);
+--stats-orientation random measures the batch with each field under a cube symmetry drawn per
+step (the orientations sample-gan gives its samples), so L_M and L_K leave alone the shared
+structure that orientation already spreads over 48 directions.
 --stats-memory M takes L_P's, L_V's and L_H's errors from running averages over ≈ M batches
 (their directions from the batch): a batch of 16 knows Var P(k) to ±37 %, beyond the 25 %
 tolerance, so batch-only parts mostly chase noise. --adversarial-weight 0 drops the
@@ -321,6 +335,11 @@ passes before the generator moves.`,
         throw new InputError(
           "--stats-homogeneity-of",
           "density sets what the homogeneity part measures: give --stats-weight and --stats-homogeneity-weight > 0 as well",
+        );
+      if (flags.statsOrientation === "random" && !(flags.statsWeight > 0))
+        throw new InputError(
+          "--stats-orientation",
+          "random orients the fields the statistics term measures: give --stats-weight > 0 as well",
         );
       const preset = PRESET_OPTIONS[flags.preset];
       const architecture = {
@@ -371,6 +390,7 @@ passes before the generator moves.`,
                   ...(flags.statsShellNorm !== 2 ? { shellNorm: flags.statsShellNorm } : {}),
                   ...(flags.statsMassWeight > 0 ? { massWeight: flags.statsMassWeight } : {}),
                   ...(flags.statsCoherenceFixedPower === true ? { coherenceFixedPower: true } : {}),
+                  ...(flags.statsOrientation === "random" ? { orientation: "random" as const } : {}),
                   ...(flags.statsEnvironmentWeight > 0
                     ? { environmentWeight: flags.statsEnvironmentWeight }
                     : {}),
