@@ -37,6 +37,8 @@ describe("the bundled GAN", () => {
     expect(v["heldout.noise.powerVariance"]).toBeLessThan(0.25 / 1.5);
     expect(v["heldout.noise.meanPower"]).toBeLessThan(0.1 / 3);
     expect(v["heldout.samples"]).toBeGreaterThanOrEqual(v["heldout.subVolumes"]);
+    // Measured on samples as sample-gan draws them by default (randomly oriented).
+    expect(v["heldout.randomOrientation"]).toBe(1);
     for (const c of ["meanPower", "powerVariance", "independence"]) {
       const value = v[`heldout.${c}.value`];
       const bound = v[`heldout.${c}.bound`];

@@ -147,6 +147,7 @@ describe("mocksmith validate gan", () => {
     const { card } = await loadGanModel(onnx);
     const v = card.validation!;
     expect(v["heldout.samples"]).toBe(6);
+    expect(v["heldout.randomOrientation"]).toBe(1);
     expect(v["heldout.subVolumes"]).toBe(16);
     for (const name of ["meanPower", "pdf", "powerVariance", "independence"] as const) {
       const c = doc.checks[name];

@@ -67,11 +67,17 @@ export const GAN_SAMPLES_DIR = "samples";
  * The acceptance numbers as flat card entries `heldout.<check>.value|bound|at|passed` (the
  * statistic at its least favourable bin; at is k in h/Mpc or ρ/ρ̄), plus the ensemble sizes.
  */
-export function ganCardValidationEntries(v: GanValidation, seed: number): Record<string, number> {
+export function ganCardValidationEntries(
+  v: GanValidation,
+  seed: number,
+  orientation: SampleOrientation,
+): Record<string, number> {
   const out: Record<string, number> = {
     "heldout.samples": v.samples,
     "heldout.subVolumes": v.subVolumes,
     "heldout.seed": seed,
+    // 1: the samples were randomly oriented, as sample-gan draws them by default.
+    "heldout.randomOrientation": orientation === "random" ? 1 : 0,
     "heldout.passed": v.passed ? 1 : 0,
     "heldout.meanPower.kMax": v.settings.kMaxPower,
     "heldout.powerVariance.kMax": v.settings.kMaxVariance,
@@ -265,7 +271,7 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     throw err;
   }
   const recordedCard = flags.recordInCard
-    ? recordInCard(modelPath, ganCardValidationEntries(validation, flags.seed))
+    ? recordInCard(modelPath, ganCardValidationEntries(validation, flags.seed, flags.orientation))
     : null;
   ctx.progress.info(describeHeldOutNoise(validation));
   ctx.progress.info(describeMeanFields(validation));
