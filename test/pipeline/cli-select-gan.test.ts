@@ -34,6 +34,7 @@ interface Candidate {
   powerVariance: number;
   independence: number;
   score: number;
+  noise: number;
 }
 
 beforeAll(async () => {
@@ -67,7 +68,7 @@ describe("mocksmith select-gan", () => {
     const r = await select(out);
     expect(r.status, r.stderr).toBe(0);
     expect(lastLine(r.stderr)).toMatch(
-      /selected step \d at latent width × [\d.]+ \(score .*\) of 7 candidates; wrote .*gan\.onnx, its card, its TF\.js weights and selection\.json/,
+      /selected step \d at latent width × [\d.]+ \(score [\d.]+ ± [\d.]+: .*\) of 7 candidates, \d+ more within its sampling error; wrote .*gan\.onnx, its card, its TF\.js weights and selection\.json/,
     );
     const sel = JSON.parse(fs.readFileSync(path.join(out, "selection.json"), "utf8")) as {
       step: number;
@@ -75,6 +76,7 @@ describe("mocksmith select-gan", () => {
       candidates: Candidate[];
       scales: number[];
       orientation: string;
+      withinNoise: { step: number; latentScale: number; score: number; noise: number }[];
     };
     // Scored on samples oriented as sample-gan draws them.
     expect(sel.orientation).toBe("random");
@@ -86,8 +88,16 @@ describe("mocksmith select-gan", () => {
     const best = Math.min(...sel.candidates.map((c) => c.score));
     const chosen = sel.candidates.find((c) => c.step === sel.step && c.latentScale === sel.latentScale)!;
     expect(chosen.score).toBe(best);
-    for (const c of sel.candidates)
+    for (const c of sel.candidates) {
       expect(c.score).toBe(Math.max(c.meanPower, c.pdf, c.powerVariance, c.independence));
+      expect(c.noise).toBeGreaterThanOrEqual(0);
+    }
+    // The candidates within the chosen one's sampling error, by the rule the summary states.
+    expect(sel.withinNoise).toEqual(
+      sel.candidates
+        .filter((c) => c !== chosen && c.score - chosen.score < Math.hypot(c.noise, chosen.noise))
+        .map((c) => ({ step: c.step, latentScale: c.latentScale, score: c.score, noise: c.noise })),
+    );
 
     const card = JSON.parse(fs.readFileSync(path.join(out, "gan.card.json"), "utf8")) as GanCard;
     expect(card.latentPrior.scale).toBe(sel.latentScale);

@@ -13,7 +13,11 @@
  *   d = max_k≤kMax |r̄_GAN×GAN| / (4 standard errors) (samples independent of one another),
  * score = max(a, b, c, d) (lower is better; < 1 means all four pass on the selection data).
  * Every candidate is drawn from the same latent vectors (common random numbers), so score
- * differences between checkpoints are not sampling noise of the latents.
+ * differences between nearby checkpoints of one run are mostly not sampling noise of the
+ * latents. Between models of different lineages they are: the same latent gives unrelated
+ * samples, and a draw's few extreme samples move P̄ at every shell (1280 draws of the bundled GAN
+ * score 1.47 at seed 7 and 1.59 at seed 8). `noise` is the score's standard error from the GAN's
+ * own sampling, so that such differences can be told from real ones.
  */
 import { InputError } from "../../io/atomic-file.js";
 import type { Checkpoint } from "../painter/training-checkpoint.js";
@@ -43,6 +47,15 @@ export interface SelectionScore {
   powerVariance: number;
   independence: number;
   score: number;
+  /**
+   * Standard error of `score` from the GAN's sampling (the part at the maximum): a and c from
+   * the jackknife of P̄ and Var P over groups of samples at their worst shell (power.ganNoise),
+   * b from the standard error std/√n of the GAN's mean PDF in its worst bin, d = 0.25 (d is |r̄|
+   * over 4 of its standard errors). The held-out side is common to every candidate and left out.
+   */
+  noise: number;
+  /** The standard errors of a, b, c, d themselves. */
+  partNoise: { meanPower: number; pdf: number; powerVariance: number; independence: number };
 }
 
 /** The three acceptance statistics of a validation as ratios to their tolerances. */
@@ -53,6 +66,7 @@ export function selectionScore(v: GanValidation): SelectionScore {
   const meanPower = ratioOf(v.checks.meanPower, s.powerTolerance);
   const powerVariance = ratioOf(v.checks.powerVariance, s.varianceTolerance);
   let pdf = 0;
+  let pdfNoise = 0;
   v.pdf.checked.forEach((on, j) => {
     if (!on) return;
     const lo = v.pdf.nbody.p16[j];
@@ -60,18 +74,56 @@ export function selectionScore(v: GanValidation): SelectionScore {
     const half = (hi - lo) / 2;
     const dev = Math.abs(v.pdf.gan.mean[j] - (lo + hi) / 2);
     const r = half > 0 ? dev / half : dev > 0 ? Infinity : 0;
-    pdf = Math.max(pdf, Number.isNaN(r) ? Infinity : r);
+    if (!(r <= pdf)) {
+      pdf = Number.isNaN(r) ? Infinity : r;
+      pdfNoise = half > 0 ? v.pdf.gan.std[j] / Math.sqrt(v.samples) / half : 0;
+    }
   });
   const d = v.checks.independence.worst;
   const independence =
     d === null ? 0 : Number.isFinite(d.value) && d.bound > 0 ? d.value / d.bound : Infinity;
+  const parts = [
+    { value: meanPower, noise: shellNoise(v, v.checks.meanPower, "lnMean", s.powerTolerance, v.power.ratio) },
+    { value: pdf, noise: pdfNoise },
+    {
+      value: powerVariance,
+      noise: shellNoise(v, v.checks.powerVariance, "lnVariance", s.varianceTolerance, v.power.variance.ratio),
+    },
+    { value: independence, noise: d === null ? 0 : INDEPENDENCE_SCORE_NOISE },
+  ];
+  const worst = parts.reduce((a, b) => (b.value > a.value ? b : a));
   return {
     meanPower,
     pdf,
     powerVariance,
     independence,
     score: Math.max(meanPower, pdf, powerVariance, independence),
+    noise: worst.noise,
+    partNoise: {
+      meanPower: parts[0].noise,
+      pdf: parts[1].noise,
+      powerVariance: parts[2].noise,
+      independence: parts[3].noise,
+    },
   };
+}
+
+/** d is |r̄| over 4 standard errors of r̄: one standard error moves it by 1/4. */
+const INDEPENDENCE_SCORE_NOISE = 0.25;
+
+/** The GAN-sampling error of a P(k) check's score at its worst shell, in tolerance units (0 without a jackknife). */
+function shellNoise(
+  v: GanValidation,
+  check: GanValidation["checks"]["meanPower"],
+  which: "lnMean" | "lnVariance",
+  tolerance: number,
+  ratio: readonly number[],
+): number {
+  const noise = v.power.ganNoise;
+  if (!noise || check.worst === null) return 0;
+  const i = v.power.k.indexOf(check.worst.at);
+  // |ratio − 1|/tol moves by ratio·σ_ln/tol for a relative error σ_ln of the GAN side.
+  return i < 0 ? 0 : (Math.abs(ratio[i]) * noise[which][i]) / tolerance;
 }
 
 /** What a GAN training checkpoint says about its run (train gan's settings fingerprint). */
@@ -229,4 +281,12 @@ export async function generateDensities(
     await session.release();
   }
   return out;
+}
+
+/**
+ * The candidates whose score is within the combined sampling error of the best one's,
+ * score − best < √(σ² + σ_best²): the selection cannot tell them from it (the best included).
+ */
+export function withinNoiseOf<T extends SelectionScore>(best: T, candidates: readonly T[]): T[] {
+  return candidates.filter((c) => c.score - best.score < Math.hypot(c.noise, best.noise));
 }

@@ -18,6 +18,7 @@ import {
   ganRunSettings,
   generateDensities,
   selectionScore,
+  withinNoiseOf,
   type GanRunSettings,
   type SelectionScore,
 } from "../../../models/gan/gan-selection.js";
@@ -152,7 +153,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     atUnit.push(c);
     ctx.progress.advance("select gan", ++done);
     ctx.progress.info(
-      `step ${c.step}: score ${c.score.toFixed(3)} (P̄ ${c.meanPower.toFixed(2)}, PDF ${c.pdf.toFixed(2)}, Var ${c.powerVariance.toFixed(2)}, r ${c.independence.toFixed(2)})`,
+      `step ${c.step}: score ${c.score.toFixed(3)} ± ${c.noise.toFixed(2)} (P̄ ${c.meanPower.toFixed(2)}, PDF ${c.pdf.toFixed(2)}, Var ${c.powerVariance.toFixed(2)}, r ${c.independence.toFixed(2)})`,
     );
   }
   const best = [...atUnit].sort(ranked).slice(0, flags.top);
@@ -166,6 +167,8 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   ctx.progress.finish("select gan");
   const all = [...atUnit, ...widths];
   const chosen = [...best, ...widths].sort(ranked)[0];
+  // Candidates the selection cannot tell from the chosen one (its sampling error and theirs).
+  const tied = withinNoiseOf(chosen, all).filter((c) => c !== chosen);
 
   const chosenFile = stepOf.get(chosen.step) as string;
   const { weights: chosenWeights, history } = checkpointOf(chosenFile);
@@ -177,6 +180,12 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
     step: chosen.step,
     latentScale: chosen.latentScale,
     score: chosen,
+    withinNoise: tied.map((c) => ({
+      step: c.step,
+      latentScale: c.latentScale,
+      score: c.score,
+      noise: c.noise,
+    })),
     criterion:
       "max(a, b, c, d): a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = max over checked PDF bins |PDF_GAN − band mid|/band half-width (16–84 %), c = max_k≤1 |Var_GAN/Var_N − 1|/0.25, d = max_k≤1 |r̄_GAN×GAN|/(4 standard errors)",
     samples: n,
@@ -229,6 +238,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
           validation: Object.fromEntries(
             Object.entries({
               "selection.score": chosen.score,
+              "selection.scoreNoise": chosen.noise,
               "selection.meanPower": chosen.meanPower,
               "selection.pdf": chosen.pdf,
               "selection.powerVariance": chosen.powerVariance,
@@ -251,7 +261,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
   }
   const secs = (performance.now() - t0) / 1000;
   ctx.summary(
-    `selected step ${chosen.step} at latent width × ${chosen.latentScale} (score ${chosen.score.toFixed(3)}: P̄ ${chosen.meanPower.toFixed(2)}, PDF ${chosen.pdf.toFixed(2)}, Var ${chosen.powerVariance.toFixed(2)}, r ${chosen.independence.toFixed(2)}; < 1 passes) of ${all.length} candidates; wrote ${path.join(flags.output, "gan.onnx")}, its card${flags.tfjsWeights ? ", its TF.js weights" : ""} and ${SELECTION_JSON} in ${secs.toFixed(1)} s`,
+    `selected step ${chosen.step} at latent width × ${chosen.latentScale} (score ${chosen.score.toFixed(3)} ± ${chosen.noise.toFixed(2)}: P̄ ${chosen.meanPower.toFixed(2)}, PDF ${chosen.pdf.toFixed(2)}, Var ${chosen.powerVariance.toFixed(2)}, r ${chosen.independence.toFixed(2)}; < 1 passes) of ${all.length} candidates, ${tied.length} more within its sampling error; wrote ${path.join(flags.output, "gan.onnx")}, its card${flags.tfjsWeights ? ", its TF.js weights" : ""} and ${SELECTION_JSON} in ${secs.toFixed(1)} s`,
     {
       output: flags.output,
       step: chosen.step,
@@ -331,7 +341,11 @@ tolerance: a = max_k≤1 |P̄_GAN/P̄_N − 1|/0.1, b = the worst distance of th
 the middle of the N-body 16–84 % band in half-widths (bins with ρ/ρ̄ ≥ 0.1), c = max_k≤1
 |Var_GAN P/Var_N P − 1|/0.25, d = max_k≤1 |r̄| of GAN × GAN pairs over 4 standard errors of
 that mean (the samples must be independent draws). Score = max(a, b, c, d); below 1 all four
-pass on the selection data.
+pass on the selection data. Each score comes with its standard error from the GAN's own sampling
+(± on the lines; jackknife over groups of samples for a and c, std/√n of the mean PDF for b,
+1/4 for d), and the summary counts the candidates within the combined error of the chosen one:
+scores of different runs closer than that are a draw of the latents, not a better model (more
+--n shrinks it as 1/√n).
 Pass simulations not used for validate gan, so the held-out scores stay honest.`,
     )
     .action(async (flags: SelectGanFlags, cmd: Command) => {
