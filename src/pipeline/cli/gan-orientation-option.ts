@@ -3,12 +3,12 @@ import { Option } from "commander";
 import { SAMPLE_ORIENTATIONS } from "../../models/gan/sample-orientation.js";
 import { parseChoice } from "./option-parsers.js";
 
-/** `fallback` is what the command does without the flag (described, not set: it may depend on other flags). */
-export function ganOrientationOption(fallback: string): Option {
+export function ganOrientationOption(): Option {
   return new Option(
     "--orientation <o>",
-    `random: sample i under one of the 48 cube symmetries keyed by (seed, i), so structure the generator locks to its grid is not shared between samples (P(k), PDF unchanged); generator: as the generator draws it (${fallback})`,
+    "random: sample i under one of the 48 cube symmetries keyed by (seed, i), so structure the generator locks to its grid is not shared between samples (P(k), PDF unchanged); generator: as the generator draws it",
   )
     .choices(SAMPLE_ORIENTATIONS as unknown as string[])
+    .default("random")
     .argParser(parseChoice(SAMPLE_ORIENTATIONS));
 }

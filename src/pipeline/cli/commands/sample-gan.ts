@@ -110,7 +110,7 @@ export function registerSampleGan(program: Command): void {
     )
     .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
     .addOption(ganEngineOption())
-    .addOption(ganOrientationOption("default: random").default("random"))
+    .addOption(ganOrientationOption())
     .option(
       "--shard <i/n>",
       "sample only shard i of n (contiguous ranges of batches), with shard-manifest.json for `mocksmith merge`",

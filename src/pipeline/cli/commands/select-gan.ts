@@ -325,7 +325,7 @@ export function registerSelectGan(program: Command): void {
     )
     .option("--threads <t>", "threads for the generator and the statistics", parseInteger(1, 256))
     .addOption(ganEngineOption())
-    .addOption(ganOrientationOption("default: random, as sample-gan draws").default("random"))
+    .addOption(ganOrientationOption())
     .option(
       "--no-tfjs-weights",
       "omit gan.weights.json (generator and discriminator for fine-tuning; ~16 MB of JSON for 64-32-16-1); sampling needs only gan.onnx",

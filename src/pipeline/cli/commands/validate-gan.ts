@@ -331,7 +331,7 @@ export function registerValidateGan(validate: Command): void {
     .option("--workers <W>", "inference worker threads", parseInteger(1, 1024), os.availableParallelism())
     .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
     .addOption(ganEngineOption())
-    .addOption(ganOrientationOption("default: random, as sample-gan draws").default("random"))
+    .addOption(ganOrientationOption())
     .option("--threads <t>", "FFT threads for the statistics", parseInteger(1, 256))
     .option("--no-bispectrum", "skip the bispectra (the costliest statistic)")
     .option(
