@@ -17,7 +17,12 @@
  * so it does not depend on batches, workers or shards, and the latents are unchanged.
  */
 import { VoxelStream } from "../../cosmo/halo-sampling.js";
-import { applySymmetry, CUBE_SYMMETRIES, inverseSymmetry } from "../painter/cube-symmetry.js";
+import {
+  applySymmetry,
+  CUBE_SYMMETRIES,
+  inverseSymmetry,
+  type CubeSymmetry,
+} from "../painter/cube-symmetry.js";
 import { LATENT_STREAM_ORIENTATION } from "./latent.js";
 
 /** "random": sample i under symmetry sampleSymmetryIndex(seed, i); "generator": as drawn. */
@@ -50,10 +55,34 @@ export function orientSamples(
   if (values.length !== rows * s3)
     throw new RangeError(`${values.length} values are not ${rows} samples of ${side}³`);
   if (orientation === "generator") return;
+  const scratch = new Float32Array(s3);
   for (let r = 0; r < rows; r++) {
+    const g = sampleSymmetryIndex(seed, first + r);
+    if (g === 0) continue; // the identity
     const cube = values.subarray(r * s3, (r + 1) * s3);
-    cube.set(applySymmetry(cube, side, CUBE_SYMMETRIES[sampleSymmetryIndex(seed, first + r)]));
+    permuteCube(cube, scratch, side, CUBE_SYMMETRIES[g]);
+    cube.set(scratch);
   }
+}
+
+/**
+ * applySymmetry for one channel into a buffer of the caller's (sampling runs it on every
+ * sample; a 64³ cube costs ≈ 0.3 ms this way against ≈ 1 ms allocating and looping channels).
+ */
+function permuteCube(src: Float32Array, dst: Float32Array, n: number, s: CubeSymmetry): void {
+  const strides = [n * n, n, 1];
+  const step = [0, 0, 0];
+  let base = 0;
+  for (let a = 0; a < 3; a++) {
+    const st = strides[s.permutation[a]];
+    step[a] = s.flips[a] ? -st : st;
+    if (s.flips[a]) base += (n - 1) * st;
+  }
+  const [s0, s1, s2] = step;
+  let o = 0;
+  for (let i = 0, si = base; i < n; i++, si += s0)
+    for (let j = 0, sj = si; j < n; j++, sj += s1)
+      for (let k = 0, src0 = sj; k < n; k++, src0 += s2) dst[o++] = src[src0];
 }
 
 /**
