@@ -82,30 +82,17 @@ export function selectionScore(v: GanValidation): SelectionScore {
   const d = v.checks.independence.worst;
   const independence =
     d === null ? 0 : Number.isFinite(d.value) && d.bound > 0 ? d.value / d.bound : Infinity;
-  const parts = [
-    { value: meanPower, noise: shellNoise(v, v.checks.meanPower, "lnMean", s.powerTolerance, v.power.ratio) },
-    { value: pdf, noise: pdfNoise },
-    {
-      value: powerVariance,
-      noise: shellNoise(v, v.checks.powerVariance, "lnVariance", s.varianceTolerance, v.power.variance.ratio),
-    },
-    { value: independence, noise: d === null ? 0 : INDEPENDENCE_SCORE_NOISE },
-  ];
-  const worst = parts.reduce((a, b) => (b.value > a.value ? b : a));
-  return {
-    meanPower,
-    pdf,
-    powerVariance,
-    independence,
-    score: Math.max(meanPower, pdf, powerVariance, independence),
-    noise: worst.noise,
-    partNoise: {
-      meanPower: parts[0].noise,
-      pdf: parts[1].noise,
-      powerVariance: parts[2].noise,
-      independence: parts[3].noise,
-    },
+  const partNoise = {
+    meanPower: shellNoise(v, v.checks.meanPower, "lnMean", s.powerTolerance, v.power.ratio),
+    pdf: pdfNoise,
+    powerVariance: shellNoise(v, v.checks.powerVariance, "lnVariance", s.varianceTolerance, v.power.variance.ratio),
+    independence: d === null ? 0 : INDEPENDENCE_SCORE_NOISE,
   };
+  const parts = { meanPower, pdf, powerVariance, independence };
+  const score = Math.max(meanPower, pdf, powerVariance, independence);
+  // The part at the maximum (the first of them on a tie) sets the score's error.
+  const worst = (Object.keys(parts) as (keyof typeof parts)[]).find((k) => parts[k] === score) ?? "meanPower";
+  return { ...parts, score, noise: partNoise[worst], partNoise };
 }
 
 /** d is |r̄| over 4 standard errors of r̄: one standard error moves it by 1/4. */
@@ -273,9 +260,10 @@ export async function generateDensities(
       const z = latents(i0, rows);
       const result = await session.run({ [GAN_LATENT_INPUT]: new ort.Tensor("float32", z, [rows, width, 1, 1, 1]) });
       const c = result[GAN_OUTPUT].data as Float32Array;
+      // A copy of ONNX Runtime's output, then views of it: one copy per batch.
       const rho = unscaleDensityArray(Float32Array.from(c), options.kappa, 0, options.densityCap);
       orientSamples(rho, a.side, options.seed, i0, rows, options.orientation);
-      for (let r = 0; r < rows; r++) out.push(rho.slice(r * s3, (r + 1) * s3));
+      for (let r = 0; r < rows; r++) out.push(rho.subarray(r * s3, (r + 1) * s3));
     }
   } finally {
     await session.release();

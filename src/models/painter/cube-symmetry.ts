@@ -72,33 +72,42 @@ export function inverseSymmetry(s: CubeSymmetry): CubeSymmetry {
 }
 
 /**
- * `cube` (side n, C channels, channel fastest: [x][y][z][c]) under s; a new array. With C = 1
- * this is a plain C-order grid.
+ * `cube` (side n, C channels, channel fastest: [x][y][z][c]) under s, into `out` (a new array by
+ * default; not overlapping `cube`). With C = 1 this is a plain C-order grid; that case has a loop of
+ * its own, since GAN sampling orients every sample (models/gan/sample-orientation.ts).
  */
-export function applySymmetry(cube: Float32Array, side: number, s: CubeSymmetry, channels = 1): Float32Array {
+export function applySymmetry(
+  cube: Float32Array,
+  side: number,
+  s: CubeSymmetry,
+  channels = 1,
+  out: Float32Array = new Float32Array(cube.length),
+): Float32Array {
   const n = side;
   if (cube.length !== n * n * n * channels)
     throw new RangeError(`cube of ${cube.length} values is not ${n}³ × ${channels}`);
-  const out = new Float32Array(cube.length);
+  const overlaps =
+    out.buffer === cube.buffer &&
+    out.byteOffset < cube.byteOffset + cube.byteLength &&
+    cube.byteOffset < out.byteOffset + out.byteLength;
+  if (out.length !== cube.length || overlaps)
+    throw new RangeError(`the output of a symmetry must be ${cube.length} values apart from its input`);
   // Source index = Σ_a coordinate along input axis p[a] × stride of that axis.
   const strides = [n * n * channels, n * channels, channels];
   const step = [0, 0, 0];
-  const base = [0, 0, 0];
+  let base = 0;
   for (let a = 0; a < 3; a++) {
     const st = strides[s.permutation[a]];
     step[a] = s.flips[a] ? -st : st;
-    base[a] = s.flips[a] ? (n - 1) * st : 0;
+    if (s.flips[a]) base += (n - 1) * st;
   }
+  const [s0, s1, s2] = step;
   let o = 0;
-  for (let i = 0; i < n; i++) {
-    const si = base[0] + i * step[0];
-    for (let j = 0; j < n; j++) {
-      const sj = si + base[1] + j * step[1];
-      for (let k = 0; k < n; k++) {
-        const src = sj + base[2] + k * step[2];
-        for (let c = 0; c < channels; c++) out[o++] = cube[src + c];
-      }
-    }
-  }
+  for (let i = 0, si = base; i < n; i++, si += s0)
+    for (let j = 0, sj = si; j < n; j++, sj += s1)
+      if (channels === 1) for (let k = 0, src = sj; k < n; k++, src += s2) out[o++] = cube[src];
+      else
+        for (let k = 0, src = sj; k < n; k++, src += s2)
+          for (let c = 0; c < channels; c++) out[o++] = cube[src + c];
   return out;
 }

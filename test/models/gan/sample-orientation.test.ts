@@ -15,9 +15,12 @@
 import { describe, expect, it } from "vitest";
 import { applySymmetry, CUBE_SYMMETRIES } from "../../../src/models/painter/cube-symmetry.js";
 import {
+  ORIENTATION_ALGORITHM,
   orientSamples,
   sampleSymmetryIndex,
 } from "../../../src/models/gan/sample-orientation.js";
+import { LATENT_STREAM_ORIENTATION } from "../../../src/models/gan/latent.js";
+import { VoxelStream } from "../../../src/cosmo/halo-sampling.js";
 import { ensembleMeanField } from "../../../src/stages/ensemble-mean-field.js";
 import { mulberry32 } from "../../seeded-random.js";
 
@@ -45,7 +48,12 @@ describe("sample orientation", () => {
     // χ² with 47 degrees of freedom: mean 47, sd 9.7; 100 is p ≈ 1e-5.
     const chi2 = counts.reduce((s, c) => s + (c - n / 48) ** 2 / (n / 48), 0);
     expect(chi2).toBeLessThan(100);
-    expect(sampleSymmetryIndex(5, 123)).toBe(sampleSymmetryIndex(5, 123));
+    // The documented draw (ORIENTATION_ALGORITHM): ⌊48·u⌋ of the first uniform of its stream.
+    for (const i of [0, 123, 47_999])
+      expect(sampleSymmetryIndex(5, i)).toBe(
+        Math.floor(48 * new VoxelStream().reset(5, LATENT_STREAM_ORIENTATION, i).uniform()),
+      );
+    expect(ORIENTATION_ALGORITHM).toContain(`VoxelStream(seed, ${LATENT_STREAM_ORIENTATION}, i)`);
     let same = 0;
     for (let i = 0; i < 4800; i++) if (sampleSymmetryIndex(5, i) === sampleSymmetryIndex(6, i)) same++;
     // Another seed agrees 1/48 of the time (100 ± 10 of 4800).
@@ -73,6 +81,13 @@ describe("sample orientation", () => {
     orientSamples(kept, side, 11, 40, rows, "generator");
     expect(Array.from(kept)).toEqual(Array.from(values));
     expect(() => orientSamples(values.subarray(1), side, 11, 40, rows, "random")).toThrow(/not 6 samples of 5³/);
+    // applySymmetry into a buffer of the caller's: the same values; an overlapping one is refused.
+    const cube = values.subarray(0, n3);
+    const into = new Float32Array(n3);
+    const g = CUBE_SYMMETRIES[17];
+    expect(applySymmetry(cube, side, g, 1, into)).toBe(into);
+    expect(Array.from(into)).toEqual(Array.from(applySymmetry(cube, side, g)));
+    expect(() => applySymmetry(cube, side, g, 1, values.subarray(n3 - 1, 2 * n3 - 1))).toThrow(/apart from its input/);
   });
 
   it("a pattern every sample shares along one axis is shared ≈ 3.5× less in power once oriented", () => {

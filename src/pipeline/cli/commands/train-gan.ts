@@ -9,7 +9,8 @@ import { GAN_PRESETS, PRESET_OPTIONS, type GanPreset } from "../../../models/gan
 import { DEFAULT_KAPPA } from "../../../models/gan/data-scaling.js";
 import { PAPER_GAN_SCHEDULE, trainGan } from "../../../models/gan/gan-training.js";
 import { LATENT_KINDS, type LatentKind } from "../../../models/gan/latent.js";
-import { SAMPLE_ORIENTATIONS, type SampleOrientation } from "../../../models/gan/sample-orientation.js";
+import type { SampleOrientation } from "../../../models/gan/sample-orientation.js";
+import { ganOrientationOption } from "../gan-orientation-option.js";
 import {
   DEFAULT_VARIANCE_WEIGHT,
   HOMOGENEITY_FIELDS,
@@ -232,13 +233,11 @@ export function registerTrainGan(train: Command): void {
       "take L_K's denominator (the fields' mean power) as a constant in the gradient, so that L_K shrinks shared structure instead of raising every field's power at its shells",
     )
     .addOption(
-      new Option(
+      ganOrientationOption(
         "--stats-orientation <o>",
         "random: the statistics term measures each generated field under a cube symmetry drawn per step, as sample-gan --orientation random draws samples, so L_M and L_K count only the shared structure orientation leaves shared; generator: as generated",
-      )
-        .choices(SAMPLE_ORIENTATIONS as unknown as string[])
-        .default("generator")
-        .argParser(parseChoice(SAMPLE_ORIENTATIONS)),
+        "generator",
+      ),
     )
     .option("--checkpoint-every <K>", "steps between checkpoints (and loss lines)", parseInteger(1), 100)
     .option(
