@@ -154,7 +154,6 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
   const first = range.start * o.batch;
   const last = Math.min(o.count, range.end * o.batch);
   const count = Math.max(0, last - first);
-  fs.mkdirSync(o.output, { recursive: true });
   const file = path.join(o.output, SAMPLES_FILE);
   const sidecar = path.join(o.output, SAMPLES_SIDECAR);
   const stitchFile = path.join(o.output, STITCHED_FILE);
@@ -174,6 +173,8 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
   const width = a.latentDim + (a.conditional ? 1 : 0);
   const header = float32NpyHeader([count, s, s, s]);
   const tmp = temporaryPathFor(file);
+  // A run that fails takes back the folders it made (an empty -o is no result either).
+  const madeDir = fs.mkdirSync(o.output, { recursive: true });
   const fd = fs.openSync(tmp, "w+");
   const stitchSide = o.stitch === undefined ? 0 : o.stitch * s;
   const volume = o.stitch === undefined ? undefined : new Float32Array(stitchSide ** 3);
@@ -314,6 +315,8 @@ export async function sampleGan(o: GanSamplingOptions): Promise<GanSamplingResul
     fs.rmSync(tmp, { force: true });
     if (stitchedWritten)
       for (const f of [stitchFile, sidecarPathFor(stitchFile)]) fs.rmSync(f, { force: true });
+    if (madeDir !== undefined && fs.readdirSync(o.output).length === 0)
+      fs.rmSync(madeDir, { recursive: true });
     throw err;
   } finally {
     await close();

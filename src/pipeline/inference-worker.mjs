@@ -4,7 +4,7 @@
 //
 // workerData: { modelPath, inputName, outputName, inputChannels, outputChannels, padding,
 //   outputSide (null: side − 2·padding; a generator's fixed output side otherwise),
-//   inputOffset, intraOpNumThreads, device: { kind: "cpu" | "cuda" | "webgpu", ids: number[] },
+//   inputOffset, intraOpNumThreads, device: { kind: "cpu" | "cuda", ids: number[] },
 //   slots: SharedArrayBuffer (Int32 counter handing each worker its device slot) }
 import * as ort from "onnxruntime-node";
 import { move, workerData } from "piscina";
@@ -22,14 +22,28 @@ function executionProviders() {
   return [{ name: kind, deviceId }];
 }
 
+/** Why the CUDA provider did not start, in one line that names the model and the usual cause. */
+function providerFailure(err) {
+  const first = String(err instanceof Error ? err.message : err)
+    .split("\n")[0]
+    .slice(0, 240);
+  return new Error(
+    `device cuda: ONNX Runtime could not start its CUDA provider for ${workerData.modelPath}: ` +
+      `its libraries are not installed (README, Painting boxes larger than memory) or no CUDA GPU is visible (${first})`,
+  );
+}
+
 function session() {
-  sessionPromise ??= ort.InferenceSession.create(workerData.modelPath, {
+  if (sessionPromise !== undefined) return sessionPromise;
+  const created = ort.InferenceSession.create(workerData.modelPath, {
     executionProviders: executionProviders(),
     intraOpNumThreads: workerData.intraOpNumThreads,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
     executionMode: "sequential",
   });
+  sessionPromise =
+    workerData.device.kind === "cpu" ? created : created.catch((err) => Promise.reject(providerFailure(err)));
   return sessionPromise;
 }
 

@@ -75,7 +75,7 @@ export const RUN_SCHEMA: SchemaNode = {
           64,
           { integer: true, min: 1 },
         ),
-        device: { kind: "string", doc: "cpu | cuda:0[,1…] | webgpu", default: "cpu" },
+        device: { kind: "string", doc: "cpu | cuda:0[,1…]", default: "cpu" },
         massBins: {
           kind: "numbers",
           doc: "[min, max, count] logarithmic mass bins, Msun/h (nbody path; the painter path takes its bins from the model card when it has them)",

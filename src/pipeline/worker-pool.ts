@@ -27,7 +27,7 @@ import "onnxruntime-node";
 import type { ModelCard } from "../models/model-card.js";
 import { WORKER_READY } from "./worker-ready.mjs";
 
-export type DeviceKind = "cpu" | "cuda" | "webgpu";
+export type DeviceKind = "cpu" | "cuda";
 
 export interface DeviceSpec {
   kind: DeviceKind;
@@ -35,10 +35,18 @@ export interface DeviceSpec {
   ids: number[];
 }
 
-/** Parses `cpu`, `cuda`, `cuda:1`, `cuda:0,1`, `webgpu`, `webgpu:0`. */
+/**
+ * Parses `cpu`, `cuda`, `cuda:1`, `cuda:0,1`. WebGPU is refused by name: ONNX Runtime 1.23's
+ * WebGPU provider found the H200 through Vulkan but runs Conv and ConvTranspose in 1D and 2D only
+ * (2026-12-04), and both of our models are 3D.
+ */
 export function parseDevice(text: string): DeviceSpec {
-  const m = /^(cpu|cuda|webgpu)(?::(\d+(?:,\d+)*))?$/.exec(text.trim());
-  if (!m) throw new RangeError(`device '${text}': expected cpu, cuda[:ids] (e.g. cuda:0,1) or webgpu[:id]`);
+  if (/^webgpu(:|$)/.test(text.trim()))
+    throw new RangeError(
+      `device '${text}': ONNX Runtime's WebGPU provider runs 1D and 2D convolutions only; the painter and the GAN are 3D (use cpu or cuda)`,
+    );
+  const m = /^(cpu|cuda)(?::(\d+(?:,\d+)*))?$/.exec(text.trim());
+  if (!m) throw new RangeError(`device '${text}': expected cpu or cuda[:ids] (e.g. cuda:0,1)`);
   const kind = m[1] as DeviceKind;
   if (kind === "cpu" && m[2] !== undefined) throw new RangeError(`device '${text}': cpu takes no device ids`);
   const ids = m[2] === undefined ? [0] : m[2].split(",").map(Number);

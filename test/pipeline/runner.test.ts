@@ -91,8 +91,8 @@ describe("worker pool helpers", () => {
   it("parses devices and divides cores among workers", () => {
     expect(parseDevice("cpu")).toEqual({ kind: "cpu", ids: [0] });
     expect(parseDevice("cuda:0,1")).toEqual({ kind: "cuda", ids: [0, 1] });
-    expect(parseDevice("webgpu")).toEqual({ kind: "webgpu", ids: [0] });
-    expect(() => parseDevice("tpu")).toThrow(/expected cpu, cuda/);
+    expect(() => parseDevice("webgpu")).toThrow(/1D and 2D convolutions only/);
+    expect(() => parseDevice("tpu")).toThrow(/expected cpu or cuda/);
     expect(() => parseDevice("cpu:1")).toThrow(/no device ids/);
     expect([1, 2, 3, 4, 16].map((w) => threadsPerWorker(w, 8))).toEqual([8, 4, 2, 2, 1]);
   });

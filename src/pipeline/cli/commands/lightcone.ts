@@ -318,7 +318,7 @@ export function registerLightcone(program: Command): void {
     )
     .option("--tile <T>", "--painted: painter tile core side, voxels", parseInteger(1, 4096), 32)
     .option("--workers <W>", "--painted: painter worker threads", parseInteger(1, 64), 2)
-    .option("--device <spec>", "--painted: painter device, cpu | cuda[:ids] | webgpu", "cpu")
+    .option("--device <spec>", "--painted: painter device, cpu | cuda[:ids]", "cpu")
     .option(
       "--observer <x,y,z|origin>",
       "observer position in box coordinates, Mpc/h (default: the box centre)",

@@ -283,7 +283,7 @@ export function registerPaint(program: Command): void {
       parseInteger(1, 256),
       os.availableParallelism(),
     )
-    .option("--device <spec>", "cpu | cuda[:ids] (e.g. cuda:0,1, workers spread round robin) | webgpu", "cpu")
+    .option("--device <spec>", "cpu | cuda[:ids] (e.g. cuda:0,1, workers spread round robin)", "cpu")
     .addOption(
       new Option(
         "--engine <name>",

@@ -108,7 +108,7 @@ export function registerSampleGan(program: Command): void {
       parseInteger(1, 1024),
       os.availableParallelism(),
     )
-    .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
+    .option("--device <spec>", "cpu | cuda[:ids]", "cpu")
     .addOption(ganEngineOption())
     .addOption(ganOrientationOption())
     .option(

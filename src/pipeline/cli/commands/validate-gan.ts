@@ -329,7 +329,7 @@ export function registerValidateGan(validate: Command): void {
     )
     .option("--batch <B>", "samples per generator call", parseInteger(1, 4096), 4)
     .option("--workers <W>", "inference worker threads", parseInteger(1, 1024), os.availableParallelism())
-    .option("--device <spec>", "cpu | cuda[:ids] | webgpu", "cpu")
+    .option("--device <spec>", "cpu | cuda[:ids]", "cpu")
     .addOption(ganEngineOption())
     .addOption(ganOrientationOption())
     .option("--threads <t>", "FFT threads for the statistics", parseInteger(1, 256))
