@@ -616,6 +616,7 @@ function ganStep(
     losses.statisticsCoherence = st.coherence;
     losses.statisticsMass = st.mass;
     losses.statisticsEnvironment = st.environment;
+    losses.statisticsScatter = st.scatter;
   }
   return losses;
 }

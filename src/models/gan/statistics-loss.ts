@@ -23,6 +23,11 @@
  *                                                     mass, which P(k) of ρ and the PDF in units of
  *                                                     its spread hardly see: 38 % of the N-body
  *                                                     mass sits at ρ/ρ̄ > 5, in < 3 % of voxels),
+ *   L_S = ⟨[ln((Var_G P/P̄_G²) / (Var_N P/P̄_N²)) / ln 1.25]²⟩_k   relative scatter (weight w_S, off
+ *                                                     unless asked for): the P(k) distribution's
+ *                                                     width in units of its mean, which L_P and
+ *                                                     L_V reach only through the amplitude they
+ *                                                     share (README, "Where that excess comes from"),
  *   L_E = ⟨l_b²⟩_b + l_m²,  l_b = (ln(Var_G q_b / Var_N q_b) − β_B) / ln 1.25,
  *         q_b = ln P_b − a_b ln m,  l_m the same for Var ln m,  m a cube's mean density:
  *                                                     environment (weight w_E, off unless asked
@@ -73,6 +78,13 @@ export interface StatisticsLossSettings {
   coherenceWeight?: number;
   /** Weight w_H of the PDF part L_H (absent: 1, the weight of earlier runs). */
   pdfWeight?: number;
+  /**
+   * Weight w_S of the relative-scatter part L_S (absent: 0): ln(Var P_b / P̄_b²) against the
+   * data's, with L_P's shells and norm. A generator whose P(k) scatters too little for its mean
+   * (stage 14: 0.60 of the N-body's at k = 0.24) meets L_P and L_V only halfway, since both pull
+   * on the amplitude; L_S pulls on the width alone.
+   */
+  scatterWeight?: number;
   /** Weight w_ρ of the mass part L_ρ (absent: 0). */
   massWeight?: number;
   /** Weight w_E of the environment part L_E (absent: 0). */
@@ -181,6 +193,8 @@ export interface StatisticsEvaluation {
   mass: number;
   /** L_E: the scatter of ln P_b about the data's dependence on the cube's mean density. */
   environment: number;
+  /** L_S: Var P_b / P̄_b² against the data's, shell by shell. */
+  scatter: number;
   /** d loss / d c, the generator output's layout. */
   gradient: Float32Array;
 }
@@ -679,6 +693,7 @@ export class StatisticsLoss {
     // Loss parts and their derivatives with respect to each field's P_b and h_m.
     const dMean = new Float64Array(nb);
     const dVar = new Float64Array(nb);
+    const dScatterVar = new Float64Array(nb);
     const stats = Array.from({ length: nb }, (_, b) => meanAndVariance(powers, b));
     const bias = logVarianceBias(batch);
     const pdfBatch = new Float64Array(PDF_BINS);
@@ -709,9 +724,26 @@ export class StatisticsLoss {
     );
     const power = np.value;
     const variance = nv.value;
+    const scatterWeight = this.settings.scatterWeight ?? 0;
+    // L_S: s_b = ln(Var/P̄²) − ln(Var_N/P̄_N²); ∂s/∂ln Var = 1, ∂s/∂ln P̄ = −2.
+    const ns = shellNorm(
+      Float64Array.from(
+        est.variance,
+        (v, b) =>
+          (Math.log(v / est.mean[b] ** 2) -
+            Math.log(t.powerVariance[b] / t.meanPower[b] ** 2) -
+            (offset ? offset[b] : bias)) /
+          LN_VARIANCE_TOL,
+      ),
+      this.shellWeights,
+      this.settings.shellNorm ?? 2,
+    );
     for (let b = 0; b < nb; b++) {
-      dMean[b] = np.d[b] / LN_POWER_TOL / (est.mean[b] * batch);
+      const ds = (scatterWeight * ns.d[b]) / LN_VARIANCE_TOL;
+      dMean[b] = np.d[b] / LN_POWER_TOL / (est.mean[b] * batch) - (2 * ds) / (est.mean[b] * batch);
+      // dVar carries w_V (applied below); L_S's share is divided by it so that it keeps w_S.
       dVar[b] = nv.d[b] / LN_VARIANCE_TOL / est.variance[b];
+      dScatterVar[b] = ds / est.variance[b];
     }
     let pdf = 0;
     const dPdf = new Float64Array(PDF_BINS);
@@ -772,7 +804,7 @@ export class StatisticsLoss {
         g[b] =
           weight *
             (dMean[b] +
-              varianceWeight * dVar[b] * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
+              (varianceWeight * dVar[b] + dScatterVar[b]) * ((2 * (powers[i][b] - stats[b].mean)) / (batch - 1)) -
               (fixedPower ? 0 : (coherenceWeight * dK[b]) / (stats[b].mean * batch))) +
           kE * env.dPower[i][b];
       f.power(rho[i], powers[i]);
@@ -797,7 +829,8 @@ export class StatisticsLoss {
           homogeneityWeight * coherence.loss +
           coherenceWeight * spectral +
           massWeight * mass +
-          environmentWeight * env.loss),
+          environmentWeight * env.loss +
+          scatterWeight * ns.value),
       power,
       variance,
       pdf,
@@ -805,6 +838,7 @@ export class StatisticsLoss {
       coherence: spectral,
       mass,
       environment: env.loss,
+      scatter: ns.value,
       gradient,
     };
   }

@@ -126,6 +126,39 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(scattered).toBeGreaterThan(4 * own);
   });
 
+  it("relative scatter L_S: blind to the amplitude that L_P and L_V see, large for a narrower P(k) distribution", () => {
+    const data = lognormalFields(32, n, 0.5, kappa, 31);
+    const targets = statisticsTargets(n, kappa, 1e6, [data]);
+    const loss = new StatisticsLoss(targets, { weight: 1, varianceWeight: 1, scatterWeight: 1 });
+    const v = n ** 3;
+    // The data's own cubes, then the same cubes with every contrast scaled by 1.3: P × 1.69 and
+    // Var P × 2.86 in every shell, Var P/P̄² unchanged.
+    const own = loss.evaluate(data);
+    const louder = Float32Array.from(data);
+    for (let i = 0; i < louder.length; i++) {
+      const rho = (kappa * (1 + data[i])) / (1 - data[i]);
+      louder[i] = scaleDensity(Math.max(1e-6, 1 + 1.3 * (rho - 1)), kappa);
+    }
+    const scaled = loss.evaluate(louder);
+    // Own cubes (all 32 of them, s² = σ² exactly): L_P = 0, L_V and L_S only the small-batch
+    // offset β_32; scaled: L_P and L_V far out, L_S unchanged to the float32 fields' rounding.
+    expect(own.power).toBeLessThan(1e-10);
+    const offset = (logVarianceBias(32) / Math.log(1.25)) ** 2;
+    expect(own.scatter).toBeCloseTo(offset, 8);
+    expect(scaled.power).toBeGreaterThan(10);
+    expect(scaled.variance).toBeGreaterThan(10);
+    expect(Math.abs(scaled.scatter - own.scatter)).toBeLessThan(0.02);
+    // Half the cubes at their own amplitude and half at 1/1.3 of it: the same shells, a wider
+    // spread of P at its mean — L_S rises well above the offset.
+    const mixed = Float32Array.from(data);
+    for (let i = 0; i < 16 * v; i++) {
+      const rho = (kappa * (1 + data[i])) / (1 - data[i]);
+      mixed[i] = scaleDensity(Math.max(1e-6, 1 + (rho - 1) / 1.3), kappa);
+    }
+    expect(loss.evaluate(mixed).scatter).toBeGreaterThan(offset + 0.5);
+    loss.dispose();
+  });
+
   it("homogeneity: R ≈ 1 for independent fields, B(a²/2 + σ²/B)/(a²/2 + σ²) with a shared plane wave", () => {
     // B = 8 fields of 16³ white noise (σ = 0.2) with or without the same cos wave of amplitude a
     // = 0.3. Voxel variances over 4096 voxels scatter by √(2/4096) ≈ 2 % (the batch mean's as
@@ -318,6 +351,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
       pdfWeight: 1.3,
       massWeight: 0.8,
       environmentWeight: 0.9,
+      scatterWeight: 1.1,
       ...shells,
     });
     const c = lognormalFields(3, n, 0.6, kappa, 3);
@@ -330,6 +364,7 @@ describe("statistics loss (train gan --stats-weight)", () => {
     expect(e.coherence).toBeGreaterThan(0.1);
     expect(e.mass).toBeGreaterThan(0.01);
     expect(e.environment).toBeGreaterThan(0.1);
+    expect(e.scatter).toBeGreaterThan(0.01);
     let scale = 0;
     for (const g of e.gradient) scale = Math.max(scale, Math.abs(g));
     // float32 fields and FFTs: a step of 1e-3 in c keeps rounding (~1e-7 relative) well below

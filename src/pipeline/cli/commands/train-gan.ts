@@ -50,6 +50,7 @@ interface TrainGanFlags {
   statsShellNorm: number;
   statsMassWeight: number;
   statsEnvironmentWeight: number;
+  statsScatterWeight: number;
   statsCoherenceFixedPower?: boolean;
   statsOrientation: SampleOrientation;
   statsHomogeneityOf: (typeof HOMOGENEITY_FIELDS)[number];
@@ -229,6 +230,12 @@ export function registerTrainGan(train: Command): void {
       0,
     )
     .option(
+      "--stats-scatter-weight <w>",
+      "relative weight w_S of the relative-scatter part: ln(Var P(k)/P̄(k)²) against the training cubes', with the P(k) part's shells and norm (the P(k) distribution's width apart from its amplitude)",
+      parseNumber({ min: 0 }),
+      0,
+    )
+    .option(
       "--stats-coherence-fixed-power",
       "take L_K's denominator (the fields' mean power) as a constant in the gradient, so that L_K shrinks shared structure instead of raising every field's power at its shells",
     )
@@ -393,6 +400,7 @@ passes before the generator moves.`,
                   ...(flags.statsEnvironmentWeight > 0
                     ? { environmentWeight: flags.statsEnvironmentWeight }
                     : {}),
+                  ...(flags.statsScatterWeight > 0 ? { scatterWeight: flags.statsScatterWeight } : {}),
                 },
               }
             : {}),
