@@ -821,7 +821,7 @@ export async function trainGan(
                 ...stats.settings,
                 targetCubes: stats.targets.cubes,
                 densityCap: stats.targets.cap,
-                definition: "λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K + w_ρ L_ρ), src/models/gan/statistics-loss.ts",
+                definition: "λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K + w_ρ L_ρ + w_E L_E + w_S L_S), src/models/gan/statistics-loss.ts",
               },
             }
           : {}),

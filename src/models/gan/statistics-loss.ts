@@ -3,7 +3,7 @@
  * Feder et al. (2020) train the generator against the discriminator alone; a CPU-sized run of
  * that recipe leaves the samples' P(k) 30–60 % low and their PDF outside the N-body band
  * (README, "The density GAN"). This term adds
- * λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K + w_ρ L_ρ) on the generator's batch,
+ * λ (L_P + w_V L_V + w_H L_H + w_M L_M + w_K L_K + w_ρ L_ρ + w_E L_E + w_S L_S) on the generator's batch,
  * each part scaled so that 1 is the size of the issue-8 acceptance tolerance:
  *   L_P = ⟨[ln(P̄_G(k)/P̄_N(k)) / ln 1.1]²⟩_k          mean power of ρ = ρ/ρ̄ over the batch,
  *   L_V = ⟨[(ln(Var_G P(k)/Var_N P(k)) − β_B) / ln 1.25]²⟩_k   its sample variance across

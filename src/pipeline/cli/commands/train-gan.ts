@@ -312,7 +312,9 @@ with ρ̄ the batch-mean density; w_ρ (--stats-mass-weight) adds [ln⟨ρ⟩ / 
 the batch's mean density against the data's 1; w_E (--stats-environment-weight) adds
 ⟨[ln(Var q_b / Var_N q_b) / ln 1.25]²⟩_b with q_b = ln P_b − a_b ln m, m a cube's mean
 density and a_b the training cubes' slope (a cube's power follows its mean density; the rest
-of its scatter is small), plus the same for Var ln m; --stats-coherence-fixed-power keeps L_K
+of its scatter is small), plus the same for Var ln m; w_S (--stats-scatter-weight) adds the
+shell norm of [ln((Var P_b/P̄_b²) / (Var_N P_b/P̄_N,b²)) / ln 1.25], the width of the P(k)
+distribution apart from its amplitude; --stats-coherence-fixed-power keeps L_K
 from raising every field's power to lower its ratio (the denominator is held constant);
 --stats-orientation random measures the batch with each field under a cube symmetry drawn per
 step (the orientations sample-gan gives its samples), so L_M and L_K leave alone the shared
