@@ -4,25 +4,17 @@
  * cannot (CI: no GPU, no CUDA provider libraries), the run must fail with one line naming the
  * device, the model and the cause, and leave no output folder. WebGPU is refused by name.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readNpyFloat32 } from "../../src/io/npy.js";
 import { parseDevice } from "../../src/pipeline/worker-pool.js";
+import { runCliAsync } from "../cli-process.js";
 
-const cli = path.resolve("dist/src/pipeline/cli/main.js");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mocksmith-devices-"));
-const run = (...args: string[]) =>
-  new Promise<{ status: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args]);
-    let stderr = "";
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    p.on("close", (status) => resolve({ status, stderr }));
-  });
 const sample = (device: string, out: string) =>
-  run(
+  runCliAsync(
     "sample-gan",
     "--model",
     "default",
