@@ -43,7 +43,11 @@ function session() {
     executionMode: "sequential",
   });
   sessionPromise =
-    workerData.device.kind === "cpu" ? created : created.catch((err) => Promise.reject(providerFailure(err)));
+    workerData.device.kind === "cpu"
+      ? created
+      : created.catch((err) => {
+          throw providerFailure(err);
+        });
   return sessionPromise;
 }
 

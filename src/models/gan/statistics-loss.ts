@@ -27,7 +27,7 @@
  *                                                     unless asked for): the P(k) distribution's
  *                                                     width in units of its mean, which L_P and
  *                                                     L_V reach only through the amplitude they
- *                                                     share (README, "Where that excess comes from"),
+ *                                                     share (README, "Where stage 14's excess comes from"),
  *   L_E = ⟨l_b²⟩_b + l_m²,  l_b = (ln(Var_G q_b / Var_N q_b) − β_B) / ln 1.25,
  *         q_b = ln P_b − a_b ln m,  l_m the same for Var ln m,  m a cube's mean density:
  *                                                     environment (weight w_E, off unless asked
@@ -741,7 +741,7 @@ export class StatisticsLoss {
     for (let b = 0; b < nb; b++) {
       const ds = (scatterWeight * ns.d[b]) / LN_VARIANCE_TOL;
       dMean[b] = np.d[b] / LN_POWER_TOL / (est.mean[b] * batch) - (2 * ds) / (est.mean[b] * batch);
-      // dVar carries w_V (applied below); L_S's share is divided by it so that it keeps w_S.
+      // L_S reaches P_ib through Var as L_V does, but under its own weight (dVar gets w_V below).
       dVar[b] = nv.d[b] / LN_VARIANCE_TOL / est.variance[b];
       dScatterVar[b] = ds / est.variance[b];
     }
