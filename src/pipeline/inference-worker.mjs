@@ -8,6 +8,7 @@
 //   slots: SharedArrayBuffer (Int32 counter handing each worker its device slot) }
 import * as ort from "onnxruntime-node";
 import { move, workerData } from "piscina";
+import { permanentFailure } from "./permanent-failure.mjs";
 import { announceReady } from "./worker-ready.mjs";
 
 let sessionPromise;
@@ -22,12 +23,15 @@ function executionProviders() {
   return [{ name: kind, deviceId }];
 }
 
-/** Why the CUDA provider did not start, in one line that names the model and the usual cause. */
+/**
+ * Why the CUDA provider did not start, in one line that names the model and the usual cause;
+ * marked permanent: a rebuilt batch would meet the same missing libraries.
+ */
 function providerFailure(err) {
   const first = String(err instanceof Error ? err.message : err)
     .split("\n")[0]
     .slice(0, 240);
-  return new Error(
+  return permanentFailure(
     `device cuda: ONNX Runtime could not start its CUDA provider for ${workerData.modelPath}: ` +
       `its libraries are not installed (README, Painting boxes larger than memory) or no CUDA GPU is visible (${first})`,
   );

@@ -25,6 +25,7 @@ import { Piscina } from "piscina";
 // a program whose main thread never loaded it).
 import "onnxruntime-node";
 import type { ModelCard } from "../models/model-card.js";
+import { failureMessage, isPermanentFailure } from "./permanent-failure.mjs";
 import { WORKER_READY } from "./worker-ready.mjs";
 
 export type DeviceKind = "cpu" | "cuda";
@@ -216,7 +217,10 @@ export class InferencePool extends TransferringPool implements PatchInference {
   }
 }
 
-/** Calls `attempt` until it succeeds, at most `maxAttempts` times; then fails naming `what`. */
+/**
+ * Calls `attempt` until it succeeds, at most `maxAttempts` times; then fails naming `what`. A
+ * failure marked permanent (./permanent-failure.mjs) ends the loop at once with its own message.
+ */
 export async function runWithRetry<T>(
   attempt: (n: number) => Promise<T>,
   maxAttempts: number,
@@ -229,9 +233,10 @@ export async function runWithRetry<T>(
     try {
       return await attempt(n);
     } catch (err) {
+      if (isPermanentFailure(err)) throw new Error(failureMessage(err));
       last = err;
     }
   }
-  const why = last instanceof Error ? last.message : String(last);
+  const why = failureMessage(last);
   throw new Error(`${what} failed ${maxAttempts} times; last error: ${why.split("\n")[0]}`);
 }

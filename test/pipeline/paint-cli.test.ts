@@ -146,6 +146,21 @@ describe("mocksmith paint", () => {
     expect(Buffer.from(readNpyFloat32(out).data.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
 
+  it("--device cuda without a CUDA provider fails once with the provider's reason and leaves nothing", async () => {
+    const input = grid("box-cuda.npy");
+    const sub = fs.mkdtempSync(path.join(dir, "cuda-"));
+    const out = path.join(sub, "halos.npy");
+    const args = ["--input", input, "--box", String(box), "--model", model, "--tile", "5", "--engine", "ort"];
+    const r = await paint([...args, "--workers", "1", "--device", "cuda:0", "-o", out]);
+    if (r.code === 0) return; // a machine with a CUDA GPU and its libraries: parity is gpu-devices.test.ts's
+    // A provider that does not start is not retried: one line, without "failed 3 times".
+    expect(r.stderr.match(/mocksmith: error:/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/error: device cuda: ONNX Runtime could not start its CUDA provider for /);
+    expect(r.stderr).not.toMatch(/failed \d+ times|\[permanent\]/);
+    // Nothing under the final name; the .partial and its journal stay for --resume, as after a kill.
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   const badCases: Array<{ name: string; setup: () => string[]; message: RegExp }> = [
     {
       name: "a non-cubic grid",

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mapBounded, RunCancelledError } from "../../src/pipeline/runner.js";
+import { isPermanentFailure, permanentFailure } from "../../src/pipeline/permanent-failure.mjs";
 import { parseDevice, runWithRetry, threadsPerWorker } from "../../src/pipeline/worker-pool.js";
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
@@ -86,6 +87,18 @@ describe("worker pool helpers", () => {
     await expect(
       runWithRetry(async () => Promise.reject(new Error("worker died")), 3, "tile 7"),
     ).rejects.toThrow("tile 7 failed 3 times; last error: worker died");
+  });
+
+  it("gives up at once on a failure marked permanent, and shows it without the mark", async () => {
+    let calls = 0;
+    const failed = runWithRetry(
+      async () => (calls++, Promise.reject(permanentFailure("device cuda: no provider"))),
+      3,
+      "tile 7",
+    );
+    await expect(failed).rejects.toThrow(/^device cuda: no provider$/);
+    expect(calls).toBe(1);
+    expect(isPermanentFailure(new Error("worker died"))).toBe(false);
   });
 
   it("parses devices and divides cores among workers", () => {

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { InputError } from "../../io/atomic-file.js";
 import { ConfigError } from "../config-schema.js";
+import { failureMessage } from "../permanent-failure.mjs";
 import { SOFTWARE_VERSION } from "../../version.js";
 import { registerCommands } from "./commands/index.js";
 
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const e = err as Error;
-    process.stderr.write(`mocksmith: error: ${e?.message ?? String(err)}\n`);
+    process.stderr.write(`mocksmith: error: ${failureMessage(err)}\n`);
     if (process.env.MOCKSMITH_DEBUG) process.stderr.write(`${e?.stack ?? ""}\n`);
     return 1;
   }
