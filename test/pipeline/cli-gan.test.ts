@@ -26,6 +26,7 @@ import { ganArchitecture } from "../../src/models/gan/architecture.js";
 import { onnxToTfTransposedFilter } from "../../src/models/gan/gan-tf.js";
 import { applySymmetry, CUBE_SYMMETRIES } from "../../src/models/painter/cube-symmetry.js";
 import { sampleSymmetryIndex } from "../../src/models/gan/sample-orientation.js";
+import { readCheckpoint } from "../../src/models/painter/training-checkpoint.js";
 import { parityClassSums } from "../gan-fixture.js";
 
 const cli = path.resolve("dist/src/pipeline/cli/main.js");
@@ -463,6 +464,77 @@ describe("mocksmith train gan", () => {
       ...["--steps", "1", "--adversarial-weight", "0", "--stats-weight", "1", "--discriminator-warmup", "1"],
     );
     expect(lastLine(warm.stderr)).toMatch(/--discriminator-warmup: there is no discriminator to warm up/);
+  });
+
+  it("--weight-average β keeps θ̄ ← β θ̄ + (1 − β) θ of the generator beside the unchanged trajectory; checkpoints, resume, --init and the export carry it", async () => {
+    const start = path.join(full, "checkpoints", "step-00000002.ckpt");
+    const every = path.join(dir, "average-raw");
+    const avg = path.join(dir, "average");
+    const half = path.join(dir, "average-half");
+    const opts = ["--init", start, "--checkpoint-every", "1", "--keep-checkpoints", "0"];
+    const beta = ["--weight-average", "0.5"];
+    const results = await Promise.all([
+      train(every, "--steps", "3", ...opts),
+      train(avg, "--steps", "3", ...opts, ...beta),
+      train(half, "--steps", "2", ...opts, ...beta),
+    ]);
+    for (const r of results) expect(r.status, r.stderr).toBe(0);
+    const resumed = await train(half, "--steps", "3", ...opts, ...beta, "--resume");
+    expect(resumed.status, resumed.stderr).toBe(0);
+    for (const f of ["gan.onnx", "gan.weights.json"])
+      expect(fs.readFileSync(path.join(half, f)).equals(fs.readFileSync(path.join(avg, f))), f).toBe(true);
+    const ckpt = (out: string, step: number) =>
+      readCheckpoint(path.join(out, "checkpoints", `step-${String(step).padStart(8, "0")}.ckpt`));
+    // The average does not steer training: raw weights step for step as without it.
+    const raw = [readCheckpoint(start), ...[1, 2, 3].map((s) => ckpt(every, s))];
+    const last = ckpt(avg, 3);
+    for (const [name, v] of raw[3].tensors)
+      if (name.startsWith("gan/")) expect(last.tensors.get(name), name).toEqual(v);
+    // The average of the generator's tensors (weights and moving statistics) over steps 0–3,
+    // β = 0.5: θ̄₃ = θ₀/8 + θ₁/8 + θ₂/4 + θ₃/2; none of the discriminator's.
+    const names = [...raw[0].tensors.keys()].filter((k) => k.startsWith("gan/"));
+    const generator = names.filter((k) => /^gan\/g\d+\./.test(k));
+    expect(generator.length).toBeGreaterThan(0);
+    for (const name of generator) {
+      const [t0, t1, t2, t3] = raw.map((c) => c.tensors.get(name) as Float32Array);
+      const got = last.tensors.get(`ema/${name}`) as Float32Array;
+      expect(got, name).toBeDefined();
+      let err = 0;
+      let scale = 0;
+      for (let i = 0; i < got.length; i++) {
+        err = Math.max(err, Math.abs(got[i] - (t0[i] / 8 + t1[i] / 8 + t2[i] / 4 + t3[i] / 2)));
+        scale = Math.max(scale, Math.abs(t3[i]));
+      }
+      expect(err, name).toBeLessThanOrEqual(1e-6 * scale + 1e-12);
+    }
+    expect([...last.tensors.keys()].filter((k) => k.startsWith("ema/gan/d"))).toEqual([]);
+    // The export writes the average (γ, β and the moving statistics are stored as they are).
+    const g0 = layers(avg).find((l) => l.name === "g0");
+    expect(Float32Array.from(g0?.gamma ?? [])).toEqual(last.tensors.get("ema/gan/g0.gamma"));
+    expect(Float32Array.from(g0?.movingMean ?? [])).toEqual(last.tensors.get("ema/gan/g0.movingMean"));
+    expect(g0?.gamma).not.toEqual(Array.from(last.tensors.get("gan/g0.gamma") ?? []));
+    const card = (await loadGanModel(path.join(avg, "gan.onnx"))).card.training as Record<string, unknown>;
+    expect(card.weightAverageDecay).toBe(0.5);
+    // --init from an averaged run's checkpoint starts from the average (g0's γ, not trained here, keeps it).
+    const next = path.join(dir, "average-next");
+    const n = await train(
+      next,
+      ...[
+        "--steps",
+        "1",
+        "--init",
+        path.join(avg, "checkpoints", "step-00000003.ckpt"),
+        "--train-layers",
+        "g1",
+      ],
+    );
+    expect(n.status, n.stderr).toBe(0);
+    expect(Float32Array.from(layers(next).find((l) => l.name === "g0")?.gamma ?? [])).toEqual(
+      last.tensors.get("ema/gan/g0.gamma"),
+    );
+    const bad = await train(path.join(dir, "x16"), "--steps", "1", "--weight-average", "1");
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/--weight-average.*expected a number < 1/);
   });
 
   it("--resize-kernels ties the strided kernels to W ⊛ box 2³, projecting an untied start, and refuses an untied checkpoint", async () => {

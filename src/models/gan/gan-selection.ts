@@ -21,6 +21,7 @@
  */
 import { InputError } from "../../io/atomic-file.js";
 import type { Checkpoint } from "../painter/training-checkpoint.js";
+import { checkpointAsModel } from "./weight-average.js";
 import type { TensorFlow } from "../kernels/tf-engine.js";
 import type { GanValidation } from "../../stages/gan-validation.js";
 import {
@@ -130,6 +131,8 @@ export interface GanRunSettings {
   initialisedFrom: Record<string, unknown> | null;
   /** The generator's strided kernels are resize kernels (train gan --resize-kernels, ./resize-kernels.ts). */
   resizeKernels: boolean;
+  /** β of the generator weight average the run kept (train gan --weight-average), which the checkpoints' model is. */
+  weightAverageDecay: number | null;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -171,11 +174,16 @@ export function ganRunSettings(ckpt: Checkpoint): GanRunSettings {
     statistics: isObject(f.statistics) ? f.statistics : null,
     initialisedFrom: isObject(f.initialisedFrom) ? f.initialisedFrom : null,
     resizeKernels: f.resizeKernels === true,
+    weightAverageDecay: typeof f.weightAverageDecay === "number" ? f.weightAverageDecay : null,
   };
 }
 
-/** The generator and discriminator of a checkpoint (weights and moving statistics). */
-export function ganFromCheckpoint(tf: TensorFlow, ckpt: Checkpoint, run: GanRunSettings): GanTf {
+/**
+ * The generator and discriminator of a checkpoint (weights and moving statistics; the generator's
+ * weight average where the run kept one, ./weight-average.ts).
+ */
+export function ganFromCheckpoint(tf: TensorFlow, saved: Checkpoint, run: GanRunSettings): GanTf {
+  const ckpt = checkpointAsModel(saved);
   const gan = new GanTf(tf, run.architecture, initialGanWeights(run.architecture, 0), {
     resizeKernels: run.resizeKernels,
   });

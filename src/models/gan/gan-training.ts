@@ -60,6 +60,7 @@ import {
   type StatisticsEvaluation,
   type StatisticsLossSettings,
 } from "./statistics-loss.js";
+import { checkpointAsModel, GeneratorWeightAverage } from "./weight-average.js";
 import { WIDEN_NOISE, widenGanTensors, widenRefusal } from "./widen.js";
 
 export interface GanSchedule {
@@ -145,6 +146,11 @@ export interface GanTrainingConfig {
    * checkerboard (./resize-kernels.ts). A start from untied 4³ kernels is projected onto them.
    */
   resizeKernels?: boolean;
+  /**
+   * β of an exponential moving average of the generator's weights (./weight-average.ts), kept
+   * in checkpoints and exported in place of the last iterate; absent: none.
+   */
+  weightAverageDecay?: number;
   output: string;
 }
 
@@ -194,6 +200,7 @@ function fineTuningSettings(c: GanTrainingConfig): Record<string, unknown> {
     ...(c.freezeGeneratorBatchNorm ? { freezeGeneratorBatchNorm: true } : {}),
     ...(c.trainLayers ? { trainLayers: c.trainLayers } : {}),
     ...(c.resizeKernels ? { resizeKernels: true } : {}),
+    ...(c.weightAverageDecay !== undefined ? { weightAverageDecay: c.weightAverageDecay } : {}),
   };
 }
 
@@ -237,7 +244,8 @@ async function initialWeights(c: GanTrainingConfig, arch: GanArchitecture): Prom
     );
   // One read: the bytes are parsed and hashed.
   const bytes = fs.readFileSync(file);
-  const checkpoint = parseCheckpoint(file, bytes);
+  // A run that kept a weight average hands on the average, the model it would have exported.
+  const checkpoint = checkpointAsModel(parseCheckpoint(file, bytes));
   const refuse = (why: string) => new InputError(c.initFrom ?? file, `cannot fine-tune from this checkpoint: ${why}`);
   const fp = checkpoint.header.fingerprint;
   const why = describeDifference({ latentPrior: c.latentPrior }, fp);
@@ -351,6 +359,8 @@ class GanTrainingState {
   private readonly keys: Record<GanNetwork, string[]>;
   /** The statistics term, whose running averages (if any) a checkpoint keeps. */
   statistics: StatisticsLoss | null = null;
+  /** The generator's weight average (config.weightAverageDecay), started once the weights are in place. */
+  average: GeneratorWeightAverage | null = null;
   /** Names of the generator variables outside config.trainLayers (their gradients are zeroed). */
   readonly frozenGenerator: ReadonlySet<string>;
 
@@ -403,6 +413,7 @@ class GanTrainingState {
     const running = this.statistics?.runningState();
     // Float64 values stored bit for bit as twice as many float32 words (resume stays exact).
     if (running) t.set(RUNNING_STATISTICS, new Float32Array(running.buffer));
+    for (const [k, v] of this.average?.tensors() ?? []) t.set(k, v);
     return { tensors: t, steps };
   }
 
@@ -415,6 +426,29 @@ class GanTrainingState {
         if (d.length !== v.size)
           throw new InputError(ckpt.file, `tensor gan/${k} holds ${d.length} values, the network needs ${v.size}`);
         v.assign(tf.tensor(d, v.shape));
+      }
+    });
+  }
+
+  /** Starts the weight average at the current weights, or (resume) restores it from `ckpt`. */
+  startAverage(ckpt: Checkpoint | undefined): void {
+    const decay = this.config.weightAverageDecay;
+    if (decay === undefined) return;
+    const generator = new Set(this.arch.generator.map((l) => l.name));
+    const variables = new Map([...this.gan.namedVariables()].filter(([k]) => generator.has(k.split(".")[0])));
+    this.average = new GeneratorWeightAverage(decay, variables);
+    if (ckpt) this.average.restore(ckpt.tensors, (name) => new InputError(ckpt.file, `checkpoint lacks tensor ${name}`));
+  }
+
+  /** Puts the weight average (if any) into the generator's variables: the model to export. */
+  adoptAverage(): void {
+    if (!this.average) return;
+    const tf = this.tf;
+    const named = this.gan.namedVariables();
+    tf.tidy(() => {
+      for (const [k, a] of this.average?.values() ?? []) {
+        const v = named.get(k) as Variable;
+        v.assign(tf.tensor(a, v.shape));
       }
     });
   }
@@ -732,6 +766,7 @@ export async function trainGan(
             .join(", ")}`,
         );
     }
+    state.startAverage(ckpt);
     if (!ckpt && config.discriminatorWarmup) warmUpDiscriminator(state, set, config.discriminatorWarmup, progress);
     const resumedFromStep = ckpt ? step : null;
     const sums = new Map<string, number>(Object.entries(ckpt?.header.interval.sums ?? {}));
@@ -757,6 +792,7 @@ export async function trainGan(
     while (step < config.steps) {
       const t0 = performance.now();
       const losses = ganStep(state, set, step, stats);
+      state.average?.update();
       seconds += (performance.now() - t0) / 1000;
       for (const [k, v] of Object.entries(losses)) {
         if (!Number.isFinite(v))
@@ -775,6 +811,7 @@ export async function trainGan(
     }
     if (inInterval > 0) history.push(entry());
     progress.finish("train gan");
+    state.adoptAverage();
 
     const onnxPath = path.join(config.output, "gan.onnx");
     const zs = config.redshifts;

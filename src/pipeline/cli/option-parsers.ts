@@ -17,6 +17,7 @@ export function parseNumber(opts: {
   min?: number;
   minExclusive?: number;
   max?: number;
+  maxExclusive?: number;
 }): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
@@ -28,6 +29,8 @@ export function parseNumber(opts: {
     }
     if (opts.max !== undefined && n > opts.max)
       throw new InvalidArgumentError(`expected a number ≤ ${opts.max}.`);
+    if (opts.maxExclusive !== undefined && n >= opts.maxExclusive)
+      throw new InvalidArgumentError(`expected a number < ${opts.maxExclusive}.`);
     return n;
   };
 }

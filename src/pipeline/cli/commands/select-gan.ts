@@ -216,7 +216,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
             ? { redshiftRange: [Math.min(...run.redshifts), Math.max(...run.redshifts)] as [number, number] }
             : {}),
           trained: true,
-          description: `3D DCGAN (Feder et al. 2020), generator filters ${arch.filters.join("-")} → ${arch.side}³${arch.preset === "paper" ? "" : " (reduced from the paper's 256-128-64-32-1 → 64³, for CPU training)"}, trained by mocksmith ${SOFTWARE_VERSION}${run.statistics ? " with the summary-statistics loss term" : ""}${run.initialisedFrom ? ` in a run fine-tuned from step ${String(run.initialisedFrom.step)} of an earlier one` : ""}; checkpoint of step ${chosen.step} chosen by \`mocksmith select-gan\`, latent width × ${chosen.latentScale}`,
+          description: `3D DCGAN (Feder et al. 2020), generator filters ${arch.filters.join("-")} → ${arch.side}³${arch.preset === "paper" ? "" : " (reduced from the paper's 256-128-64-32-1 → 64³, for CPU training)"}, trained by mocksmith ${SOFTWARE_VERSION}${run.statistics ? " with the summary-statistics loss term" : ""}${run.initialisedFrom ? ` in a run fine-tuned from step ${String(run.initialisedFrom.step)} of an earlier one` : ""}; checkpoint of step ${chosen.step}${run.weightAverageDecay !== null ? ` (its generator weight average, β = ${run.weightAverageDecay})` : ""} chosen by \`mocksmith select-gan\`, latent width × ${chosen.latentScale}`,
           training: {
             method: "dcgan-nonsaturating",
             preset: arch.preset,
@@ -229,6 +229,7 @@ export async function runSelectGan(flags: SelectGanFlags, global: GlobalOptions)
             ...(run.statistics ? { statisticsLoss: run.statistics } : {}),
             ...(run.initialisedFrom ? { initialisedFrom: run.initialisedFrom } : {}),
             ...(run.resizeKernels ? { resizeKernels: true } : {}),
+            ...(run.weightAverageDecay !== null ? { weightAverageDecay: run.weightAverageDecay } : {}),
             engine: engine.name,
             losses: history,
             selection,

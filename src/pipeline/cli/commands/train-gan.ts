@@ -64,6 +64,7 @@ interface TrainGanFlags {
   freezeBatchNorm?: boolean;
   trainLayers?: string[];
   resizeKernels?: boolean;
+  weightAverage?: number;
   threads?: number;
   output: string;
 }
@@ -288,6 +289,11 @@ export function registerTrainGan(train: Command): void {
       "--resize-kernels",
       "the generator's stride-2 layers as resize convolutions: a trained 3³ kernel W used as W ⊛ box 2³ (nearest-neighbour upsampling then a 3³ convolution), which paints no checkerboard; exported as the same transposed convolutions. --init MODEL projects its 4³ kernels onto them",
     )
+    .option(
+      "--weight-average <beta>",
+      "keep an exponential moving average of the generator's weights, θ̄ ← β θ̄ + (1 − β) θ after every step (β = 0.99: a window of ≈ 100 steps); checkpoints keep it, select-gan and --init read it, the export writes it",
+      parseNumber({ minExclusive: 0, maxExclusive: 1 }),
+    )
     .option("--threads <t>", "threads per convolution (default: all cores)", parseInteger(1, 256))
     .requiredOption(
       "-o, --output <dir>",
@@ -415,6 +421,7 @@ passes before the generator moves.`,
           ...(flags.freezeBatchNorm === true ? { freezeGeneratorBatchNorm: true } : {}),
           ...(flags.trainLayers ? { trainLayers: flags.trainLayers } : {}),
           ...(flags.resizeKernels === true ? { resizeKernels: true } : {}),
+          ...(flags.weightAverage !== undefined ? { weightAverageDecay: flags.weightAverage } : {}),
           output: flags.output,
         },
         {
