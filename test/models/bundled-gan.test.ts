@@ -5,8 +5,9 @@
  * artifact and its honesty, not the physics (the checks themselves are tested on synthetic fields
  * in test/stages/gan-validation.test.ts): the card loads (sha256, graph and card agree), every
  * recorded verdict agrees with its recorded value and bound, the held-out set is large enough for
- * the checks to mean something (its jackknife noise well inside their tolerances), and
- * `sample-gan --model default` warns when the card records a failure.
+ * the checks to mean something (its jackknife noise well inside their tolerances), the shipped
+ * card records a pass of every check, and `sample-gan --model default` warns when a card records
+ * a failure.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -48,6 +49,18 @@ describe("the bundled GAN", () => {
     expect([0, 1]).toContain(v["heldout.pdf.passed"]);
     const all = ["meanPower", "pdf", "powerVariance", "independence"].every((c) => v[`heldout.${c}.passed`] === 1);
     expect(v["heldout.passed"]).toBe(all ? 1 : 0);
+  });
+
+  it("passes the held-out acceptance checks (issue 8): a card recording a failure is not shipped", async () => {
+    const v = (await loadGanModel(defaultGanPath())).card.validation ?? {};
+    for (const c of ["meanPower", "pdf", "powerVariance", "independence"]) expect(v[`heldout.${c}.passed`], c).toBe(1);
+    expect(v["heldout.passed"]).toBe(1);
+    // Measured as issue 8 states them: k ≤ 1 h/Mpc for P̄ and Var P, the PDF from ρ/ρ̄ = 0.1.
+    expect(v["heldout.meanPower.kMax"]).toBeGreaterThanOrEqual(1);
+    expect(v["heldout.powerVariance.kMax"]).toBeGreaterThanOrEqual(1);
+    expect(v["heldout.pdf.rhoMin"]).toBeLessThanOrEqual(0.1);
+    expect(v["heldout.meanPower.bound"]).toBeLessThanOrEqual(0.1);
+    expect(v["heldout.powerVariance.bound"]).toBeLessThanOrEqual(0.25);
   });
 
   it("sample-gan --model default samples, warning when the card records failed checks", async () => {
