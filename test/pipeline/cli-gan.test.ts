@@ -517,17 +517,8 @@ describe("mocksmith train gan", () => {
     expect(card.weightAverageDecay).toBe(0.5);
     // --init from an averaged run's checkpoint starts from the average (g0's γ, not trained here, keeps it).
     const next = path.join(dir, "average-next");
-    const n = await train(
-      next,
-      ...[
-        "--steps",
-        "1",
-        "--init",
-        path.join(avg, "checkpoints", "step-00000003.ckpt"),
-        "--train-layers",
-        "g1",
-      ],
-    );
+    const from = path.join(avg, "checkpoints", "step-00000003.ckpt");
+    const n = await train(next, "--steps", "1", "--init", from, "--train-layers", "g1");
     expect(n.status, n.stderr).toBe(0);
     expect(Float32Array.from(layers(next).find((l) => l.name === "g0")?.gamma ?? [])).toEqual(
       last.tensors.get("ema/gan/g0.gamma"),
