@@ -25,6 +25,7 @@ import type { GridShape } from "../cosmo/fft/real-fft3d.js";
 import { crossPowerSpectrum, powerSpectrum } from "../cosmo/power-spectrum.js";
 import { densityPdf } from "../cosmo/voxel-pdf.js";
 import { describeMeanField, ensembleMeanField, type MeanFieldSummary } from "./ensemble-mean-field.js";
+import { powerEnvironment, type PowerEnvironment } from "./power-environment.js";
 
 export interface GanValidationSettings {
   /** Check (a): |P̄_GAN / P̄_N-body − 1| ≤ powerTolerance at every shell with k ≤ kMaxPower (h/Mpc). */
@@ -175,11 +176,36 @@ export interface GanValidation {
    * noise. A diagnostic beside the checks.
    */
   meanField: { gan: MeanFieldSummary; nbody: MeanFieldSummary };
+  /**
+   * ln P_b against each cube's ln m, per shell of power.k (./power-environment.ts). A diagnostic
+   * beside the checks. Absent in files written before it.
+   */
+  environment?: { gan: PowerEnvironment; nbody: PowerEnvironment };
   checks: { meanPower: Check; pdf: Check; powerVariance: Check; independence: Check };
   passed: boolean;
 }
 
 const cube = (n: number): GridShape => [n, n, n];
+
+function meanOf(f: Float32Array): number {
+  let s = 0;
+  for (const v of f) s += v;
+  return s / f.length;
+}
+
+/** The power–density relation of both ensembles, where each has ≥ 3 cubes of positive mean. */
+function environmentOf(
+  ganPower: readonly Float64Array[],
+  ganFields: readonly Float32Array[],
+  nbodyPower: readonly Float64Array[],
+  nbodyFields: readonly Float32Array[],
+): Pick<GanValidation, "environment"> {
+  const g = ganFields.map(meanOf);
+  const n = nbodyFields.map(meanOf);
+  const usable = (m: number[]) => m.length >= 3 && m.every((x) => x > 0);
+  if (!usable(g) || !usable(n)) return {};
+  return { environment: { gan: powerEnvironment(ganPower, g), nbody: powerEnvironment(nbodyPower, n) } };
+}
 
 function toDelta(rho: Float32Array): Float32Array {
   const d = new Float32Array(rho.length);
@@ -707,6 +733,7 @@ export function validateGan(
       gan: ensembleMeanField(gan.fields, gan.side),
       nbody: ensembleMeanField(nbody.fields, nbody.side),
     },
+    ...environmentOf(gPow.power, gan.fields, nPow.power, nbody.fields),
     checks,
     passed: Object.values(checks).every((c) => c.passed === true),
   };

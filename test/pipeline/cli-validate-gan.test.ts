@@ -78,6 +78,10 @@ interface GanValidationJson {
   cross: { ganGan: { pairs: number; mean: number[] }; nbodyGan: { pairs: number; mean: number[] } };
   checks: { meanPower: CheckJson; pdf: CheckJson; powerVariance: CheckJson; independence: CheckJson };
   conventions: Record<string, string>;
+  environment?: Record<
+    "gan" | "nbody",
+    { slope: (number | null)[]; residualSd: (number | null)[]; sdLnDensity: number }
+  >;
 }
 
 describe("mocksmith validate gan", () => {
@@ -137,6 +141,16 @@ describe("mocksmith validate gan", () => {
     expect(html).toMatch(/\(d\) independent samples/);
     expect(html).toMatch(/<svg/);
     expect(html).toMatch(/plots\/power-correlation-gan\.png/);
+    // The power–density relation beside the checks: one value per shell for each side.
+    for (const side of ["gan", "nbody"] as const) {
+      expect(doc.environment?.[side].slope).toHaveLength(doc.power.k.length);
+      expect(doc.environment?.[side].residualSd).toHaveLength(doc.power.k.length);
+      expect(doc.environment?.[side].sdLnDensity).toBeGreaterThan(0);
+    }
+    expect(r.stderr).toMatch(
+      /power–density relation \(ln P_b on ln m per cube, k ≤ 1 h\/Mpc.*GAN slope .*N-body slope /,
+    );
+    expect(html).toMatch(/power–density relation/);
     // Two held-out simulations: too few for the jackknife of the held-out noise.
     expect(doc.power.heldOutNoise).toBeNull();
     expect(r.stderr).toMatch(

@@ -14,6 +14,7 @@ import {
   type GanValidation,
   type TriangleSummary,
 } from "../gan-validation.js";
+import { describePowerEnvironment } from "../power-environment.js";
 import { colourAt } from "./colormap.js";
 import { checkRowHtml, formatNumber, pageStyle, verdictHtml } from "./html-page.js";
 import { rasterPlot } from "./raster-plot.js";
@@ -261,6 +262,9 @@ export function renderGanValidationHtml(v: GanValidation, prov: GanValidationPro
     `</table>`,
     `<p>${escapeXml(describeHeldOutNoise(v))}. The ratio plots' error bars are this noise of the held-out denominator; a bound not well above it cannot tell a faithful emulator from a poor one.</p>`,
     `<p>${escapeXml(describeMeanFields(v))}.</p>`,
+    ...(v.environment
+      ? [`<p>${escapeXml(describePowerEnvironment(v.power.k, v.environment, v.settings.kMaxPower))}.</p>`]
+      : []),
     `<h2>Conventions</h2><table>`,
   ];
   for (const [k, val] of Object.entries(prov.conventions))

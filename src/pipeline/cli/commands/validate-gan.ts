@@ -30,6 +30,7 @@ import {
   describeMeanFields,
   checkedHeldOutNoise,
 } from "../../../stages/gan-validation.js";
+import { describePowerEnvironment } from "../../../stages/power-environment.js";
 import { writeGanValidationFiles } from "../../../stages/report/gan-validation-report.js";
 import { VALIDATION_HTML, VALIDATION_JSON } from "../../../stages/report/validation-report.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../../../version.js";
@@ -275,6 +276,10 @@ export async function runValidateGan(flags: ValidateGanFlags, global: GlobalOpti
     : null;
   ctx.progress.info(describeHeldOutNoise(validation));
   ctx.progress.info(describeMeanFields(validation));
+  if (validation.environment)
+    ctx.progress.info(
+      describePowerEnvironment(validation.power.k, validation.environment, validation.settings.kMaxPower),
+    );
   const verdict = (p: boolean | null) => (p === null ? "n/a" : p ? "pass" : "FAIL");
   const c = validation.checks;
   const secs = (performance.now() - t0) / 1000;
