@@ -23,9 +23,9 @@ import { bispectrum, type TriangleConfig } from "../cosmo/bispectrum.js";
 import { percentileOfSorted } from "../cosmo/conditional-counts.js";
 import type { GridShape } from "../cosmo/fft/real-fft3d.js";
 import { crossPowerSpectrum, powerSpectrum } from "../cosmo/power-spectrum.js";
+import { meanDensity, powerEnvironment, type PowerEnvironment } from "../cosmo/power-environment.js";
 import { densityPdf } from "../cosmo/voxel-pdf.js";
 import { describeMeanField, ensembleMeanField, type MeanFieldSummary } from "./ensemble-mean-field.js";
-import { powerEnvironment, type PowerEnvironment } from "./power-environment.js";
 
 export interface GanValidationSettings {
   /** Check (a): |P̄_GAN / P̄_N-body − 1| ≤ powerTolerance at every shell with k ≤ kMaxPower (h/Mpc). */
@@ -187,12 +187,6 @@ export interface GanValidation {
 
 const cube = (n: number): GridShape => [n, n, n];
 
-function meanOf(f: Float32Array): number {
-  let s = 0;
-  for (const v of f) s += v;
-  return s / f.length;
-}
-
 /** The power–density relation of both ensembles, where each has ≥ 3 cubes of positive mean. */
 function environmentOf(
   ganPower: readonly Float64Array[],
@@ -200,8 +194,8 @@ function environmentOf(
   nbodyPower: readonly Float64Array[],
   nbodyFields: readonly Float32Array[],
 ): Pick<GanValidation, "environment"> {
-  const g = ganFields.map(meanOf);
-  const n = nbodyFields.map(meanOf);
+  const g = ganFields.map(meanDensity);
+  const n = nbodyFields.map(meanDensity);
   const usable = (m: number[]) => m.length >= 3 && m.every((x) => x > 0);
   if (!usable(g) || !usable(n)) return {};
   return { environment: { gan: powerEnvironment(ganPower, g), nbody: powerEnvironment(nbodyPower, n) } };

@@ -442,11 +442,12 @@ class GanTrainingState {
 
   /** Puts the weight average (if any) into the generator's variables: the model to export. */
   adoptAverage(): void {
-    if (!this.average) return;
+    const average = this.average;
+    if (!average) return;
     const tf = this.tf;
     const named = this.gan.namedVariables();
     tf.tidy(() => {
-      for (const [k, a] of this.average?.values() ?? []) {
+      for (const [k, a] of average.values()) {
         const v = named.get(k) as Variable;
         v.assign(tf.tensor(a, v.shape));
       }

@@ -51,6 +51,7 @@
  * u = ln ρ, and both through ρ = κ(1 + c)/(1 − c) (dρ/dc = 2κ/(1 − c)², 0 where ρ is capped).
  */
 import { RealFft3d } from "../../cosmo/fft/real-fft3d.js";
+import { lineFit, meanDensity } from "../../cosmo/power-environment.js";
 import { uniformStream } from "../weight-init.js";
 import { MAX_SCALED } from "./data-scaling.js";
 
@@ -437,33 +438,6 @@ function concatenate(fields: Float32Array[]): Float32Array {
   return out;
 }
 
-function meanOf(rho: Float32Array): number {
-  let s = 0;
-  for (let j = 0; j < rho.length; j++) s += rho[j];
-  return s / rho.length;
-}
-
-/** Least-squares slope of y on x and the sample variance (n − 1) of y − slope · x. */
-function environmentFit(y: readonly number[], x: readonly number[]): { slope: number; residualVariance: number } {
-  const n = y.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i] / n;
-    my += y[i] / n;
-  }
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-  }
-  const slope = sxx > 0 ? sxy / sxx : 0;
-  let r = 0;
-  for (let i = 0; i < n; i++) r += (y[i] - my - slope * (x[i] - mx)) ** 2;
-  return { slope, residualVariance: r / Math.max(1, n - 1) };
-}
-
 /** Measures the targets on `cubes` fields of c (each side³, from `next`, `count` in all). */
 export function statisticsTargets(
   side: number,
@@ -488,7 +462,7 @@ export function statisticsTargets(
         softHistogram(rho, h);
         powers.push(p);
         pdfs.push(h);
-        lnMeans.push(Math.log(meanOf(rho)));
+        lnMeans.push(Math.log(meanDensity(rho)));
       }
     if (powers.length < 2) throw new RangeError("statistics targets need at least 2 cubes");
     const meanPower = new Float64Array(fields.shells);
@@ -499,12 +473,13 @@ export function statisticsTargets(
       const s = meanAndVariance(powers, b);
       meanPower[b] = s.mean;
       powerVariance[b] = s.variance;
-      const fit = environmentFit(
+      const fit = lineFit(
         powers.map((p) => Math.log(p[b])),
         lnMeans,
       );
       powerSlope[b] = fit.slope;
-      residualVariance[b] = fit.residualVariance;
+      // The sample variance (n − 1) of the residuals.
+      residualVariance[b] = fit.residualSumOfSquares / Math.max(1, powers.length - 1);
     }
     const pdfMean = new Float64Array(PDF_BINS);
     const pdfSpread = new Float64Array(PDF_BINS);
@@ -858,7 +833,7 @@ export class StatisticsLoss {
     const t = this.targets;
     const batch = powers.length;
     const nb = this.fields.shells;
-    const means = Float64Array.from(rho, meanOf);
+    const means = Float64Array.from(rho, meanDensity);
     const lnMeans = means.map(Math.log);
     const dPower = powers.map(() => new Float64Array(nb));
     const dMean = new Float64Array(batch);

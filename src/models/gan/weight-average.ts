@@ -45,12 +45,8 @@ export class GeneratorWeightAverage {
     private readonly variables: ReadonlyMap<string, Variable>,
   ) {
     if (!(decay > 0 && decay < 1)) throw new RangeError(`the weight-average decay must lie in (0, 1), got ${decay}`);
-    this.reset();
-  }
-
-  /** Starts the average at the variables' current values. */
-  reset(): void {
-    for (const [k, v] of this.variables) this.average.set(k, Float32Array.from(v.dataSync()));
+    // The average starts at the variables' current values.
+    for (const [k, v] of variables) this.average.set(k, Float32Array.from(v.dataSync()));
   }
 
   /** θ̄ ← β θ̄ + (1 − β) θ, after a generator step. */

@@ -14,7 +14,7 @@ import {
   type GanValidation,
   type TriangleSummary,
 } from "../gan-validation.js";
-import { describePowerEnvironment } from "../power-environment.js";
+import { describePowerEnvironment } from "../../cosmo/power-environment.js";
 import { colourAt } from "./colormap.js";
 import { checkRowHtml, formatNumber, pageStyle, verdictHtml } from "./html-page.js";
 import { rasterPlot } from "./raster-plot.js";

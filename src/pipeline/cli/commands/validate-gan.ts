@@ -30,7 +30,7 @@ import {
   describeMeanFields,
   checkedHeldOutNoise,
 } from "../../../stages/gan-validation.js";
-import { describePowerEnvironment } from "../../../stages/power-environment.js";
+import { describePowerEnvironment } from "../../../cosmo/power-environment.js";
 import { writeGanValidationFiles } from "../../../stages/report/gan-validation-report.js";
 import { VALIDATION_HTML, VALIDATION_JSON } from "../../../stages/report/validation-report.js";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../../../version.js";

@@ -5,7 +5,8 @@
  * small-scale power to the long mode the cube sits in: slope ≈ 3 at k ≈ 0.2–1 h/Mpc for 64 Mpc/h
  * cubes here, residual sd ≈ 0.25), so Var P(k) of sub-volumes is mostly the spread of m. A
  * generator can match Var P with too little spread of m and too much scatter about the line —
- * which the acceptance checks do not see. A diagnostic of `validate gan`, beside the checks.
+ * which the acceptance checks do not see. A diagnostic of `validate gan`, beside the checks; the
+ * training loss's environment part (L_E, ../models/gan/statistics-loss.ts) fits the same line.
  */
 
 export interface PowerEnvironment {
@@ -21,49 +22,75 @@ export interface PowerEnvironment {
   residualSd: number[];
 }
 
+/** A cube's mean density: the mean of its ρ/ρ̄ voxels. */
+export function meanDensity(rho: ArrayLike<number>): number {
+  let s = 0;
+  for (let j = 0; j < rho.length; j++) s += rho[j];
+  return s / rho.length;
+}
+
+export interface LineFit {
+  /** Least-squares slope of y on x (0 when x does not vary). */
+  slope: number;
+  /** Correlation of x and y (0 when either does not vary). */
+  correlation: number;
+  /** Σ (y − ȳ − slope (x − x̄))²: divide by n − 1 or n as the caller's estimator needs. */
+  residualSumOfSquares: number;
+}
+
+/** The least-squares line of y on x: one fit for the training loss's L_E and validation's diagnostic. */
+export function lineFit(y: ArrayLike<number>, x: ArrayLike<number>): LineFit {
+  const n = y.length;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  let r = 0;
+  for (let i = 0; i < n; i++) r += (y[i] - my - slope * (x[i] - mx)) ** 2;
+  return { slope, correlation: sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0, residualSumOfSquares: r };
+}
+
 /**
  * @param power per cube, P(k) per shell (rows of one length)
- * @param meanDensity per cube, its mean ρ/ρ̄ (> 0)
+ * @param density per cube, its mean ρ/ρ̄ (> 0; meanDensity)
  */
 export function powerEnvironment(
   power: readonly ArrayLike<number>[],
-  meanDensity: readonly number[],
+  density: readonly number[],
 ): PowerEnvironment {
   const n = power.length;
-  if (n < 3 || meanDensity.length !== n)
+  if (n < 3 || density.length !== n)
     throw new RangeError(
-      `power–density relation: need ≥ 3 cubes with one mean density each, got ${n} and ${meanDensity.length}`,
+      `power–density relation: need ≥ 3 cubes with one mean density each, got ${n} and ${density.length}`,
     );
-  if (meanDensity.some((m) => !(m > 0)))
+  if (density.some((m) => !(m > 0)))
     throw new RangeError("power–density relation: a cube's mean density is not > 0");
-  const x = meanDensity.map(Math.log);
+  const x = density.map(Math.log);
   const mx = x.reduce((a, v) => a + v, 0) / n;
-  const sxx = x.reduce((a, v) => a + (v - mx) ** 2, 0);
-  const shells = power[0].length;
-  const slope: number[] = [];
-  const correlation: number[] = [];
-  const residualSd: number[] = [];
-  for (let j = 0; j < shells; j++) {
-    const y = power.map((p) => Math.log(p[j]));
-    const my = y.reduce((a, v) => a + v, 0) / n;
-    let sxy = 0;
-    let syy = 0;
-    for (let i = 0; i < n; i++) {
-      sxy += (x[i] - mx) * (y[i] - my);
-      syy += (y[i] - my) ** 2;
-    }
-    const a = sxy / sxx;
-    slope.push(a);
-    correlation.push(sxy / Math.sqrt(sxx * syy));
-    // Population sd of the residuals (numpy's default), as in the README's figures.
-    residualSd.push(Math.sqrt(Math.max(0, syy - a * sxy) / n));
-  }
+  const fits = Array.from({ length: power[0].length }, (_, j) =>
+    lineFit(
+      power.map((p) => Math.log(p[j])),
+      x,
+    ),
+  );
   return {
-    meanDensity: meanDensity.reduce((a, v) => a + v, 0) / n,
-    sdLnDensity: Math.sqrt(sxx / n),
-    slope,
-    correlation,
-    residualSd,
+    meanDensity: density.reduce((a, v) => a + v, 0) / n,
+    sdLnDensity: Math.sqrt(x.reduce((a, v) => a + (v - mx) ** 2, 0) / n),
+    slope: fits.map((f) => f.slope),
+    correlation: fits.map((f) => f.correlation),
+    // Population sd of the residuals (numpy's default), as in the README's figures.
+    residualSd: fits.map((f) => Math.sqrt(f.residualSumOfSquares / n)),
   };
 }
 

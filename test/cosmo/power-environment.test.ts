@@ -6,7 +6,7 @@
  * 2σ, estimated from n cubes to a relative error ≈ 1/√(2n).
  */
 import { describe, expect, it } from "vitest";
-import { powerEnvironment, describePowerEnvironment } from "../../src/stages/power-environment.js";
+import { powerEnvironment, describePowerEnvironment } from "../../src/cosmo/power-environment.js";
 import { validateGan, DEFAULT_GAN_VALIDATION_SETTINGS } from "../../src/stages/gan-validation.js";
 import { mulberry32 } from "../seeded-random.js";
 
